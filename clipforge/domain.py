@@ -1,0 +1,139 @@
+"""Plain dataclasses shared by every stage. Times are seconds (float) in the source."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What ffprobe tells us about a source file."""
+
+    path: str
+    duration: float
+    has_video: bool
+    has_audio: bool
+    width: int = 0
+    height: int = 0
+    fps: float = 0.0
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A slice of the source, processed independently of the others."""
+
+    index: int
+    start: float
+    end: float
+    audio: str  # 16 kHz mono WAV holding exactly [start, end)
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class Word:
+    start: float
+    end: float
+    word: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class Segment:
+    start: float
+    end: float
+    text: str
+    words: list[Word] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Face:
+    """A detected face; box in pixels of the source frame."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+    score: float
+
+    @property
+    def cx(self) -> float:
+        return self.x + self.w / 2
+
+    @property
+    def cy(self) -> float:
+        return self.y + self.h / 2
+
+
+@dataclass(frozen=True)
+class FaceSample:
+    """Faces seen in the frame at time `t`."""
+
+    t: float
+    faces: list[Face]
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    t: float
+    user: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Vision results for one chunk: shot cuts and sampled faces."""
+
+    cuts: list[float]
+    faces: list[FaceSample]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A scored clip before rendering."""
+
+    rank: int
+    start: float
+    end: float
+    peak: float
+    score: float
+    reasons: dict[str, float]
+    title: str
+
+
+@dataclass(frozen=True)
+class RenderedClip:
+    id: str
+    rank: int
+    start: float
+    end: float
+    score: float
+    reasons: dict[str, float]
+    title: str
+    layout: str
+    file: str
+    captions: str
+    thumbnail: str
+
+
+def to_json(obj: Any) -> Any:
+    """Dataclasses (and lists of them) as JSON-ready dicts."""
+    if isinstance(obj, list):
+        return [to_json(o) for o in obj]
+    return asdict(obj)
+
+
+# Event names: the contract between stages and with the web UI.
+STREAM_INGESTED = "stream.ingested"
+STREAM_CHUNKED = "stream.chunked"
+CHUNK_TRANSCRIBED = "chunk.transcribed"
+CHUNK_ANALYZED = "chunk.analyzed"
+HIGHLIGHTS_SCORED = "highlights.scored"
+CLIP_RENDERED = "clip.rendered"
+CLIP_APPROVED = "clip.approved"
+CLIP_PUBLISHED = "clip.published"
+JOB_PROGRESS = "job.progress"
+JOB_FAILED = "job.failed"

@@ -1,0 +1,80 @@
+"""One exception tree. Each error maps to a CLI exit code and an HTTP status.
+
+Messages are written for the person at the keyboard: which input, what went wrong,
+what to do about it.
+"""
+
+from __future__ import annotations
+
+
+class ClipForgeError(Exception):
+    """Base of every error ClipForge raises on purpose."""
+
+    exit_code = 1
+    http_status = 500
+    code = "internal_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InputError(ClipForgeError):
+    """The user gave us something we cannot work with."""
+
+    exit_code = 2
+    http_status = 422
+    code = "bad_input"
+
+
+class SourceNotFound(InputError):
+    code = "source_not_found"
+    http_status = 404
+
+
+class UnsupportedSource(InputError):
+    code = "unsupported_source"
+
+
+class NotMedia(InputError):
+    code = "not_media"
+
+
+class NoAudio(InputError):
+    code = "no_audio"
+
+
+class EmptyMedia(InputError):
+    code = "empty_media"
+
+
+class CorruptMedia(InputError):
+    code = "corrupt_media"
+
+
+class ChatFileError(InputError):
+    code = "bad_chat_file"
+
+
+class BadOption(InputError):
+    code = "bad_option"
+
+
+class MissingDependency(ClipForgeError):
+    """A program or model ClipForge needs is not installed."""
+
+    exit_code = 3
+    code = "missing_dependency"
+
+
+class MediaToolError(ClipForgeError):
+    """ffmpeg or ffprobe failed on input we had already validated."""
+
+    exit_code = 4
+    code = "media_tool_failed"
+
+
+class NoSpaceLeft(ClipForgeError):
+    exit_code = 5
+    http_status = 507
+    code = "no_space_left"

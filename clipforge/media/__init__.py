@@ -1,0 +1,1 @@
+"""The one place that builds ffmpeg and ffprobe command lines."""

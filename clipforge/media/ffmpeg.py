@@ -1,0 +1,175 @@
+"""Running ffmpeg/ffprobe: probing, audio extraction, frame decoding, thumbnails.
+
+Every command line ClipForge runs is built in `media/`; stages call these functions.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from clipforge import errors
+from clipforge.domain import MediaInfo
+
+AUDIO_RATE = 16_000  # what faster-whisper and our audio signals expect
+
+
+def require_tools() -> None:
+    for tool in ("ffmpeg", "ffprobe"):
+        if shutil.which(tool) is None:
+            raise errors.MissingDependency(
+                f"{tool} is not installed: install it (Debian: `apt-get install ffmpeg`) "
+                "and run again"
+            )
+
+
+def run(cmd: list[str], what: str) -> subprocess.CompletedProcess[bytes]:
+    """Run a media command; turn failures into errors that say what we were doing."""
+    proc = subprocess.run(cmd, capture_output=True)
+    if proc.returncode != 0:
+        tail = proc.stderr.decode(errors="replace").strip().splitlines()[-3:]
+        detail = " | ".join(tail)
+        if "No space left on device" in detail:
+            raise errors.NoSpaceLeft(f"{what}: no space left on device; free some disk space")
+        raise errors.MediaToolError(f"{what} failed: {detail}")
+    return proc
+
+
+def _ffmpeg(*args: str) -> list[str]:
+    return ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args]
+
+
+def probe(path: Path) -> MediaInfo:
+    """Describe a media file, or raise an InputError that names it and the problem."""
+    if not path.exists():
+        raise errors.SourceNotFound(f"{path}: no such file; check the path")
+    if path.is_dir():
+        raise errors.NotMedia(f"{path}: is a folder; give a video or audio file")
+    if path.stat().st_size == 0:
+        raise errors.EmptyMedia(f"{path}: the file is empty (0 bytes); give a complete recording")
+    proc = subprocess.run(
+        ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams",
+         str(path)],
+        capture_output=True,
+    )
+    info = json.loads(proc.stdout or b"{}")
+    if proc.returncode != 0 or "format" not in info:
+        reason = proc.stderr.decode(errors="replace").strip().splitlines()
+        if reason and "moov atom not found" in reason[-1]:
+            raise errors.CorruptMedia(
+                f"{path}: the file is truncated or corrupt (moov atom not found); "
+                "re-download or re-export it"
+            )
+        raise errors.NotMedia(
+            f"{path}: not a video or audio file ffmpeg can read; give an mp4, mkv, webm, "
+            "mov, wav, mp3 or m4a file"
+        )
+    return _media_info(path, info)
+
+
+def _media_info(path: Path, info: dict) -> MediaInfo:
+    streams = info.get("streams", [])
+    video = next((s for s in streams if s.get("codec_type") == "video"
+                  and not s.get("disposition", {}).get("attached_pic")), None)
+    audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
+    duration = float(info["format"].get("duration") or 0.0)
+    if video is None and audio is None:
+        raise errors.NotMedia(f"{path}: holds no video or audio stream; give a recording")
+    if audio is None:
+        raise errors.NoAudio(
+            f"{path}: has no audio stream; ClipForge needs the stream's sound to find "
+            "highlights: give a recording with audio"
+        )
+    if not math.isfinite(duration) or duration < 1.0:
+        raise errors.EmptyMedia(
+            f"{path}: lasts {duration:.2f} s; give a recording of at least a few seconds"
+        )
+    return MediaInfo(
+        path=str(path),
+        duration=duration,
+        has_video=video is not None,
+        has_audio=True,
+        width=int(video.get("width", 0)) if video else 0,
+        height=int(video.get("height", 0)) if video else 0,
+        fps=_fps(video.get("avg_frame_rate", "0/1")) if video else 0.0,
+    )
+
+
+def _fps(rate: str) -> float:
+    num, _, den = rate.partition("/")
+    try:
+        return float(num) / float(den or 1)
+    except (ValueError, ZeroDivisionError):
+        return 0.0
+
+
+def extract_audio(src: Path, dst: Path) -> None:
+    """Decode the whole source to 16 kHz mono 16-bit WAV (written to a temp name first)."""
+    tmp = dst.with_name(dst.name + ".part.wav")
+    run(_ffmpeg("-i", str(src), "-vn", "-ac", "1", "-ar", str(AUDIO_RATE),
+                "-c:a", "pcm_s16le", str(tmp)),
+        f"extracting audio from {src}")
+    os.replace(tmp, dst)
+
+
+def decode_frames(
+    src: Path, start: float, duration: float, fps: float, width: int, height: int
+) -> Iterator[tuple[float, np.ndarray]]:
+    """Yield (time in source, BGR frame of width x height) at `fps` over a range."""
+    cmd = _ffmpeg("-ss", f"{start:.3f}", "-t", f"{duration:.3f}", "-i", str(src), "-an",
+                  "-vf", f"fps={fps},scale={width}:{height}:flags=fast_bilinear",
+                  "-pix_fmt", "bgr24", "-f", "rawvideo", "-")
+    frame_bytes = width * height * 3
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as proc:
+        assert proc.stdout is not None
+        index = 0
+        while True:
+            buf = proc.stdout.read(frame_bytes)
+            if len(buf) < frame_bytes:
+                break
+            frame = np.frombuffer(buf, np.uint8).reshape(height, width, 3)
+            yield start + index / fps, frame
+            index += 1
+
+
+def thumbnail(video: Path, at: float, dst: Path) -> None:
+    tmp = dst.with_name(dst.name + ".part.jpg")
+    run(_ffmpeg("-ss", f"{at:.3f}", "-i", str(video), "-frames:v", "1", "-q:v", "3",
+                str(tmp)),
+        f"writing thumbnail {dst.name}")
+    os.replace(tmp, dst)
+
+
+def read_wav(path: Path) -> np.ndarray:
+    """Samples of a 16-bit mono WAV as float32 in [-1, 1]."""
+    import wave
+
+    with wave.open(str(path), "rb") as wav:
+        raw = wav.readframes(wav.getnframes())
+    return np.frombuffer(raw, np.int16).astype(np.float32) / 32768.0
+
+
+def write_wav(path: Path, samples: np.ndarray, rate: int = AUDIO_RATE) -> None:
+    import wave
+
+    tmp = path.with_name(path.name + ".part.wav")
+    pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2")
+    with wave.open(str(tmp), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(pcm.tobytes())
+    os.replace(tmp, path)
+
+
+def media_duration(path: Path) -> float:
+    proc = run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of",
+                "default=nw=1:nk=1", str(path)], f"probing {path}")
+    return float(proc.stdout.decode().strip() or 0.0)
