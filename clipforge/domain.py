@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -117,13 +116,6 @@ class RenderedClip:
     file: str
     captions: str
     thumbnail: str
-
-
-def to_json(obj: Any) -> Any:
-    """Dataclasses (and lists of them) as JSON-ready dicts."""
-    if isinstance(obj, list):
-        return [to_json(o) for o in obj]
-    return asdict(obj)
 
 
 # Event names: the contract between stages and with the web UI.

@@ -30,9 +30,10 @@ def require_tools() -> None:
             )
 
 
-def run(cmd: list[str], what: str) -> subprocess.CompletedProcess[bytes]:
+def run(cmd: list[str], what: str, cwd: Path | None = None
+        ) -> subprocess.CompletedProcess[bytes]:
     """Run a media command; turn failures into errors that say what we were doing."""
-    proc = subprocess.run(cmd, capture_output=True)
+    proc = subprocess.run(cmd, capture_output=True, cwd=cwd)
     if proc.returncode != 0:
         tail = proc.stderr.decode(errors="replace").strip().splitlines()[-3:]
         detail = " | ".join(tail)

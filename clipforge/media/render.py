@@ -43,7 +43,7 @@ def render(spec: RenderSpec) -> None:
     graph = _video_graph(spec, folder) + ";" + _audio_graph(spec)
     cmd = [
         "ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-        "-ss", f"{spec.start:.3f}", "-t", f"{spec.duration:.3f}", "-i", str(spec.source),
+        "-ss", f"{spec.start:.3f}", "-t", f"{spec.duration:.3f}", "-i", str(spec.source.resolve()),
     ]
     if spec.layout == "waveform":
         cmd += ["-f", "lavfi", "-i", f"color=c=0x14161c:s={OUT_W}x{OUT_H}:r={OUT_FPS}"]
@@ -55,19 +55,10 @@ def render(spec: RenderSpec) -> None:
         "-c:a", "aac", "-b:a", "160k", "-ar", "48000",
         "-movflags", "+faststart", tmp.name,
     ]
-    run_in(folder, cmd, f"rendering {spec.out.name}")
+    # Run in the output folder so filter arguments hold only plain file names (no path
+    # escaping inside filter graphs).
+    run(cmd, f"rendering {spec.out.name}", cwd=folder)
     os.replace(tmp, spec.out)
-
-
-def run_in(folder: Path, cmd: list[str], what: str) -> None:
-    """Run with the output folder as working directory so filter arguments hold only
-    plain file names (no path escaping inside filter graphs)."""
-    cwd = os.getcwd()
-    os.chdir(folder)
-    try:
-        run(cmd, what)
-    finally:
-        os.chdir(cwd)
 
 
 def _local_name(path: Path, folder: Path) -> str:

@@ -48,6 +48,7 @@ def clip_bounds(peak: float, spoken: list[Sentence], words: list[Word], min_len:
     start, end = _grow(start, end, spoken, min_len, max_len, peak)
     start, end = _shrink(start, end, spoken, max_len, peak, words)
     start, end = _fill_silence(start, end, min_len, duration, words)
+    start, end = max(0.0, start), min(duration, end)
     return _pad(start, end, words, duration)
 
 

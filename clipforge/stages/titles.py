@@ -25,9 +25,9 @@ def title(spoken: list[Sentence], start: float, end: float, peak: float) -> str:
     inside = [s for s in spoken if s.end > start and s.start < end]
     if not inside:
         return "Highlight"
-    near_peak = min(inside, key=lambda s: abs((s.start + s.end) / 2 - peak))
-    if _hype(near_peak.text):
-        return _trim(near_peak.text)
+    hype = [s for s in inside if _hype(s.text)]
+    if hype:
+        return _trim(min(hype, key=lambda s: abs((s.start + s.end) / 2 - peak)).text)
     keywords = _keywords(" ".join(s.text for s in inside))
     return _trim(" ".join(k.capitalize() for k in keywords)) if keywords else "Highlight"
 

