@@ -7,7 +7,8 @@ from clipforge.stages import captions
 
 
 def words_of(text: str, start: float = 10.0) -> list[Word]:
-    return [Word(start + i * 0.5, start + i * 0.5 + 0.4, w, 0.9) for i, w in enumerate(text.split())]
+    return [Word(start + i * 0.5, start + i * 0.5 + 0.4, w, 0.9)
+            for i, w in enumerate(text.split())]
 
 
 def test_pages_hold_at_most_two_short_lines() -> None:

@@ -13,6 +13,7 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from clipforge import errors
 from clipforge.storage.repository import Repository
@@ -36,7 +37,7 @@ class Ledger:
     def is_done(self, key: str, artifact: Path) -> bool:
         return self.repo.finished(key) is not None and artifact.exists()
 
-    def run(self, stage: str, target: str, artifact: Path, produce: Callable[[], None],
+    def run(self, stage: str, target: str, artifact: Path, produce: Callable[[], Any],
             params: object = None) -> bool:
         """Run `produce` unless already done; True when it ran."""
         key = self.key(stage, target, params)
