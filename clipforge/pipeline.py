@@ -111,8 +111,10 @@ def process(source: Path, options: Options, settings: Settings,
     repo.set_stream(stream.id, chat_lag=float(lag) if chat is not None else None)
     faces = [f for a in analyses for f in a.faces]
     run.progress.begin("render", len(candidates))
+    for stale in (options.out_dir / "clips").glob("*.part*"):  # left by a killed render
+        stale.unlink()
     clips = [render_clip(run, cand, segments, faces) for cand in candidates]
-    run.progress.end("render")
+    run.progress.end("render", skipped=run.ledger.skipped("render"))
     repo.prune_clips(stream.id, {c.id for c in clips})
     repo.set_stream(stream.id, status="done")
     timings = run.ledger.timings()
@@ -125,10 +127,10 @@ def process(source: Path, options: Options, settings: Settings,
 def audio_stage(run: Run) -> np.ndarray:
     path = run.work / "audio.wav"
     run.progress.begin("audio", run.info.duration)
-    ran = run.ledger.run("audio", "stream", path,
+    run.ledger.run("audio", "stream", path,
                          lambda: chunk_stage.extract_audio(run.info, path))
     run.progress.advance("audio", run.info.duration)
-    run.progress.end("audio", skipped=not ran)
+    run.progress.end("audio", skipped=run.ledger.skipped("audio"))
     return ffmpeg.read_wav(path)
 
 
@@ -142,9 +144,9 @@ def chunking_stage(run: Run, samples: np.ndarray) -> list[Chunk]:
         write_json(path, artifacts.to_json(chunks))
 
     run.progress.begin("chunk", 1)
-    ran = run.ledger.run("chunk", "stream", path, produce,
+    run.ledger.run("chunk", "stream", path, produce,
                          params={"seconds": run.settings.chunk_seconds})
-    run.progress.end("chunk", skipped=not ran)
+    run.progress.end("chunk", skipped=run.ledger.skipped("chunk"))
     return artifacts.load_chunks(path)
 
 
@@ -161,8 +163,8 @@ def chunk_stages(run: Run, chunks: list[Chunk]) -> tuple[list[list[Segment]], li
         seen = [pool.submit(analyze_chunk, run, c) for c in chunks]
         transcripts = [f.result() for f in heard]
         analyses = [f.result() for f in seen]
-    run.progress.end("transcribe")
-    run.progress.end("analyze")
+    run.progress.end("transcribe", skipped=run.ledger.skipped("transcribe"))
+    run.progress.end("analyze", skipped=run.ledger.skipped("analyze"))
     return transcripts, analyses
 
 
@@ -217,8 +219,8 @@ def signals_stage(run: Run, samples: np.ndarray) -> signals.AudioSignals:
         tmp.replace(path)
 
     run.progress.begin("signals", 1)
-    ran = run.ledger.run("signals", "stream", path, produce)
-    run.progress.end("signals", skipped=not ran)
+    run.ledger.run("signals", "stream", path, produce)
+    run.progress.end("signals", skipped=run.ledger.skipped("signals"))
     with np.load(path) as data:
         return signals.AudioSignals(data["loudness"], data["brightness"], data["flatness"])
 
@@ -243,8 +245,8 @@ def scoring_stage(run: Run, audio: signals.AudioSignals, segments: list[Segment]
         write_json(path, {"chat_lag": lag, "clips": artifacts.to_json(picked)})
 
     run.progress.begin("score", 1)
-    ran = run.ledger.run("score", "stream", path, produce, params)
-    run.progress.end("score", skipped=not ran)
+    run.ledger.run("score", "stream", path, produce, params)
+    run.progress.end("score", skipped=run.ledger.skipped("score"))
     data = read_json(path)
     assert isinstance(data, dict)
     return [Candidate(**c) for c in data["clips"]], int(data["chat_lag"])

@@ -29,6 +29,7 @@ class Ledger:
         self.stream_id = stream_id
         self.stream_key = stream_key
         self.used: dict[str, str] = {}  # job key -> stage, for this run's timings
+        self.ran: set[str] = set()  # stages that did work in this run (not all skipped)
 
     def key(self, stage: str, target: str, params: object = None) -> str:
         suffix = f":{params_hash(params)}" if params is not None else ""
@@ -44,6 +45,7 @@ class Ledger:
         self.used[key] = stage
         if self.is_done(key, artifact):
             return False
+        self.ran.add(stage)
         self.repo.start_job(key, self.stream_id, stage, target)
         began = time.perf_counter()
         try:
@@ -56,6 +58,10 @@ class Ledger:
             raise
         self.repo.finish_job(key, time.perf_counter() - began, str(artifact))
         return True
+
+    def skipped(self, stage: str) -> bool:
+        """True when every job of the stage in this run had been done by an earlier run."""
+        return stage not in self.ran
 
     def timings(self) -> dict[str, float]:
         """Seconds spent per stage on the jobs of this run (including earlier runs' work)."""

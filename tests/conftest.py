@@ -1,0 +1,56 @@
+"""Shared fixtures: generated streams (cached across runs) and a CLI runner."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+
+import synth  # noqa: E402
+
+CACHE = ROOT / ".cache" / "tests"
+
+
+@pytest.fixture(scope="session")
+def stream_3min() -> synth.StreamSpec:
+    """A generated 3-minute 1280x720 30 fps stream with a face, speech and chat."""
+    return synth.cached_stream(CACHE / "streams", duration=180.0, seed=3)
+
+
+@pytest.fixture(scope="session")
+def bad_inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return synth.make_bad_inputs(tmp_path_factory.mktemp("bad"))
+
+
+CliRunner = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def cli_env(data_dir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["CLIPFORGE_DATA_DIR"] = str(data_dir)
+    env.pop("CLIPFORGE_DATABASE_URL", None)
+    env.pop("CLIPFORGE_STORAGE_URL", None)
+    return env
+
+
+def clipforge_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "clipforge.cli", *args]
+
+
+@pytest.fixture
+def run_cli(tmp_path: Path) -> CliRunner:
+    """Run `clipforge ARGS` in a subprocess with its own data dir, like a user would."""
+
+    def run(*args: str, data_dir: Path | None = None) -> subprocess.CompletedProcess[str]:
+        env = cli_env(data_dir or tmp_path / "data")
+        return subprocess.run(clipforge_cmd(*args), capture_output=True, text=True, env=env,
+                              cwd=tmp_path, timeout=900)
+
+    return run
