@@ -63,8 +63,10 @@ def _bars(quiet: bool) -> Progress:
 
 def _summary(report: dict[str, Any], out: Path) -> None:
     table = Table(title=f"{len(report['clips'])} clips from {report['stream']['source']}")
-    for column in ("#", "from", "to", "length", "score", "layout", "title", "file"):
-        table.add_column(column)
+    for column in ("#", "from", "to", "length", "score", "layout"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("title", max_width=32)
+    table.add_column("file", no_wrap=True, overflow="fold")
     for clip in report["clips"]:
         table.add_row(
             str(clip["rank"]), _clock(clip["start"]), _clock(clip["end"]),

@@ -27,6 +27,7 @@ def assert_clean_error(proc, code: int, *needles: str) -> None:  # type: ignore[
         ("no_audio", 2, ["has no audio stream"]),
         ("empty", 2, ["empty"]),
         ("truncated", 2, ["truncated or corrupt"]),
+        ("cut_short", 2, ["truncated or corrupt"]),
     ],
 )
 def test_bad_source(run_cli: CliRunner, bad_inputs: dict[str, Path], case: str, code: int,

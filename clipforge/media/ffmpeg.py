@@ -63,7 +63,7 @@ def probe(path: Path) -> MediaInfo:
     info = json.loads(proc.stdout or b"{}")
     if proc.returncode != 0 or "format" not in info:
         reason = proc.stderr.decode(errors="replace").strip().splitlines()
-        if reason and "moov atom not found" in reason[-1]:
+        if any("moov atom not found" in line for line in reason):
             raise errors.CorruptMedia(
                 f"{path}: the file is truncated or corrupt (moov atom not found); "
                 "re-download or re-export it"
