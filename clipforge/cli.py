@@ -91,7 +91,7 @@ def fail(exc: errors.ClipForgeError) -> None:
 
 @app.command()
 def process(
-    source: Annotated[Path, typer.Argument(help="A video or audio file of the stream.")],
+    source: Annotated[str, typer.Argument(help="A video or audio file of the stream.")],
     out: Annotated[Path | None, typer.Option(
         help="Output folder [default: ./clipforge-out/<source name>]")] = None,
     chat: Annotated[Path | None, typer.Option(
@@ -109,7 +109,7 @@ def process(
     from clipforge.pipeline import process as run_pipeline
 
     settings = get_settings()
-    out_dir = out or Path("clipforge-out") / source.stem
+    out_dir = out or Path("clipforge-out") / Path(source).stem
     options = Options(
         out_dir=out_dir, chat=chat, top=top or settings.top,
         layout=layout or settings.layout,

@@ -68,7 +68,8 @@ def fingerprint(path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def validate(source: Path, options: Options) -> tuple[MediaInfo, list[ChatMessage] | None]:
+def validate(source: Path | str, options: Options
+             ) -> tuple[MediaInfo, list[ChatMessage] | None]:
     """Check every input before any work starts, so bad input costs nothing."""
     if "://" in str(source):
         raise errors.UnsupportedSource(
@@ -84,16 +85,17 @@ def validate(source: Path, options: Options) -> tuple[MediaInfo, list[ChatMessag
     if options.top < 1:
         raise errors.BadOption(f"--top {options.top}: ask for at least one clip")
     ffmpeg.require_tools()
-    info = ffmpeg.probe(source)
+    info = ffmpeg.probe(Path(source))
     chat = chat_stage.read_chat(options.chat) if options.chat else None
     return info, chat
 
 
-def process(source: Path, options: Options, settings: Settings,
+def process(source: Path | str, options: Options, settings: Settings,
             progress: Progress | None = None) -> dict[str, Any]:
     """Turn one recording into ranked, rendered clips; returns the report."""
     began = time.perf_counter()
     info, chat = validate(source, options)
+    source = Path(source)
     repo = Repository(settings.database_url)
     key = fingerprint(source)
     stream = repo.stream(key, str(source.resolve()), info.duration)

@@ -1,17 +1,21 @@
-"""Generated test streams: a real face over real moving footage, espeak-ng speech, chat.
+"""Generated test media: a stand-in livestream (talking face over gameplay, speech, chat).
 
-Used by the tests, `make demo` and the benchmarks. Everything is made with ffmpeg and
-espeak-ng from the small real files in tests/data, deterministically from a seed:
+Everything is built from the small real files in tests/data with ffmpeg and espeak-ng:
 
-- video: bikes.mp4 looped as the "gameplay" (its loop point and a colour switch every
-  50 s are hard shot cuts), with the carphone face drifting slowly left and right;
-- audio: calm sentences with pauses; at each planted highlight an excited exclamation
-  (louder, faster, higher) and a burst of crowd-like cheering; decoys are loud music
-  with no reaction;
-- chat: a steady trickle, and a burst of hype messages a few seconds after each highlight.
+* video: bikes.mp4 looped and scaled to fill the frame as "gameplay", with a hard shot cut
+  every 40-70 s (the background switches between plain, flipped/recoloured and a zooming
+  mandelbrot), and the real face of carphone_pristine.mp4 as a facecam about 45% of the
+  frame high, drifting slowly left and right so a crop has to follow it;
+* audio: calm espeak-ng sentences at about -23 LUFS over light noise; at each planted
+  highlight a loud, fast, high exclamation followed by crowd-like cheering; decoys are
+  bursts of loud music that nobody reacts to;
+* chat (JSON Lines): a steady trickle, a burst of hype 3-6 s after each highlight, none
+  after the music decoys, and one bot-spam burst with no event at all (also a decoy).
+
+Everything is deterministic given the seed.
 
     python tools/synth.py stream OUT.mp4 --duration 240 [--seed N] [--cached]
-    python tools/synth.py bad DIR
+    python tools/synth.py bad-inputs DIR
 """
 
 from __future__ import annotations
@@ -21,345 +25,586 @@ import hashlib
 import json
 import os
 import subprocess
+import tempfile
 import wave
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
-RATE = 22050  # espeak-ng's native rate
-VERSION = 1  # bump when the output changes, so caches are rebuilt
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = ROOT / "tests" / "data"
+RATE = 48_000  # audio sample rate of the mix and of the mp4
+VERSION = 1  # bump when the generated media changes, so cached streams are rebuilt
 
-CALM = [
-    "Okay so today we are going to try the northern route again.",
-    "I think the shop opens after the second checkpoint.",
-    "Thanks for the follow, welcome to the stream.",
-    "Let me check the map real quick before we go.",
-    "We need three more pieces of wood for the bridge.",
-    "The weather in this game is honestly very relaxing.",
-    "I usually play this part a bit slower.",
-    "Somebody in chat asked about my settings earlier.",
-    "My sensitivity is pretty low, around eight hundred.",
-    "We will take a short break in about twenty minutes.",
-    "This quest line is longer than I remembered.",
-    "I am going to craft a few potions first.",
-    "The music in this area is really nice.",
-    "Let us see what the merchant has today.",
-    "I forgot to repair my armor last time.",
-    "There should be a chest behind that wall.",
-    "We tried this boss twice yesterday.",
-    "The trick is to wait for the second attack.",
-    "I am drinking some tea right now.",
-    "Chat, what do you think, left or right?",
-    "Right it is, the majority has spoken.",
-    "This area reminds me of the first game.",
-    "I should probably save the game here.",
-    "The inventory is getting full again.",
-    "We can sell these gems in the next town.",
-    "My cat just walked across the keyboard.",
-    "Let me read a few messages from chat.",
-    "Good question, I started streaming two years ago.",
-    "The patch notes changed the stamina system.",
-    "I like to explore every corner of the map.",
-    "We are almost at the top of the tower.",
-    "This puzzle uses the mirrors on the wall.",
-    "Turn the first mirror toward the window.",
-    "Now the light should hit the crystal.",
-    "That did not work, let me try again.",
-    "The next part is a long walk anyway.",
-    "I will upload the highlights tomorrow.",
-    "Remember to drink water everyone.",
-    "The village is just over that hill.",
-    "We should find the blacksmith first.",
+SENTENCES = [
+    "Welcome back everyone, thanks for hanging out with me today.",
+    "Let me know in chat how your week has been going.",
+    "I think we should try the other route this time.",
+    "The weather outside is grey and rainy again.",
+    "I had a really nice lunch before the stream started.",
+    "This level always takes me longer than it should.",
+    "Remember to drink some water and stretch your legs.",
+    "I am going to check the map for a second.",
+    "We need to find a better weapon before the boss.",
+    "My cat walked across the keyboard this morning.",
+    "The new update changed a lot of small things.",
+    "I am not sure this plan is going to work.",
+    "Let us take it slow and look around carefully.",
+    "I read every message in chat, so say hello.",
+    "The music in this area is really relaxing.",
+    "I still have to finish the side quest from yesterday.",
+    "This road goes all the way down to the harbour.",
+    "I bought a new chair and my back feels much better.",
+    "We will take a short break in about an hour.",
+    "The graphics in this game are still beautiful.",
+    "I should probably upgrade my armour soon.",
+    "Somebody asked about my settings, they are in the description.",
+    "I tried a different strategy last night and it was fine.",
+    "There is a hidden room somewhere near this bridge.",
+    "The controls feel a bit heavy on this bike.",
+    "I am saving my coins for the big upgrade.",
+    "Thanks for the follow, I really appreciate it.",
+    "Let me read the quest log one more time.",
+    "This part of the city is always so busy.",
+    "I wonder what is behind that locked door.",
+    "My coffee went cold while I was talking.",
+    "We are going to play something different on Friday.",
+    "The sun is setting and the sky looks orange.",
+    "I think the shop is just around the corner.",
+    "Nobody told me this mission had a time limit.",
+    "I like exploring more than fighting, to be honest.",
+    "The last checkpoint was a long way back.",
+    "I will turn the volume down a little.",
+    "That character always has something funny to say.",
+    "We should be careful, there are guards over there.",
+    "I learned this trick from a friend a while ago.",
+    "The loading screens are much shorter now.",
+    "I am going to switch to the other camera angle.",
+    "This puzzle looks harder than it really is.",
+    "I forgot to save before the last fight.",
+    "My neighbour is mowing the lawn again.",
+    "Let us see if the old bridge is still standing.",
+    "I have been practising this jump all week.",
+    "The story is slow at first but it gets better.",
+    "I will answer a few questions from chat now.",
+    "We have plenty of time before the event starts.",
+    "The river looks very calm this evening.",
+    "I need to craft more arrows before we leave.",
+    "Somebody in chat guessed the ending already.",
+    "The first time I played this, I got completely lost.",
+    "I think that shortcut saves about a minute.",
+    "Let me fix the microphone, it sounds a bit quiet.",
+    "The cyclists in this game never stop for anyone.",
+    "I am going to follow the main road for now.",
+    "That was a pretty quiet round, nothing special happened.",
 ]
-HYPE = [
-    "Oh my god, no way! That was insane!",
-    "What! Let's go! That was unbelievable!",
-    "No way, no way! Did you see that? Incredible!",
-    "Yes! Oh my god, that was so clutch!",
-    "Wow! That is crazy, I cannot believe it!",
+
+EXCLAMATIONS = [
+    "Oh my god no way that was insane!",
+    "No way! Did you see that? That was unbelievable!",
+    "Yes! Yes! We did it, that was amazing!",
+    "What! Oh my god, that was the craziest thing ever!",
+    "Let's go! That was absolutely incredible!",
+    "Are you kidding me? That was insane!",
+    "Oh wow, I cannot believe that just happened!",
+    "Holy moly, that was the best play of the year!",
 ]
-CHAT_USERS = ["pixelpete", "mossy", "kayla_gg", "drift", "nightowl", "tomtom", "zed"]
-CHAT_CALM = ["hi", "hello chat", "nice", "what game is this", "lol", "gl", "o7", "true",
-             "go left", "go right", "hydrate", "first time here"]
-CHAT_HYPE = ["PogChamp", "KEKW", "LUL", "OMEGALUL", "no way", "W", "POGGERS", "CLIP IT",
-             "KEKW KEKW", "insane", "LETS GO"]
+
+USERS = ["pixelpanda", "greywolf88", "mossy_bee", "kettle_king", "lunatic_lynx", "driftwood",
+         "quietquokka", "nova_rae", "tomato_tim", "sir_snacks"]
+CHAT_TEXT = ["hi everyone", "what game is this", "nice stream", "lol", "gg", "hello from spain",
+             "first time here", "the music is nice", "is this the new patch", "good luck today",
+             "what rank are you", "brb getting snacks", "love the vibes", "chat is slow today",
+             "how long have you been playing", "what settings do you use", "that bike is fast",
+             "go left", "nice", "same", "haha", "o7", "cozy stream"]
+HYPE_TEXT = ["PogChamp", "KEKW", "LUL", "OMEGALUL", "no way", "W", "WWWW", "NO WAY", "POGGERS",
+             "PogChamp PogChamp", "clip it!", "CLIP IT", "insane", "HOLY", "KEKW KEKW",
+             "W streamer", "LETS GOOO"]
+SPAM_TEXT = ["!giveaway", "!enter", "!giveaway enter"]
+
+
+class SynthError(RuntimeError):
+    """A generation command failed."""
 
 
 @dataclass
 class StreamSpec:
-    video: Path
-    chat: Path
+    video: Path  # the mp4
+    chat: Path  # JSON Lines, one {"t": s, "user": str, "text": str} a line
     duration: float
-    highlights: list[float]
-    decoys: list[float]
-    sentences: list[tuple[float, float, str]] = field(default_factory=list)
-    cuts: list[float] = field(default_factory=list)
-    chat_lag: float = 0.0
-
-    def to_json(self) -> dict:
-        raw = asdict(self)
-        raw["video"], raw["chat"] = self.video.name, self.chat.name
-        return raw
-
-    @classmethod
-    def from_json(cls, raw: dict, folder: Path) -> StreamSpec:
-        raw = dict(raw, video=folder / raw["video"], chat=folder / raw["chat"])
-        raw["sentences"] = [tuple(s) for s in raw["sentences"]]
-        return cls(**raw)
+    highlights: list[float]  # start of each excited exclamation (cheering follows)
+    decoys: list[float]  # loud music nobody reacts to, and one chat spam burst
+    sentences: list[tuple[float, float, str]]  # (start, end, text), exclamations included
+    cuts: list[float] = field(default_factory=list)  # hard shot cuts in the video
 
 
-def sh(cmd: list[str]) -> None:
+# --- running tools -----------------------------------------------------------------------
+
+def run(cmd: list[str]) -> None:
+    """Run a command; raise SynthError with the end of its stderr if it fails."""
     proc = subprocess.run(cmd, capture_output=True)
     if proc.returncode != 0:
-        raise RuntimeError(f"{cmd[0]} failed: {proc.stderr.decode(errors='replace')[-800:]}")
+        tail = proc.stderr.decode(errors="replace").strip()[-2000:]
+        raise SynthError(f"{cmd[0]} failed (exit {proc.returncode}): {tail}")
 
 
-def speak(text: str, excited: bool = False, voice: str = "en-us") -> np.ndarray:
-    """espeak-ng speech as float samples at RATE."""
-    args = ["-a", "200", "-s", "195", "-p", "85"] if excited else ["-a", "90", "-s", "165"]
-    proc = subprocess.run(["espeak-ng", "-v", voice, *args, "--stdout", text],
-                          capture_output=True, check=True)
-    with wave.open(_BytesWave(proc.stdout)) as wav:  # type: ignore[arg-type]
-        pcm = np.frombuffer(wav.readframes(wav.getnframes()), np.int16)
-    return pcm.astype(np.float32) / 32768.0
+def ffmpeg(*args: str) -> list[str]:
+    return ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args]
 
 
-class _BytesWave:
-    """espeak-ng --stdout writes a WAV whose header sizes are unset; read it leniently."""
+# --- audio -------------------------------------------------------------------------------
 
-    def __init__(self, data: bytes) -> None:
-        import io
+def read_wav(path: Path) -> tuple[np.ndarray, int]:
+    """Mono 16-bit WAV as float32 in [-1, 1], and its sample rate."""
+    with wave.open(str(path)) as w:
+        raw = w.readframes(w.getnframes())
+        rate, channels = w.getframerate(), w.getnchannels()
+    samples = np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
+    return samples[::channels], rate
 
-        fixed = bytearray(data)
-        fixed[4:8] = (len(data) - 8).to_bytes(4, "little")
-        fixed[40:44] = (len(data) - 44).to_bytes(4, "little")
-        self._buf = io.BytesIO(bytes(fixed))
 
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._buf, name)
+def write_wav(path: Path, samples: np.ndarray) -> None:
+    pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(RATE)
+        w.writeframes(pcm.tobytes())
+
+
+def speak(text: str, work: Path, excited: bool = False) -> np.ndarray:
+    """espeak-ng speech at RATE, with its leading and trailing silence trimmed."""
+    path = work / f"say-{hashlib.sha1(f'{excited}{text}'.encode()).hexdigest()[:12]}.wav"
+    # -w, not --stdout: the streamed WAV header carries a bogus length.
+    voice = ["-a", "200", "-s", "200", "-p", "80"] if excited else ["-s", "160", "-p", "45"]
+    run(["espeak-ng", *voice, "-w", str(path), text])
+    samples, rate = read_wav(path)
+    loud = np.flatnonzero(np.abs(samples) > 0.003)
+    samples = samples[loud[0]:loud[-1] + 1] if loud.size else samples
+    # Linear interpolation is plenty for 22 kHz speech; its images are far below the noise.
+    t_out = np.arange(int(len(samples) * RATE / rate)) / RATE
+    return np.interp(t_out, np.arange(len(samples)) / rate, samples).astype(np.float32)
+
+
+def at_rms(samples: np.ndarray, dbfs: float) -> np.ndarray:
+    rms = float(np.sqrt(np.mean(samples.astype(np.float64) ** 2))) or 1.0
+    return (samples * (10 ** (dbfs / 20) / rms)).astype(np.float32)
+
+
+def fade(samples: np.ndarray, attack: float, release: float) -> np.ndarray:
+    env = np.ones(len(samples), dtype=np.float32)
+    a, r = int(attack * RATE), int(release * RATE)
+    env[:a] = np.linspace(0, 1, a)
+    env[len(env) - r:] = np.linspace(1, 0, r)
+    return samples * env
+
+
+def band_noise(rng: np.random.Generator, n: int, low: float, high: float) -> np.ndarray:
+    """White noise band-passed in the frequency domain."""
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    freqs = np.fft.rfftfreq(n, 1 / RATE)
+    spectrum[(freqs < low) | (freqs > high)] = 0
+    return np.fft.irfft(spectrum, n).astype(np.float32)
 
 
 def cheer(rng: np.random.Generator, seconds: float) -> np.ndarray:
-    """Crowd-like noise: band-limited noise with a fast random amplitude flutter."""
+    """Crowd-like cheering and laughter: voice-band noise, each 'voice' pulsing like
+    "ha-ha" at its own rate, plus scattered claps."""
     n = int(seconds * RATE)
-    noise = rng.normal(0, 1, n)
-    spectrum = np.fft.rfft(noise)
-    freqs = np.fft.rfftfreq(n, 1 / RATE)
-    spectrum[(freqs < 300) | (freqs > 4000)] = 0
-    band = np.fft.irfft(spectrum, n)
-    flutter = np.repeat(rng.uniform(0.5, 1.0, n // 800 + 1), 800)[:n]
-    envelope = np.minimum(1.0, np.linspace(0, 6, n)) * np.minimum(1.0, np.linspace(4, 0, n))
-    out = band * flutter * envelope
-    return (0.55 * out / (np.abs(out).max() + 1e-9)).astype(np.float32)
+    t = np.arange(n) / RATE
+    mix = np.zeros(n, dtype=np.float32)
+    for _ in range(6):
+        rate, phase = rng.uniform(3.5, 7.0), rng.uniform(0, 2 * np.pi)
+        pulse = (0.5 + 0.5 * np.sin(2 * np.pi * rate * t + phase)) ** 2
+        mix += band_noise(rng, n, rng.uniform(300, 600), rng.uniform(2500, 4000)) * pulse
+    claps = np.zeros(n, dtype=np.float32)
+    decay = np.exp(-np.arange(int(0.03 * RATE)) / (0.006 * RATE)).astype(np.float32)
+    for start in rng.integers(0, n - len(decay), size=int(seconds * 15)):
+        claps[start:start + len(decay)] += decay * rng.uniform(0.5, 1.0)
+    mix += band_noise(rng, n, 800, 8000) * claps * 4
+    return fade(mix, 0.15, 0.8)
 
 
 def music(rng: np.random.Generator, seconds: float) -> np.ndarray:
-    """A loud chord progression: the kind of moment that is loud but not a highlight."""
-    t = np.arange(int(seconds * RATE)) / RATE
-    out = np.zeros_like(t)
-    root = rng.choice([220.0, 196.0, 246.9])
-    for i, ratio in enumerate([1.0, 1.26, 1.5, 2.0]):
-        out += np.sin(2 * np.pi * root * ratio * t + i) * (0.5 + 0.5 * np.sin(2 * np.pi * 2 * t))
-    return (0.45 * out / np.abs(out).max()).astype(np.float32)
+    """Loud music: a four-chord loop of buzzy triads over a kick drum on every beat."""
+    n = int(seconds * RATE)
+    t = np.arange(n) / RATE
+    roots = [220.0, 174.6, 261.6, 196.0]
+    chord_len = 1.2
+    roots = [roots[(i + int(rng.integers(4))) % 4] for i in range(4)]
+    mix = np.zeros(n, dtype=np.float32)
+    for i in range(int(np.ceil(seconds / chord_len))):
+        part = (t >= i * chord_len) & (t < (i + 1) * chord_len)
+        for ratio in (1.0, 1.26, 1.5):
+            f = roots[i % 4] * ratio
+            mix[part] += sum(np.sin(2 * np.pi * f * k * t[part]) / k for k in (1, 2, 3))
+    beat = 0.5
+    tb = np.mod(t, beat)
+    kick = np.sin(2 * np.pi * (50 + 80 * np.exp(-tb * 30)) * tb) * np.exp(-tb * 12)
+    mix += 3 * kick.astype(np.float32)
+    return fade(mix, 0.05, 0.3)
 
 
-def _plan_events(duration: float, n_highlights: int, n_decoys: int,
-                 rng: np.random.Generator) -> tuple[list[float], list[float]]:
-    usable = duration - 30.0
-    slots = n_highlights + n_decoys
-    if slots == 0 or usable <= 0:
-        return [], []
-    step = usable / slots
-    times = [20.0 + step * i + rng.uniform(0, step * 0.3) for i in range(slots)]
-    decoy_slots = set(rng.choice(np.arange(1, slots), size=min(n_decoys, slots - 1),
-                                 replace=False).tolist()) if slots > 1 else set()
-    highlights = [round(t, 2) for i, t in enumerate(times) if i not in decoy_slots]
-    decoys = [round(t, 2) for i, t in enumerate(times) if i in decoy_slots]
-    return highlights, decoys
+def noise_floor(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Light room/game noise under everything, a little duller than white noise."""
+    white = rng.standard_normal(n).astype(np.float32)
+    return at_rms(np.convolve(white, np.ones(4, dtype=np.float32) / 4, mode="same"), -55)
 
 
-def make_audio(duration: float, highlights: list[float], decoys: list[float],
-               rng: np.random.Generator) -> tuple[np.ndarray, list[tuple[float, float, str]]]:
-    """The soundtrack and the spoken sentences (start, end, text)."""
-    track = rng.normal(0, 0.004, int(duration * RATE)).astype(np.float32)
-    sentences: list[tuple[float, float, str]] = []
-    events = sorted([(h, "hype") for h in highlights] + [(d, "decoy") for d in decoys])
-    voice = rng.choice(["en-us", "en-us+m3", "en-gb"])
-    order = rng.permutation(len(CALM))
-    t, k = 1.0, 0
-
-    def place(samples: np.ndarray, at: float) -> float:
-        lo = int(at * RATE)
-        hi = min(len(track), lo + len(samples))
-        track[lo:hi] += samples[: hi - lo]
-        return at + len(samples) / RATE
-
-    for at, kind in [*events, (duration, "end")]:
-        while True:  # calm talk until the next event
-            text = CALM[order[k % len(CALM)]]
-            speech = speak(text, voice=voice) * 0.7
-            if t + len(speech) / RATE > at - 0.5:
-                break
-            end = place(speech, t)
-            sentences.append((round(t, 2), round(end, 2), text))
-            t, k = end + rng.uniform(0.4, 1.5), k + 1
-        if kind == "hype":
-            text = HYPE[int(rng.integers(len(HYPE)))]
-            end = place(speak(text, excited=True, voice=voice), at)
-            sentences.append((round(at, 2), round(end, 2), text))
-            t = place(cheer(rng, rng.uniform(2.0, 3.0)), end) + rng.uniform(0.6, 1.2)
-        elif kind == "decoy":
-            t = place(music(rng, rng.uniform(4.0, 6.0)), at) + rng.uniform(0.6, 1.2)
-    return np.clip(track, -1, 1), sentences
+def add_at(mix: np.ndarray, start: float, clip: np.ndarray) -> None:
+    i = int(start * RATE)
+    end = min(len(mix), i + len(clip))
+    mix[i:end] += clip[:end - i]
 
 
-def make_chat(duration: float, highlights: list[float], lag: float,
-              rng: np.random.Generator) -> list[dict]:
-    messages = []
-    t = 0.0
+# --- the timeline ------------------------------------------------------------------------
+
+def default_highlights(duration: float) -> int:
+    return int(duration // 40)
+
+
+def plan_highlights(rng: np.random.Generator, duration: float, n: int) -> list[float]:
+    """Evenly-ish spread: the first after ~20 s, the last leaving room for the chat burst."""
+    if n == 0:
+        return []
+    lo, hi = 22.0, duration - 15.0
+    if hi < lo:
+        raise ValueError(f"a {duration:g} s stream is too short for a highlight (need 37 s)")
+    if n == 1:
+        return [round(lo + 0.3 * (hi - lo), 2)]
+    spacing = (hi - lo) / (n - 1)
+    jitter = min(3.0, spacing / 8)
+    return [round(float(np.clip(lo + i * spacing + rng.uniform(-jitter, jitter), 20, hi)), 2)
+            for i in range(n)]
+
+
+def plan_decoys(rng: np.random.Generator, duration: float,
+                highlights: list[float]) -> tuple[list[float], list[float]]:
+    """(music starts, chat spam starts): music in every other gap between highlights,
+    one spam burst in the first remaining gap; all far from any highlight."""
+    if len(highlights) < 2:
+        start = highlights[0] + 14 if highlights else duration / 2 - 3
+        return ([round(start + rng.uniform(0, 2), 2)] if start + 8 < duration else []), []
+    music_at, spam_at = [], []
+    for i, (a, b) in enumerate(zip(highlights, highlights[1:], strict=False)):
+        middle = (a + b) / 2 + rng.uniform(-2, 2)
+        if i % 2 == 0:
+            music_at.append(round(middle, 2))
+        elif not spam_at:
+            spam_at.append(round(middle, 2))
+    return music_at, spam_at
+
+
+def plan_cuts(rng: np.random.Generator, duration: float) -> list[float]:
+    cuts, t = [], rng.uniform(40, 70)
+    while t < duration - 10:
+        cuts.append(round(float(t), 2))
+        t += rng.uniform(40, 70)
+    return cuts
+
+
+def place_sentences(rng: np.random.Generator, duration: float, work: Path,
+                    reserved: list[tuple[float, float]], mix: np.ndarray
+                    ) -> list[tuple[float, float, str]]:
+    """Calm sentences, 0.4-1.5 s apart, kept clear of the reserved event windows."""
+    order = list(rng.permutation(len(SENTENCES)))
+    placed: list[tuple[float, float, str]] = []
+    t = rng.uniform(0.5, 1.2)
+    audio = speak(SENTENCES[order[0]], work)
     while True:
-        t += rng.exponential(1.4)
-        if t >= duration:
-            break
-        messages.append({"t": round(t, 2), "user": str(rng.choice(CHAT_USERS)),
-                         "text": str(rng.choice(CHAT_CALM))})
+        end = t + len(audio) / RATE
+        if end > duration - 0.5:
+            return placed
+        clash = next((w for w in reserved if t < w[1] and w[0] < end), None)
+        if clash is not None:
+            t = clash[1] + rng.uniform(0.4, 1.0)
+            continue  # same sentence, after the event
+        text = SENTENCES[order[len(placed) % len(order)]]
+        add_at(mix, t, at_rms(audio, -21))
+        placed.append((round(t, 3), round(end, 3), text))
+        t = end + rng.uniform(0.4, 1.5)
+        audio = speak(SENTENCES[order[len(placed) % len(order)]], work)
+
+
+def build_audio(rng: np.random.Generator, duration: float, work: Path, highlights: list[float],
+                music_at: list[float]) -> tuple[np.ndarray, list[tuple[float, float, str]]]:
+    """The whole soundtrack as one array, and every spoken sentence."""
+    mix = noise_floor(rng, int(duration * RATE))
+    reserved, shouted = [], []
     for h in highlights:
-        start = h + lag + rng.uniform(-0.5, 0.5)
-        for _ in range(int(rng.integers(30, 50))):
-            at = start + rng.uniform(0, 5)
-            if at < duration:
-                messages.append({"t": round(at, 2), "user": str(rng.choice(CHAT_USERS)),
-                                 "text": str(rng.choice(CHAT_HYPE))})
+        text = EXCLAMATIONS[int(rng.integers(len(EXCLAMATIONS)))]
+        voice = speak(text, work, excited=True)
+        end = h + len(voice) / RATE
+        add_at(mix, h, at_rms(voice, -11))
+        crowd = rng.uniform(2.0, 3.0)
+        add_at(mix, end + 0.1, at_rms(cheer(rng, crowd), -13))
+        shouted.append((round(h, 3), round(end, 3), text))
+        reserved.append((h - 0.4, end + 0.1 + crowd + 0.3))
+    for start in music_at:
+        length = rng.uniform(4.0, 6.0)
+        add_at(mix, start, at_rms(music(rng, length), -13))
+        reserved.append((start - 0.4, start + length + 0.4))
+    calm = place_sentences(rng, duration, work, sorted(reserved), mix)
+    return mix, sorted(calm + shouted)
+
+
+# --- chat --------------------------------------------------------------------------------
+
+def chat_burst(rng: np.random.Generator, start: float, seconds: float, rate: float,
+               texts: list[str]) -> list[dict]:
+    n = int(rng.poisson(rate * seconds))
+    times = np.sort(start + rng.uniform(0, seconds, n))
+    return [{"t": round(float(t), 2),
+             "user": (USERS[int(rng.integers(len(USERS)))] if rng.random() < 0.4
+                      else f"viewer{int(rng.integers(100, 1000))}"),
+             "text": texts[int(rng.integers(len(texts)))]} for t in times]
+
+
+def build_chat(rng: np.random.Generator, duration: float, highlights: list[float],
+               spam_at: list[float]) -> list[dict]:
+    """A steady ~0.7 msg/s from regulars, hype 3-6 s after each highlight, bot spam."""
+    messages = []
+    t = rng.exponential(1 / 0.7)
+    while t < duration:
+        messages.append({"t": round(float(t), 2), "user": USERS[int(rng.integers(len(USERS)))],
+                         "text": CHAT_TEXT[int(rng.integers(len(CHAT_TEXT)))]})
+        t += rng.exponential(1 / 0.7)
+    for h in highlights:
+        messages += chat_burst(rng, h + rng.uniform(3, 6), 5.0, 8.0, HYPE_TEXT)
+    for s in spam_at:
+        messages += chat_burst(rng, s, 5.0, 6.0, SPAM_TEXT)
+    messages = [m for m in messages if m["t"] < duration]
     return sorted(messages, key=lambda m: m["t"])
 
 
-def _write_wav(path: Path, samples: np.ndarray) -> None:
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(RATE)
-        wav.writeframes((samples * 32767).astype("<i2").tobytes())
+def write_chat(path: Path, messages: list[dict]) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text("".join(json.dumps(m) + "\n" for m in messages), encoding="utf-8")
+    os.replace(tmp, path)
 
 
-def _render_video(out: Path, audio: Path, duration: float, width: int, height: int,
-                  fps: int, data_dir: Path) -> None:
-    face_h = int(height * 0.5) // 2 * 2
-    face_w = int(face_h * 176 / 144) // 2 * 2
-    graph = (
-        f"[0:v]scale={width}:{height}:force_original_aspect_ratio=increase,"
-        f"crop={width}:{height},setsar=1,"
-        "hue=h='if(mod(floor(t/50),2),150,0)'[bg];"
-        f"[1:v]scale={face_w}:{face_h},setsar=1[face];"
-        f"[bg][face]overlay=x='(W-w)/2+(W-w)/3*sin(t/15)':y=(H-h)/3:shortest=0,"
-        f"fps={fps},format=yuv420p[v]"
-    )
-    sh(["ffmpeg", "-v", "error", "-y", "-stream_loop", "-1", "-i", str(data_dir / "bikes.mp4"),
-        "-stream_loop", "-1", "-i", str(data_dir / "carphone_pristine.mp4"), "-i", str(audio),
-        "-filter_complex", graph, "-map", "[v]", "-map", "2:a", "-t", f"{duration:.3f}",
-        "-c:v", "libx264", "-preset", "superfast", "-crf", "27", "-g", str(fps * 2),
-        "-c:a", "aac", "-b:a", "128k", "-ar", "44100", "-movflags", "+faststart", str(out)])
+# --- video -------------------------------------------------------------------------------
+
+def between(spans: list[tuple[float, float]]) -> str:
+    return "+".join(f"between(t,{a:.3f},{b:.3f})" for a, b in spans) or "0"
+
+
+def video_filter(duration: float, width: int, height: int, fps: int,
+                 cuts: list[float]) -> str:
+    """Background with a new look after every cut, facecam drifting over it."""
+    edges = [0.0, *cuts, duration + 1]
+    looks: dict[int, list[tuple[float, float]]] = {0: [], 1: [], 2: []}
+    for k, (a, b) in enumerate(zip(edges, edges[1:], strict=False)):
+        # End just before the next cut so two looks never overlap on the cut frame.
+        looks[k % 3].append((a, b - 0.001))
+    face_h = round(height * 0.45 / 2) * 2
+    fill = f"scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height}"
+    return ";".join([
+        f"[0:v]fps={fps},{fill},setsar=1,split[plain][alt]",
+        "[alt]hflip,hue=h=150:s=1.6,eq=brightness=-0.08:contrast=1.3[recolour]",
+        f"[plain][recolour]overlay=enable='{between(looks[1])}'[bg1]",
+        f"[2:v]scale={width}:{height},hue=h=90[fractal]",
+        f"[bg1][fractal]overlay=enable='{between(looks[2])}'[bg]",
+        # Play the 4 s face clip forwards then backwards, forever: no jump at the loop.
+        f"[1:v]scale=iw*sar:ih,setsar=1,scale=-2:{face_h},split[fwd][rev0]",
+        "[rev0]reverse[rev]",
+        "[fwd][rev]concat=n=2:v=1:a=0,loop=loop=-1:size=32767,"
+        f"setpts=N/{fps}/TB,pad=iw+8:ih+8:4:4:color=0x181818[face]",
+        "[bg][face]overlay=x='(W-w)/2+(W-w)*0.32*sin(2*PI*t/60)':"
+        "y='(H-h)*0.55',format=yuv420p[v]",
+    ])
+
+
+def encode(out: Path, audio: Path, duration: float, width: int, height: int, fps: int,
+           cuts: list[float], data_dir: Path, seed: int) -> None:
+    # mandelbrot is small and scaled up: it is the costliest source at full size.
+    fractal = (f"mandelbrot=s={max(2, width // 4 // 2 * 2)}x{max(2, height // 4 // 2 * 2)}"
+               f":r={fps}:end_pts={duration:.0f}:start_scale={2.5 + (seed % 5) / 10}")
+    run(ffmpeg(
+        "-stream_loop", "-1", "-i", str(data_dir / "bikes.mp4"),
+        "-i", str(data_dir / "carphone_pristine.mp4"),
+        "-f", "lavfi", "-i", fractal,
+        "-i", str(audio),
+        "-filter_complex", video_filter(duration, width, height, fps, cuts),
+        "-map", "[v]", "-map", "3:a", "-t", f"{duration:.3f}",
+        "-c:v", "libx264", "-preset", "ultrafast", "-crf", "26", "-g", str(2 * fps),
+        "-c:a", "aac", "-b:a", "128k", "-ar", str(RATE), "-ac", "2",
+        "-movflags", "+faststart", "-f", "mp4", str(out),
+    ))
+
+
+# --- streams -----------------------------------------------------------------------------
+
+def chat_path(video: Path) -> Path:
+    return video.with_suffix(".chat.jsonl")
+
+
+def spec_path(video: Path) -> Path:
+    return video.with_suffix(".spec.json")
 
 
 def make_stream(out: Path, duration: float = 180.0, width: int = 1280, height: int = 720,
                 fps: int = 30, seed: int = 0, n_highlights: int | None = None,
-                n_decoys: int = 1, chat_lag: float = 4.0, data_dir: Path = DATA) -> StreamSpec:
-    """Write OUT (mp4), OUT.chat.jsonl and OUT.spec.json; return the spec."""
-    rng = np.random.default_rng(seed)
+                data_dir: Path = DATA_DIR) -> StreamSpec:
+    """Generate OUT (mp4), OUT.chat.jsonl and OUT.spec.json; return the spec.
+
+    The mp4 is encoded under a temporary name and the spec written last, so a spec on
+    disk always describes complete files.
+    """
+    out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    count = int(duration // 40) if n_highlights is None else n_highlights
-    highlights, decoys = _plan_events(duration, count, n_decoys, rng)
-    samples, sentences = make_audio(duration, highlights, decoys, rng)
-    wav = out.with_suffix(".wav")
-    _write_wav(wav, samples)
-    tmp = out.with_name(out.stem + ".part.mp4")
-    _render_video(tmp, wav, duration, width, height, fps, data_dir)
-    wav.unlink()
-    os.replace(tmp, out)
-    chat = out.with_name(out.stem + ".chat.jsonl")
-    chat.write_text("".join(json.dumps(m) + "\n" for m in make_chat(duration, highlights,
-                                                                   chat_lag, rng)))
-    cuts = sorted({float(t) for t in range(10, int(duration), 10)}
-                  | {float(t) for t in range(50, int(duration), 50)})
-    spec = StreamSpec(video=out, chat=chat, duration=duration, highlights=highlights,
-                      decoys=decoys, sentences=sentences, cuts=cuts, chat_lag=chat_lag)
-    out.with_name(out.stem + ".spec.json").write_text(json.dumps(spec.to_json(), indent=1))
+    spec_path(out).unlink(missing_ok=True)
+    rng = np.random.default_rng(seed)
+    count = default_highlights(duration) if n_highlights is None else n_highlights
+    highlights = plan_highlights(rng, duration, count)
+    music_at, spam_at = plan_decoys(rng, duration, highlights)
+    cuts = plan_cuts(rng, duration)
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=".synth-") as tmp:
+        work = Path(tmp)
+        mix, sentences = build_audio(rng, duration, work, highlights, music_at)
+        write_wav(work / "audio.wav", mix)
+        write_chat(chat_path(out), build_chat(rng, duration, highlights, spam_at))
+        partial = work / out.name
+        encode(partial, work / "audio.wav", duration, width, height, fps, cuts, data_dir, seed)
+        os.replace(partial, out)
+    spec = StreamSpec(video=out, chat=chat_path(out), duration=duration, highlights=highlights,
+                      decoys=sorted(music_at + spam_at), sentences=sentences, cuts=cuts)
+    params = {"duration": duration, "width": width, "height": height, "fps": fps,
+              "seed": seed, "n_highlights": n_highlights}
+    save_spec(spec, params)
     return spec
 
 
-def load_spec(video: Path) -> StreamSpec | None:
-    spec = video.with_name(video.stem + ".spec.json")
-    if not (video.exists() and spec.exists()):
+def save_spec(spec: StreamSpec, params: dict) -> None:
+    body = asdict(spec) | {"video": str(spec.video), "chat": str(spec.chat),
+                           "params": params, "version": VERSION}
+    path = spec_path(spec.video)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(body, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def load_spec(path: Path) -> StreamSpec:
+    raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    return StreamSpec(video=Path(raw["video"]), chat=Path(raw["chat"]),
+                      duration=raw["duration"], highlights=raw["highlights"],
+                      decoys=raw["decoys"], cuts=raw["cuts"],
+                      sentences=[(s, e, text) for s, e, text in raw["sentences"]])
+
+
+def reusable(out: Path, params: dict) -> StreamSpec | None:
+    """The spec of an earlier complete generation of OUT with the same params, if any."""
+    path = spec_path(out)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return None
-    return StreamSpec.from_json(json.loads(spec.read_text()), video.parent)
+    if raw.get("version") != VERSION or raw.get("params") != params:
+        return None
+    spec = load_spec(path)
+    return spec if spec.video.is_file() and spec.chat.is_file() else None
+
+
+def stream_params(**kwargs: object) -> dict:
+    params: dict = {"duration": 180.0, "width": 1280, "height": 720, "fps": 30, "seed": 0,
+                    "n_highlights": None}
+    unknown = set(kwargs) - set(params) - {"data_dir"}
+    if unknown:
+        raise TypeError(f"unknown stream options: {sorted(unknown)}")
+    params.update({k: v for k, v in kwargs.items() if k != "data_dir"})
+    params["duration"] = float(params["duration"])
+    return params
 
 
 def cached_stream(cache_dir: Path, **kwargs: object) -> StreamSpec:
-    """make_stream once per set of arguments; later calls reuse the files."""
-    key = hashlib.sha1(json.dumps([VERSION, kwargs], sort_keys=True).encode()).hexdigest()[:12]
-    video = cache_dir / key / "stream.mp4"
-    return load_spec(video) or make_stream(video, **kwargs)  # type: ignore[arg-type]
+    """make_stream(**kwargs) into CACHE_DIR once; later calls reuse the files."""
+    params = stream_params(**kwargs)
+    key = hashlib.sha1(json.dumps([params, VERSION], sort_keys=True).encode()).hexdigest()[:8]
+    name = (f"stream-{params['duration']:g}s-{params['width']}x{params['height']}"
+            f"-seed{params['seed']}-{key}.mp4")
+    return cached_at(Path(cache_dir) / name, **kwargs)
 
 
-def make_bad_inputs(folder: Path, data_dir: Path = DATA) -> dict[str, Path]:
-    """Inputs a user might wrongly give, plus one good audio-only file."""
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = {name: folder / name for name in ("missing.mp4", "x.mp4", "no_audio.mp4",
-                                              "empty.mp4", "truncated.mp4", "bad_chat.jsonl",
-                                              "audio_only.wav", "whole.mp4", "cut_short.mp4",
-                                              "whole_fast.mp4")}
-    paths["x.mp4"].write_text("this is a text file, not a video\n")
-    paths["empty.mp4"].write_bytes(b"")
-    sh(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=3",
-        "-c:v", "libx264", "-preset", "ultrafast", str(paths["no_audio.mp4"])])
-    _write_wav(paths["audio_only.wav"], np.concatenate(
-        [speak(text) for text in CALM[:3]] + [np.zeros(RATE * 2, np.float32)]))
-    # moov atom at the end, cut off: a download that stopped early.
-    sh(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=10",
-        "-i", str(paths["audio_only.wav"]), "-t", "10", "-c:v", "libx264", "-preset",
-        "ultrafast", "-c:a", "aac", str(paths["whole.mp4"])])
-    whole = paths["whole.mp4"].read_bytes()
-    paths["truncated.mp4"].write_bytes(whole[: len(whole) * 3 // 10])
-    # Index first (faststart), data cut off: probes fine, stops decoding early.
-    sh(["ffmpeg", "-v", "error", "-y", "-i", str(paths["whole.mp4"]), "-c", "copy",
-        "-movflags", "+faststart", str(paths["whole_fast.mp4"])])
-    whole = paths["whole_fast.mp4"].read_bytes()
-    paths["cut_short.mp4"].write_bytes(whole[: len(whole) // 2])
-    paths["bad_chat.jsonl"].write_text('{"t": 1.0, "user": "a", "text": "hi"}\n{"t": oops\n')
-    return {
-        "missing": paths["missing.mp4"], "not_media": paths["x.mp4"],
-        "no_audio": paths["no_audio.mp4"], "empty": paths["empty.mp4"],
-        "truncated": paths["truncated.mp4"], "cut_short": paths["cut_short.mp4"],
-        "bad_chat": paths["bad_chat.jsonl"],
-        "audio_only": paths["audio_only.wav"],
-    }
+def cached_at(out: Path, **kwargs: object) -> StreamSpec:
+    params = stream_params(**kwargs)
+    spec = reusable(out, params)
+    return spec if spec is not None else make_stream(out, **kwargs)  # type: ignore[arg-type]
 
 
-def main() -> None:
+# --- bad inputs --------------------------------------------------------------------------
+
+def make_bad_inputs(dir: Path, data_dir: Path = DATA_DIR) -> dict[str, Path]:
+    """Inputs a user might give by mistake, plus one good audio-only file."""
+    dir = Path(dir)
+    dir.mkdir(parents=True, exist_ok=True)
+    paths = {"missing": dir / "missing.mp4", "not_media": dir / "x.mp4",
+             "no_audio": dir / "no_audio.mp4", "empty": dir / "empty.mp4",
+             "truncated": dir / "truncated.mp4", "bad_chat": dir / "bad_chat.jsonl",
+             "audio_only": dir / "audio_only.m4a"}
+    paths["not_media"].write_text("this is a text file, not a video\n")
+    paths["empty"].write_bytes(b"")
+    paths["bad_chat"].write_text('{"t": 1.0, "user": "ann", "text": "hi"}\n'
+                                 '{"t": 2.5, "user": "bob", "text": "hel\n'
+                                 '{"t": 4.0, "user": "cy", "text": "yo"}\n')
+    run(ffmpeg("-i", str(data_dir / "carphone_pristine.mp4"), "-t", "3", "-an",
+               "-c:v", "libx264", "-preset", "ultrafast", str(paths["no_audio"])))
+    make_truncated(paths["truncated"], data_dir)
+    make_speech_file(paths["audio_only"], 20.0)
+    return paths
+
+
+def make_truncated(out: Path, data_dir: Path) -> None:
+    """A 10 s mp4 with audio cut to its first 30%: without faststart the moov atom, which
+    indexes every sample, is at the end and goes with the cut."""
+    full = out.with_name(f".{out.stem}.full.mp4")
+    run(ffmpeg("-i", str(data_dir / "bikes.mp4"),
+               "-stream_loop", "-1", "-i", str(data_dir / "arctic_a0007.wav"),
+               "-map", "0:v", "-map", "1:a", "-t", "10", "-c:v", "libx264",
+               "-preset", "ultrafast", "-c:a", "aac", str(full)))
+    data = full.read_bytes()
+    full.unlink()
+    out.write_bytes(data[:int(len(data) * 0.3)])
+
+
+def make_speech_file(out: Path, seconds: float) -> None:
+    """An m4a of espeak-ng speech, padded or cut to exactly SECONDS."""
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=".synth-") as tmp:
+        wav = Path(tmp) / "speech.wav"
+        run(["espeak-ng", "-s", "160", "-w", str(wav), " ".join(SENTENCES[:12])])
+        run(ffmpeg("-i", str(wav), "-af", "apad", "-t", f"{seconds:.3f}", "-ar", str(RATE),
+                   "-c:a", "aac", "-b:a", "96k", str(out)))
+
+
+# --- command line ------------------------------------------------------------------------
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    stream = sub.add_parser("stream", help="a generated stream with chat")
+    stream = sub.add_parser("stream", help="a livestream mp4 with its chat and spec beside it")
     stream.add_argument("out", type=Path)
     stream.add_argument("--duration", type=float, default=180.0)
     stream.add_argument("--seed", type=int, default=0)
     stream.add_argument("--width", type=int, default=1280)
     stream.add_argument("--height", type=int, default=720)
     stream.add_argument("--fps", type=int, default=30)
-    stream.add_argument("--cached", action="store_true", help="reuse OUT if already made")
-    bad = sub.add_parser("bad", help="bad inputs for error tests")
-    bad.add_argument("folder", type=Path)
-    args = parser.parse_args()
-    if args.command == "bad":
-        for name, path in make_bad_inputs(args.folder).items():
+    stream.add_argument("--highlights", type=int, default=None, help="default: duration // 40")
+    stream.add_argument("--cached", action="store_true",
+                        help="reuse OUT if an earlier run made it with the same options")
+    bad = sub.add_parser("bad-inputs", help="bad input files for error-handling tests")
+    bad.add_argument("dir", type=Path)
+    args = parser.parse_args(argv)
+    if args.command == "bad-inputs":
+        for name, path in make_bad_inputs(args.dir).items():
             print(f"{name}: {path}")
         return
-    spec = load_spec(args.out) if args.cached else None
-    if spec is None:
-        spec = make_stream(args.out, args.duration, args.width, args.height, args.fps,
-                           args.seed)
-    print(f"stream: {spec.video}\nchat: {spec.chat}\nhighlights: {spec.highlights}")
+    options = {"duration": args.duration, "width": args.width, "height": args.height,
+               "fps": args.fps, "seed": args.seed, "n_highlights": args.highlights}
+    spec = cached_at(args.out, **options) if args.cached else make_stream(args.out, **options)
+    print(spec.video)
+    print(spec.chat)
+    print(spec_path(spec.video))
 
 
 if __name__ == "__main__":

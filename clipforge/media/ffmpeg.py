@@ -63,7 +63,7 @@ def probe(path: Path) -> MediaInfo:
     info = json.loads(proc.stdout or b"{}")
     if proc.returncode != 0 or "format" not in info:
         reason = proc.stderr.decode(errors="replace").strip().splitlines()
-        if any("moov atom not found" in line for line in reason):
+        if any("moov atom not found" in line for line in reason) and _mp4_header(path):
             raise errors.CorruptMedia(
                 f"{path}: the file is truncated or corrupt (moov atom not found); "
                 "re-download or re-export it"
@@ -73,6 +73,13 @@ def probe(path: Path) -> MediaInfo:
             "mov, wav, mp3 or m4a file"
         )
     return _media_info(path, info)
+
+
+def _mp4_header(path: Path) -> bool:
+    """An MP4/MOV file starts with a box such as ftyp; a renamed text file does not."""
+    with path.open("rb") as f:
+        head = f.read(12)
+    return head[4:8] in (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip")
 
 
 def _media_info(path: Path, info: dict) -> MediaInfo:
