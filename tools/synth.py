@@ -2,10 +2,10 @@
 
 Everything is built from the small real files in tests/data with ffmpeg and espeak-ng:
 
-* video: bikes.mp4 looped and scaled to fill the frame as "gameplay", with a hard shot cut
-  every 40-70 s (the background switches between plain, flipped/recoloured and a zooming
-  mandelbrot), and the real face of carphone_pristine.mp4 as a facecam about 45% of the
-  frame high, drifting slowly left and right so a crop has to follow it;
+* video: shots of bikes.mp4 as the "gameplay", each played back and forth, slowly panned
+  and scaled to fill the frame, switching to another shot (a hard cut) every 40-70 s;
+  over it the real face of carphone_pristine.mp4 as a facecam about 45% of the frame
+  high, drifting slowly left and right so a crop has to follow it;
 * audio: calm espeak-ng sentences at about -23 LUFS over light noise; at each planted
   highlight a loud, fast, high exclamation followed by crowd-like cheering; decoys are
   bursts of loud music that nobody reacts to;
@@ -15,7 +15,7 @@ Everything is built from the small real files in tests/data with ffmpeg and espe
 Everything is deterministic given the seed.
 
     python tools/synth.py stream OUT.mp4 --duration 240 [--seed N] [--cached]
-    python tools/synth.py bad-inputs DIR
+    python tools/synth.py bad DIR
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "tests" / "data"
 RATE = 48_000  # audio sample rate of the mix and of the mp4
-VERSION = 1  # bump when the generated media changes, so cached streams are rebuilt
+VERSION = 2  # bump when the generated media changes, so cached streams are rebuilt
 
 SENTENCES = [
     "Welcome back everyone, thanks for hanging out with me today.",
@@ -137,6 +137,7 @@ class StreamSpec:
     decoys: list[float]  # loud music nobody reacts to, and one chat spam burst
     sentences: list[tuple[float, float, str]]  # (start, end, text), exclamations included
     cuts: list[float] = field(default_factory=list)  # hard shot cuts in the video
+    chat_lag: float = 0.0  # mean delay (s) from a highlight to the start of its chat burst
 
 
 # --- running tools -----------------------------------------------------------------------
@@ -178,7 +179,8 @@ def speak(text: str, work: Path, excited: bool = False) -> np.ndarray:
     path = work / f"say-{hashlib.sha1(f'{excited}{text}'.encode()).hexdigest()[:12]}.wav"
     # -w, not --stdout: the streamed WAV header carries a bogus length.
     voice = ["-a", "200", "-s", "200", "-p", "80"] if excited else ["-s", "160", "-p", "45"]
-    run(["espeak-ng", *voice, "-w", str(path), text])
+    if not path.exists():  # sentences repeat in long streams
+        run(["espeak-ng", *voice, "-w", str(path), text])
     samples, rate = read_wav(path)
     loud = np.flatnonzero(np.abs(samples) > 0.003)
     samples = samples[loud[0]:loud[-1] + 1] if loud.size else samples
@@ -187,9 +189,17 @@ def speak(text: str, work: Path, excited: bool = False) -> np.ndarray:
     return np.interp(t_out, np.arange(len(samples)) / rate, samples).astype(np.float32)
 
 
-def at_rms(samples: np.ndarray, dbfs: float) -> np.ndarray:
+def at_rms(samples: np.ndarray, dbfs: float, max_peak: float = 0.8) -> np.ndarray:
+    """Scaled to an RMS level, but never past MAX_PEAK: the mix must not clip."""
     rms = float(np.sqrt(np.mean(samples.astype(np.float64) ** 2))) or 1.0
-    return (samples * (10 ** (dbfs / 20) / rms)).astype(np.float32)
+    peak = float(np.abs(samples).max()) or 1.0
+    return (samples * min(10 ** (dbfs / 20) / rms, max_peak / peak)).astype(np.float32)
+
+
+def saturate(samples: np.ndarray, drive: float = 3.0) -> np.ndarray:
+    """Soft clipping, like a streamer's mic compressor: louder without higher peaks."""
+    peak = float(np.abs(samples).max()) or 1.0
+    return np.tanh(drive * samples / peak).astype(np.float32)
 
 
 def fade(samples: np.ndarray, attack: float, release: float) -> np.ndarray:
@@ -222,7 +232,7 @@ def cheer(rng: np.random.Generator, seconds: float) -> np.ndarray:
     decay = np.exp(-np.arange(int(0.03 * RATE)) / (0.006 * RATE)).astype(np.float32)
     for start in rng.integers(0, n - len(decay), size=int(seconds * 15)):
         claps[start:start + len(decay)] += decay * rng.uniform(0.5, 1.0)
-    mix += band_noise(rng, n, 800, 8000) * claps * 4
+    mix += band_noise(rng, n, 800, 8000) * claps * 1.5
     return fade(mix, 0.15, 0.8)
 
 
@@ -230,9 +240,8 @@ def music(rng: np.random.Generator, seconds: float) -> np.ndarray:
     """Loud music: a four-chord loop of buzzy triads over a kick drum on every beat."""
     n = int(seconds * RATE)
     t = np.arange(n) / RATE
-    roots = [220.0, 174.6, 261.6, 196.0]
+    roots = list(np.roll([220.0, 174.6, 261.6, 196.0], int(rng.integers(4))))
     chord_len = 1.2
-    roots = [roots[(i + int(rng.integers(4))) % 4] for i in range(4)]
     mix = np.zeros(n, dtype=np.float32)
     for i in range(int(np.ceil(seconds / chord_len))):
         part = (t >= i * chord_len) & (t < (i + 1) * chord_len)
@@ -296,9 +305,15 @@ def plan_decoys(rng: np.random.Generator, duration: float,
     return music_at, spam_at
 
 
-def plan_cuts(rng: np.random.Generator, duration: float) -> list[float]:
+def plan_cuts(rng: np.random.Generator, duration: float, events: list[float]) -> list[float]:
+    """A cut every 40-70 s, kept 8 s clear of the planted events so that a cut never
+    gives a highlight (or a decoy) away."""
     cuts, t = [], rng.uniform(40, 70)
     while t < duration - 10:
+        near = [e for e in events if abs(t - e) < 8]
+        if near:
+            t = max(near) + 8 + rng.uniform(0, 2)
+            continue
         cuts.append(round(float(t), 2))
         t += rng.uniform(40, 70)
     return cuts
@@ -321,7 +336,7 @@ def place_sentences(rng: np.random.Generator, duration: float, work: Path,
             t = clash[1] + rng.uniform(0.4, 1.0)
             continue  # same sentence, after the event
         text = SENTENCES[order[len(placed) % len(order)]]
-        add_at(mix, t, at_rms(audio, -21))
+        add_at(mix, t, at_rms(audio, -23))
         placed.append((round(t, 3), round(end, 3), text))
         t = end + rng.uniform(0.4, 1.5)
         audio = speak(SENTENCES[order[len(placed) % len(order)]], work)
@@ -336,14 +351,14 @@ def build_audio(rng: np.random.Generator, duration: float, work: Path, highlight
         text = EXCLAMATIONS[int(rng.integers(len(EXCLAMATIONS)))]
         voice = speak(text, work, excited=True)
         end = h + len(voice) / RATE
-        add_at(mix, h, at_rms(voice, -11))
+        add_at(mix, h, at_rms(saturate(voice), -12))
         crowd = rng.uniform(2.0, 3.0)
-        add_at(mix, end + 0.1, at_rms(cheer(rng, crowd), -13))
+        add_at(mix, end + 0.1, at_rms(saturate(cheer(rng, crowd)), -13))
         shouted.append((round(h, 3), round(end, 3), text))
         reserved.append((h - 0.4, end + 0.1 + crowd + 0.3))
     for start in music_at:
         length = rng.uniform(4.0, 6.0)
-        add_at(mix, start, at_rms(music(rng, length), -13))
+        add_at(mix, start, at_rms(music(rng, length), -14))
         reserved.append((start - 0.4, start + length + 0.4))
     calm = place_sentences(rng, duration, work, sorted(reserved), mix)
     return mix, sorted(calm + shouted)
@@ -362,16 +377,17 @@ def chat_burst(rng: np.random.Generator, start: float, seconds: float, rate: flo
 
 
 def build_chat(rng: np.random.Generator, duration: float, highlights: list[float],
-               spam_at: list[float]) -> list[dict]:
-    """A steady ~0.7 msg/s from regulars, hype 3-6 s after each highlight, bot spam."""
+               lags: list[float], spam_at: list[float]) -> list[dict]:
+    """A steady ~0.7 msg/s from regulars, 5 s of hype LAG s after each highlight, and
+    bot spam."""
     messages = []
     t = rng.exponential(1 / 0.7)
     while t < duration:
         messages.append({"t": round(float(t), 2), "user": USERS[int(rng.integers(len(USERS)))],
                          "text": CHAT_TEXT[int(rng.integers(len(CHAT_TEXT)))]})
         t += rng.exponential(1 / 0.7)
-    for h in highlights:
-        messages += chat_burst(rng, h + rng.uniform(3, 6), 5.0, 8.0, HYPE_TEXT)
+    for h, lag in zip(highlights, lags, strict=True):
+        messages += chat_burst(rng, h + lag, 5.0, 8.0, HYPE_TEXT)
     for s in spam_at:
         messages += chat_burst(rng, s, 5.0, 6.0, SPAM_TEXT)
     messages = [m for m in messages if m["t"] < duration]
@@ -386,48 +402,65 @@ def write_chat(path: Path, messages: list[dict]) -> None:
 
 # --- video -------------------------------------------------------------------------------
 
+# The background looks, one per shot between cuts: (first, end) frames of bikes.mp4
+# (25 fps) and a grade. Its own cuts are at frames 30, 76, 137, 187 and 242; the ranges
+# avoid the fast motion in frames 60-76 and 94-106 (which reads as a cut once played
+# back and forth) and the faces in frames 30-44 and 198 (a face detector finds them).
+LOOKS = [((137, 187), ""), ((200, 242), ""), ((137, 187), "hflip,hue=h=150:s=1.5,")]
+
+
 def between(spans: list[tuple[float, float]]) -> str:
     return "+".join(f"between(t,{a:.3f},{b:.3f})" for a, b in spans) or "0"
 
 
+def pingpong(label: str, out: str, fps: float, head: str = "") -> str:
+    """Play a short clip forwards then backwards, forever: unlike a plain loop, the seam
+    is not a cut."""
+    return (f"[{label}]{head}split[{out}_f][{out}_r0];[{out}_r0]reverse[{out}_r];"
+            f"[{out}_f][{out}_r]concat=n=2:v=1:a=0,loop=loop=-1:size=32767,"
+            f"setpts=N/{fps}/TB[{out}]")
+
+
 def video_filter(duration: float, width: int, height: int, fps: int,
                  cuts: list[float]) -> str:
-    """Background with a new look after every cut, facecam drifting over it."""
+    """A background shot that changes at every cut, with the facecam drifting over it.
+
+    Each shot of bikes.mp4 is ping-ponged; the shots are switched with timeline `enable`
+    on overlays at the source's small size, and a slow pan keeps the picture moving.
+    """
     edges = [0.0, *cuts, duration + 1]
-    looks: dict[int, list[tuple[float, float]]] = {0: [], 1: [], 2: []}
+    spans: list[list[tuple[float, float]]] = [[] for _ in LOOKS]
     for k, (a, b) in enumerate(zip(edges, edges[1:], strict=False)):
-        # End just before the next cut so two looks never overlap on the cut frame.
-        looks[k % 3].append((a, b - 0.001))
+        # End just before the next cut so two shots never overlap on the cut frame.
+        spans[k % len(LOOKS)].append((a, b - 0.001))
+    names = "".join(f"[s{i}]" for i in range(len(LOOKS)))
+    graph = [f"[0:v]split={len(LOOKS)}{names}"]
+    for i, ((first, end), grade) in enumerate(LOOKS):
+        head = f"trim=start_frame={first}:end_frame={end},setpts=PTS-STARTPTS,{grade}"
+        graph.append(pingpong(f"s{i}", f"shot{i}", 25, head))
+    below = "shot0"
+    for i in range(1, len(LOOKS)):
+        graph.append(f"[{below}][shot{i}]overlay=enable='{between(spans[i])}'[bg{i}]")
+        below = f"bg{i}"
+    # The source is wider than 16:9: pan across it slowly, then scale up to fill.
+    graph.append(f"[{below}]fps={fps},crop='min(iw,ih*{width}/{height})':ih:"
+                 f"x='(iw-ow)*(0.5+0.5*sin(t/9))',scale={width}:{height},setsar=1[bg]")
     face_h = round(height * 0.45 / 2) * 2
-    fill = f"scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height}"
-    return ";".join([
-        f"[0:v]fps={fps},{fill},setsar=1,split[plain][alt]",
-        "[alt]hflip,hue=h=150:s=1.6,eq=brightness=-0.08:contrast=1.3[recolour]",
-        f"[plain][recolour]overlay=enable='{between(looks[1])}'[bg1]",
-        f"[2:v]scale={width}:{height},hue=h=90[fractal]",
-        f"[bg1][fractal]overlay=enable='{between(looks[2])}'[bg]",
-        # Play the 4 s face clip forwards then backwards, forever: no jump at the loop.
-        f"[1:v]scale=iw*sar:ih,setsar=1,scale=-2:{face_h},split[fwd][rev0]",
-        "[rev0]reverse[rev]",
-        "[fwd][rev]concat=n=2:v=1:a=0,loop=loop=-1:size=32767,"
-        f"setpts=N/{fps}/TB,pad=iw+8:ih+8:4:4:color=0x181818[face]",
-        "[bg][face]overlay=x='(W-w)/2+(W-w)*0.32*sin(2*PI*t/60)':"
-        "y='(H-h)*0.55',format=yuv420p[v]",
-    ])
+    graph.append(pingpong("1:v", "face0", fps, f"scale=iw*sar:ih,setsar=1,scale=-2:{face_h},"))
+    graph.append("[face0]pad=iw+8:ih+8:4:4:color=0x181818[face]")
+    graph.append("[bg][face]overlay=x='(W-w)/2+(W-w)*0.32*sin(2*PI*t/60)':"
+                 "y='(H-h)*0.55',format=yuv420p[v]")
+    return ";".join(graph)
 
 
 def encode(out: Path, audio: Path, duration: float, width: int, height: int, fps: int,
-           cuts: list[float], data_dir: Path, seed: int) -> None:
-    # mandelbrot is small and scaled up: it is the costliest source at full size.
-    fractal = (f"mandelbrot=s={max(2, width // 4 // 2 * 2)}x{max(2, height // 4 // 2 * 2)}"
-               f":r={fps}:end_pts={duration:.0f}:start_scale={2.5 + (seed % 5) / 10}")
+           cuts: list[float], data_dir: Path) -> None:
     run(ffmpeg(
-        "-stream_loop", "-1", "-i", str(data_dir / "bikes.mp4"),
+        "-i", str(data_dir / "bikes.mp4"),
         "-i", str(data_dir / "carphone_pristine.mp4"),
-        "-f", "lavfi", "-i", fractal,
         "-i", str(audio),
         "-filter_complex", video_filter(duration, width, height, fps, cuts),
-        "-map", "[v]", "-map", "3:a", "-t", f"{duration:.3f}",
+        "-map", "[v]", "-map", "2:a", "-t", f"{duration:.3f}",
         "-c:v", "libx264", "-preset", "ultrafast", "-crf", "26", "-g", str(2 * fps),
         "-c:a", "aac", "-b:a", "128k", "-ar", str(RATE), "-ac", "2",
         "-movflags", "+faststart", "-f", "mp4", str(out),
@@ -452,24 +485,26 @@ def make_stream(out: Path, duration: float = 180.0, width: int = 1280, height: i
     The mp4 is encoded under a temporary name and the spec written last, so a spec on
     disk always describes complete files.
     """
-    out = Path(out)
+    out, duration = Path(out), float(duration)
     out.parent.mkdir(parents=True, exist_ok=True)
     spec_path(out).unlink(missing_ok=True)
     rng = np.random.default_rng(seed)
     count = default_highlights(duration) if n_highlights is None else n_highlights
     highlights = plan_highlights(rng, duration, count)
     music_at, spam_at = plan_decoys(rng, duration, highlights)
-    cuts = plan_cuts(rng, duration)
+    cuts = plan_cuts(rng, duration, highlights + music_at + spam_at)
+    lags = [round(float(lag), 2) for lag in rng.uniform(3, 6, len(highlights))]
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=".synth-") as tmp:
         work = Path(tmp)
         mix, sentences = build_audio(rng, duration, work, highlights, music_at)
         write_wav(work / "audio.wav", mix)
-        write_chat(chat_path(out), build_chat(rng, duration, highlights, spam_at))
+        write_chat(chat_path(out), build_chat(rng, duration, highlights, lags, spam_at))
         partial = work / out.name
-        encode(partial, work / "audio.wav", duration, width, height, fps, cuts, data_dir, seed)
+        encode(partial, work / "audio.wav", duration, width, height, fps, cuts, data_dir)
         os.replace(partial, out)
     spec = StreamSpec(video=out, chat=chat_path(out), duration=duration, highlights=highlights,
-                      decoys=sorted(music_at + spam_at), sentences=sentences, cuts=cuts)
+                      decoys=sorted(music_at + spam_at), sentences=sentences, cuts=cuts,
+                      chat_lag=round(float(np.mean(lags)), 2) if lags else 0.0)
     params = {"duration": duration, "width": width, "height": height, "fps": fps,
               "seed": seed, "n_highlights": n_highlights}
     save_spec(spec, params)
@@ -477,7 +512,8 @@ def make_stream(out: Path, duration: float = 180.0, width: int = 1280, height: i
 
 
 def save_spec(spec: StreamSpec, params: dict) -> None:
-    body = asdict(spec) | {"video": str(spec.video), "chat": str(spec.chat),
+    # File names only: the folder can be moved or shared.
+    body = asdict(spec) | {"video": spec.video.name, "chat": spec.chat.name,
                            "params": params, "version": VERSION}
     path = spec_path(spec.video)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -485,24 +521,25 @@ def save_spec(spec: StreamSpec, params: dict) -> None:
     os.replace(tmp, path)
 
 
-def load_spec(path: Path) -> StreamSpec:
-    raw = json.loads(Path(path).read_text(encoding="utf-8"))
-    return StreamSpec(video=Path(raw["video"]), chat=Path(raw["chat"]),
+def load_spec(video: Path) -> StreamSpec:
+    """The spec written beside VIDEO by make_stream."""
+    raw = json.loads(spec_path(Path(video)).read_text(encoding="utf-8"))
+    folder = Path(video).parent
+    return StreamSpec(video=folder / raw["video"], chat=folder / raw["chat"],
                       duration=raw["duration"], highlights=raw["highlights"],
-                      decoys=raw["decoys"], cuts=raw["cuts"],
+                      decoys=raw["decoys"], cuts=raw["cuts"], chat_lag=raw["chat_lag"],
                       sentences=[(s, e, text) for s, e, text in raw["sentences"]])
 
 
 def reusable(out: Path, params: dict) -> StreamSpec | None:
     """The spec of an earlier complete generation of OUT with the same params, if any."""
-    path = spec_path(out)
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = json.loads(spec_path(out).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     if raw.get("version") != VERSION or raw.get("params") != params:
         return None
-    spec = load_spec(path)
+    spec = load_spec(out)
     return spec if spec.video.is_file() and spec.chat.is_file() else None
 
 
@@ -540,8 +577,8 @@ def make_bad_inputs(dir: Path, data_dir: Path = DATA_DIR) -> dict[str, Path]:
     dir.mkdir(parents=True, exist_ok=True)
     paths = {"missing": dir / "missing.mp4", "not_media": dir / "x.mp4",
              "no_audio": dir / "no_audio.mp4", "empty": dir / "empty.mp4",
-             "truncated": dir / "truncated.mp4", "bad_chat": dir / "bad_chat.jsonl",
-             "audio_only": dir / "audio_only.m4a"}
+             "truncated": dir / "truncated.mp4", "cut_short": dir / "cut_short.mp4",
+             "bad_chat": dir / "bad_chat.jsonl", "audio_only": dir / "audio_only.m4a"}
     paths["not_media"].write_text("this is a text file, not a video\n")
     paths["empty"].write_bytes(b"")
     paths["bad_chat"].write_text('{"t": 1.0, "user": "ann", "text": "hi"}\n'
@@ -549,22 +586,31 @@ def make_bad_inputs(dir: Path, data_dir: Path = DATA_DIR) -> dict[str, Path]:
                                  '{"t": 4.0, "user": "cy", "text": "yo"}\n')
     run(ffmpeg("-i", str(data_dir / "carphone_pristine.mp4"), "-t", "3", "-an",
                "-c:v", "libx264", "-preset", "ultrafast", str(paths["no_audio"])))
-    make_truncated(paths["truncated"], data_dir)
+    make_truncated(paths["truncated"], paths["cut_short"], data_dir)
     make_speech_file(paths["audio_only"], 20.0)
     return paths
 
 
-def make_truncated(out: Path, data_dir: Path) -> None:
-    """A 10 s mp4 with audio cut to its first 30%: without faststart the moov atom, which
-    indexes every sample, is at the end and goes with the cut."""
-    full = out.with_name(f".{out.stem}.full.mp4")
+def make_truncated(truncated: Path, cut_short: Path, data_dir: Path) -> None:
+    """Two downloads that stopped early, from one 10 s mp4 with audio.
+
+    TRUNCATED keeps the first 30%: without faststart the moov atom (the index of every
+    sample) is at the end and goes with the cut, so nothing can open it. CUT_SHORT is the
+    faststart remux cut in half: it probes as 10 s but decodes only about 5 s.
+    """
+    full = truncated.with_name(f".{truncated.stem}.full.mp4")
+    fast = truncated.with_name(f".{truncated.stem}.fast.mp4")
     run(ffmpeg("-i", str(data_dir / "bikes.mp4"),
                "-stream_loop", "-1", "-i", str(data_dir / "arctic_a0007.wav"),
                "-map", "0:v", "-map", "1:a", "-t", "10", "-c:v", "libx264",
                "-preset", "ultrafast", "-c:a", "aac", str(full)))
+    run(ffmpeg("-i", str(full), "-c", "copy", "-movflags", "+faststart", str(fast)))
     data = full.read_bytes()
+    truncated.write_bytes(data[:int(len(data) * 0.3)])
+    data = fast.read_bytes()
+    cut_short.write_bytes(data[:len(data) // 2])
     full.unlink()
-    out.write_bytes(data[:int(len(data) * 0.3)])
+    fast.unlink()
 
 
 def make_speech_file(out: Path, seconds: float) -> None:
@@ -592,10 +638,10 @@ def main(argv: list[str] | None = None) -> None:
     stream.add_argument("--highlights", type=int, default=None, help="default: duration // 40")
     stream.add_argument("--cached", action="store_true",
                         help="reuse OUT if an earlier run made it with the same options")
-    bad = sub.add_parser("bad-inputs", help="bad input files for error-handling tests")
+    bad = sub.add_parser("bad", help="bad input files for error-handling tests")
     bad.add_argument("dir", type=Path)
     args = parser.parse_args(argv)
-    if args.command == "bad-inputs":
+    if args.command == "bad":
         for name, path in make_bad_inputs(args.dir).items():
             print(f"{name}: {path}")
         return
