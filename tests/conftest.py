@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,3 +56,24 @@ def run_cli(tmp_path: Path) -> CliRunner:
                               cwd=tmp_path, timeout=900)
 
     return run
+
+
+def process(video: Path, chat: Path | None, out: Path, data: Path,
+            *extra: str) -> subprocess.CompletedProcess[str]:
+    args = ["process", str(video), "--out", str(out), "-q", *extra]
+    if chat is not None:
+        args += ["--chat", str(chat)]
+    env = cli_env(data)
+    env["CLIPFORGE_CHUNK_SECONDS"] = "60"  # several chunks, processed in parallel
+    return subprocess.run(clipforge_cmd(*args), capture_output=True, text=True, env=env,
+                          timeout=1200)
+
+
+@pytest.fixture(scope="session")
+def processed(stream_3min: Any, tmp_path_factory: pytest.TempPathFactory
+              ) -> tuple[Path, dict[str, Any], Path]:
+    root = tmp_path_factory.mktemp("run")
+    out, data = root / "out", root / "data"
+    proc = process(stream_3min.video, stream_3min.chat, out, data)
+    assert proc.returncode == 0, proc.stderr
+    return out, json.loads((out / "report.json").read_text()), data

@@ -9,33 +9,11 @@ from typing import Any
 
 import cv2
 import numpy as np
-import pytest
 
-from tests.conftest import cli_env, clipforge_cmd
+from tests.conftest import process
 
 CLIP_KEYS = {"id", "rank", "start", "end", "score", "reasons", "title", "layout", "file",
              "captions", "thumbnail"}
-
-
-def process(video: Path, chat: Path | None, out: Path, data: Path,
-            *extra: str) -> subprocess.CompletedProcess[str]:
-    args = ["process", str(video), "--out", str(out), "-q", *extra]
-    if chat is not None:
-        args += ["--chat", str(chat)]
-    env = cli_env(data)
-    env["CLIPFORGE_CHUNK_SECONDS"] = "60"  # several chunks, processed in parallel
-    return subprocess.run(clipforge_cmd(*args), capture_output=True, text=True, env=env,
-                          timeout=1200)
-
-
-@pytest.fixture(scope="session")
-def processed(stream_3min: Any, tmp_path_factory: pytest.TempPathFactory
-              ) -> tuple[Path, dict[str, Any], Path]:
-    root = tmp_path_factory.mktemp("run")
-    out, data = root / "out", root / "data"
-    proc = process(stream_3min.video, stream_3min.chat, out, data)
-    assert proc.returncode == 0, proc.stderr
-    return out, json.loads((out / "report.json").read_text()), data
 
 
 def probe(path: Path) -> dict[str, Any]:

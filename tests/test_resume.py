@@ -11,8 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import cli_env, clipforge_cmd
-from tests.test_pipeline import process
+from tests.conftest import cli_env, clipforge_cmd, process
 
 
 def jobs(db: Path) -> list[tuple[str, str, str, int]]:
