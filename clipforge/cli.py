@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -62,19 +63,22 @@ def _bars(quiet: bool) -> Progress:
 
 
 def _summary(report: dict[str, Any], out: Path) -> None:
-    table = Table(title=f"{len(report['clips'])} clips from {report['stream']['source']}")
-    for column in ("#", "from", "to", "length", "score", "layout"):
+    table = Table(title=f"{len(report['clips'])} clips from {report['stream']['source']}",
+                  box=box.SIMPLE_HEAD)
+    for column in ("#", "at", "score", "layout"):
         table.add_column(column, no_wrap=True)
-    table.add_column("title", max_width=32)
-    table.add_column("file", no_wrap=True, overflow="fold")
-    for clip in report["clips"]:
+    table.add_column("title", min_width=16, ratio=1)
+    names = [Path(clip["file"]).name for clip in report["clips"]]
+    table.add_column("file", no_wrap=True, min_width=max(map(len, names), default=4))
+    for clip, name in zip(report["clips"], names, strict=True):
         table.add_row(
-            str(clip["rank"]), _clock(clip["start"]), _clock(clip["end"]),
-            f"{clip['end'] - clip['start']:.1f}s", f"{clip['score']:.2f}", clip["layout"],
-            clip["title"], clip["file"],
+            str(clip["rank"]), f"{_clock(clip['start'])}-{_clock(clip['end'])}",
+            f"{clip['score']:.2f}", clip["layout"],
+            clip["title"], name,
         )
     stdout.print(table)
-    stdout.print(f"Clips and report.json are in [bold]{out}[/bold]")
+    stdout.print(f"Clips are in [bold]{out / 'clips'}[/bold], details in "
+                 f"[bold]{out / 'report.json'}[/bold]")
 
 
 def _clock(seconds: float) -> str:
