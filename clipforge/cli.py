@@ -105,6 +105,12 @@ def process(
     min_len: Annotated[float | None, typer.Option(help="Shortest clip, seconds.")] = None,
     max_len: Annotated[float | None, typer.Option(help="Longest clip, seconds.")] = None,
     captions: Annotated[bool, typer.Option(help="Burn in captions.")] = True,
+    streamer: Annotated[str, typer.Option(
+        help="Whose stream: their chat lag and preferences apply.")] = "default",
+    full_transcript: Annotated[bool, typer.Option(
+        help="Transcribe and analyze the whole stream, not only candidate windows.")] = False,
+    render: Annotated[bool, typer.Option(
+        help="Render clips; --no-render only lists the moments.")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print report.json.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
@@ -119,6 +125,7 @@ def process(
         layout=layout or settings.layout,
         min_len=min_len if min_len is not None else settings.min_len,
         max_len=max_len if max_len is not None else settings.max_len, captions=captions,
+        streamer=streamer, full_transcript=full_transcript, render=render,
     )
     try:
         out_dir.mkdir(parents=True, exist_ok=True)

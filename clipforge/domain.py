@@ -101,6 +101,9 @@ class Candidate:
     score: float
     reasons: dict[str, float]
     title: str
+    # Each feature's mean robust z-score around the peak, before weighting: what the
+    # per-streamer re-ranker learns from.
+    features: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,21 @@ import numpy as np
 
 from clipforge import errors
 from clipforge.config import Settings
-from clipforge.domain import Analysis, Candidate, ChatMessage, Chunk, MediaInfo, Segment
+from clipforge.domain import (
+    Analysis,
+    Candidate,
+    ChatMessage,
+    Chunk,
+    FaceSample,
+    MediaInfo,
+    RenderedClip,
+    Segment,
+)
 from clipforge.media import ffmpeg
 from clipforge.progress import NullProgress, Progress
-from clipforge.runtime import artifacts
-from clipforge.runtime.ledger import Ledger, read_json, write_json
-from clipforge.runtime.rendering import render_clip
+from clipforge.runtime import artifacts, scoring
+from clipforge.runtime.ledger import Ledger, write_json
+from clipforge.runtime.rendering import listed_clip, render_clip
 from clipforge.stages import chat as chat_stage
 from clipforge.stages import chunk as chunk_stage
 from clipforge.stages import score, signals, transcribe
@@ -43,6 +52,10 @@ class Options:
     min_len: float = 15.0
     max_len: float = 60.0
     captions: bool = True
+    streamer: str = "default"  # whose chat lag and preferences apply
+    full_transcript: bool = False  # transcribe and analyze everything, not just candidates
+    render: bool = True  # False: pick and report the moments only (no clip files)
+    weights: dict[str, float] | None = None  # feature weights; None: score.DEFAULT_WEIGHTS
 
 
 @dataclass
@@ -55,6 +68,17 @@ class Run:
     ledger: Ledger
     work: Path
     progress: Progress
+    streamer_lag: float | None = None
+
+    @property
+    def seconds(self) -> int:
+        """Length of the per-second feature arrays."""
+        return int(np.ceil(self.info.duration))
+
+    @property
+    def weights(self) -> dict[str, float]:
+        return self.options.weights if self.options.weights is not None else \
+            score.DEFAULT_WEIGHTS
 
 
 def fingerprint(path: Path) -> str:
@@ -97,26 +121,30 @@ def process(source: Path | str, options: Options, settings: Settings,
     info, chat = validate(source, options)
     source = Path(source)
     repo = Repository(settings.database_url)
+    streamer = repo.streamer(options.streamer)
     key = fingerprint(source)
-    stream = repo.stream(key, str(source.resolve()), info.duration)
+    stream = repo.stream(key, str(source.resolve()), info.duration, streamer.id)
     work = Path(settings.storage_url) / key
     work.mkdir(parents=True, exist_ok=True)
     run = Run(info, options, settings, Ledger(repo, stream.id, key), work,
-              progress or NullProgress())
+              progress or NullProgress(), streamer.chat_lag)
     repo.set_stream(stream.id, status="processing")
     samples = audio_stage(run)
-    chunks = chunking_stage(run, samples)
+    audio = scoring.signals_stage(run, samples)
+    chat_signal = signals.chat_signals(chat, run.seconds) if chat is not None else None
+    lag = scoring.known_chat_lag(run, chat)
+    spans = scoring.windows_stage(run, audio, chat_signal, lag)
+    chunks = chunking_stage(run, samples, spans)
     transcripts, analyses = chunk_stages(run, chunks)
-    audio = signals_stage(run, samples)
     segments = [seg for part in transcripts for seg in part]
-    candidates, lag = scoring_stage(run, audio, segments, analyses, chat)
-    repo.set_stream(stream.id, chat_lag=float(lag) if chat is not None else None)
+    candidates, used_lag = scoring.scoring_stage(run, audio, segments, analyses, chat_signal,
+                                                 lag, spans)
+    if chat is not None:
+        repo.set_stream(stream.id, chat_lag=float(used_lag))
+        if lag is None:  # estimated from this stream: remember it for short ones
+            repo.set_streamer_lag(streamer.id, float(used_lag))
     faces = [f for a in analyses for f in a.faces]
-    run.progress.begin("render", len(candidates))
-    for stale in (options.out_dir / "clips").glob("*.part*"):  # left by a killed render
-        stale.unlink()
-    clips = [render_clip(run, cand, segments, faces) for cand in candidates]
-    run.progress.end("render", skipped=run.ledger.skipped("render"))
+    clips = render_stage(run, candidates, segments, faces)
     repo.prune_clips(stream.id, {c.id for c in clips})
     repo.set_stream(stream.id, status="done")
     timings = run.ledger.timings()
@@ -124,6 +152,18 @@ def process(source: Path | str, options: Options, settings: Settings,
     report = artifacts.report(info, clips, segments, timings)
     write_json(options.out_dir / "report.json", report)
     return report
+
+
+def render_stage(run: Run, candidates: list[Candidate], segments: list[Segment],
+                 faces: list[FaceSample]) -> list[RenderedClip]:
+    if not run.options.render:
+        return [listed_clip(run, cand) for cand in candidates]
+    run.progress.begin("render", len(candidates))
+    for stale in (run.options.out_dir / "clips").glob("*.part*"):  # left by a killed render
+        stale.unlink()
+    clips = [render_clip(run, cand, segments, faces) for cand in candidates]
+    run.progress.end("render", skipped=run.ledger.skipped("render"))
+    return clips
 
 
 def audio_stage(run: Run) -> np.ndarray:
@@ -136,18 +176,19 @@ def audio_stage(run: Run) -> np.ndarray:
     return ffmpeg.read_wav(path)
 
 
-def chunking_stage(run: Run, samples: np.ndarray) -> list[Chunk]:
-    path = run.work / "chunks.json"
+def chunking_stage(run: Run, samples: np.ndarray,
+                   spans: list[tuple[float, float]]) -> list[Chunk]:
+    params = {"seconds": run.settings.chunk_seconds, "spans": spans}
+    path = run.work / f"chunks-{run.ledger.key('chunk', 'stream', params)[-10:]}.json"
 
     def produce() -> None:
-        edges = chunk_stage.boundaries(samples, run.settings.chunk_seconds)
-        chunks = chunk_stage.write_chunks(samples, edges, run.work / "chunks")
+        pieces = chunk_stage.plan(samples, spans, run.settings.chunk_seconds)
+        chunks = chunk_stage.write_chunks(samples, pieces, run.work / "chunks")
         run.ledger.repo.save_chunks(run.ledger.stream_id, chunks)
         write_json(path, artifacts.to_json(chunks))
 
     run.progress.begin("chunk", 1)
-    run.ledger.run("chunk", "stream", path, produce,
-                         params={"seconds": run.settings.chunk_seconds})
+    run.ledger.run("chunk", "stream", path, produce, params)
     run.progress.end("chunk", skipped=run.ledger.skipped("chunk"))
     return artifacts.load_chunks(path)
 
@@ -171,7 +212,7 @@ def chunk_stages(run: Run, chunks: list[Chunk]) -> tuple[list[list[Segment]], li
 
 
 def transcribe_chunk(run: Run, chunk: Chunk, model: object) -> list[Segment]:
-    path = run.work / f"transcript-{chunk.index:04d}.json"
+    path = run.work / f"transcript-{_span(chunk)}.json"
 
     def produce() -> None:
         done = chunk.start
@@ -184,13 +225,13 @@ def transcribe_chunk(run: Run, chunk: Chunk, model: object) -> list[Segment]:
         write_json(path, artifacts.to_json(segments))
 
     params = {"model": run.settings.whisper_model, "language": run.settings.language}
-    if not run.ledger.run("transcribe", f"chunk-{chunk.index}", path, produce, params):
+    if not run.ledger.run("transcribe", _span(chunk), path, produce, params):
         run.progress.advance("transcribe", chunk.duration)
     return artifacts.load_segments(path)
 
 
 def analyze_chunk(run: Run, chunk: Chunk) -> Analysis:
-    path = run.work / f"analysis-{chunk.index:04d}.json"
+    path = run.work / f"analysis-{_span(chunk)}.json"
     s = run.settings
     last = [0.0]
 
@@ -204,51 +245,12 @@ def analyze_chunk(run: Run, chunk: Chunk) -> Analysis:
         write_json(path, artifacts.to_json(result))
 
     params = {"fps": s.analysis_fps, "face_fps": s.face_fps, "width": s.analysis_width}
-    run.ledger.run("analyze", f"chunk-{chunk.index}", path, produce, params)
+    run.ledger.run("analyze", _span(chunk), path, produce, params)
     run.progress.advance("analyze", chunk.duration - last[0])
     return artifacts.load_analysis(path)
 
 
-def signals_stage(run: Run, samples: np.ndarray) -> signals.AudioSignals:
-    path = run.work / "signals.npz"
-    seconds = int(np.ceil(run.info.duration))
-
-    def produce() -> None:
-        result = signals.audio_signals(samples, seconds)
-        tmp = path.with_name("signals.part.npz")
-        np.savez(tmp, loudness=result.loudness, brightness=result.brightness,
-                 flatness=result.flatness)
-        tmp.replace(path)
-
-    run.progress.begin("signals", 1)
-    run.ledger.run("signals", "stream", path, produce)
-    run.progress.end("signals", skipped=run.ledger.skipped("signals"))
-    with np.load(path) as data:
-        return signals.AudioSignals(data["loudness"], data["brightness"], data["flatness"])
-
-
-def scoring_stage(run: Run, audio: signals.AudioSignals, segments: list[Segment],
-                  analyses: list[Analysis], chat: list[ChatMessage] | None,
-                  ) -> tuple[list[Candidate], int]:
-    opts = run.options
-    params = {"top": opts.top, "min": opts.min_len, "max": opts.max_len,
-              "chat": artifacts.file_digest(opts.chat) if opts.chat else None}
-    path = run.work / f"score-{run.ledger.key('score', 'stream', params)[-10:]}.json"
-    seconds = int(np.ceil(run.info.duration))
-
-    def produce() -> None:
-        inputs = score.Inputs(
-            seconds=seconds, audio=audio, segments=segments,
-            cuts=[c for a in analyses for c in a.cuts],
-            faces=[f for a in analyses for f in a.faces],
-            chat=signals.chat_signals(chat, seconds) if chat is not None else None,
-        )
-        picked, lag = score.pick(inputs, opts.top, opts.min_len, opts.max_len)
-        write_json(path, {"chat_lag": lag, "clips": artifacts.to_json(picked)})
-
-    run.progress.begin("score", 1)
-    run.ledger.run("score", "stream", path, produce, params)
-    run.progress.end("score", skipped=run.ledger.skipped("score"))
-    data = read_json(path)
-    assert isinstance(data, dict)
-    return [Candidate(**c) for c in data["clips"]], int(data["chat_lag"])
+def _span(chunk: Chunk) -> str:
+    """Chunks are named by the span they cover: a re-run that plans the same span reuses
+    its work, one with other windows does not mistake it for its own."""
+    return f"{chunk.start:010.3f}-{chunk.end:010.3f}"

@@ -82,3 +82,12 @@ def render_clip(run: Run, cand: Candidate, segments: list[Segment],
 
 def _rel(path: Path, root: Path) -> str:
     return str(path.relative_to(root))
+
+
+def listed_clip(run: Run, cand: Candidate) -> RenderedClip:
+    """A picked moment reported without rendering it (`render=False`): no files."""
+    cid = clip_id(run.ledger.stream_key, cand)
+    run.ledger.repo.upsert_clip(cid, run.ledger.stream_id, cand, "", "candidate", None)
+    return RenderedClip(id=cid, rank=cand.rank, start=cand.start, end=cand.end,
+                        score=cand.score, reasons=cand.reasons, title=cand.title, layout="",
+                        file="", captions="", thumbnail="")

@@ -1,5 +1,6 @@
-"""Chunk: extract the source's audio once and split it into chunks at quiet moments.
+"""Chunk: extract the source's audio once and split the spans to work on into chunks.
 
+The spans are the whole stream (full transcript) or the cascade's candidate windows.
 Chunks are processed in parallel. Their edges are moved to the quietest 100 ms near each
 nominal boundary so a word is rarely cut in two. Vision reads frames straight from the
 source by seeking, so no video is copied per chunk.
@@ -16,6 +17,7 @@ from clipforge.domain import Chunk, MediaInfo
 from clipforge.media import ffmpeg
 
 SEARCH_WINDOW = 10.0  # seconds either side of a nominal boundary to look for quiet
+EDGE_SEARCH = 3.0  # seconds either side of a cascade window's edge
 FRAME = 0.1
 
 
@@ -37,23 +39,34 @@ def extract_audio(info: MediaInfo, dst: Path) -> np.ndarray:
     return samples
 
 
-def boundaries(samples: np.ndarray, chunk_seconds: float) -> list[float]:
-    """Chunk edges in seconds: 0, quiet points near each multiple of chunk_seconds, end."""
+def plan(samples: np.ndarray, spans: list[tuple[float, float]],
+         chunk_seconds: float) -> list[tuple[float, float]]:
+    """Chunks covering the spans: each span cut near every `chunk_seconds` at a quiet point."""
     rate = ffmpeg.AUDIO_RATE
     total = len(samples) / rate
-    edges = [0.0]
-    nominal = chunk_seconds
-    while nominal < total - chunk_seconds / 4:
-        edges.append(_quietest(samples, nominal, rate))
-        nominal += chunk_seconds
-    edges.append(total)
-    return edges
+    pieces = []
+    for span_start, span_end in spans:
+        # Window edges also fall at quiet points, so no word is cut at a window edge.
+        if span_start > 0:
+            span_start = _quietest(samples, span_start, rate, EDGE_SEARCH)
+        span_end = min(total, span_end)
+        if span_end < total:
+            span_end = _quietest(samples, span_end, rate, EDGE_SEARCH)
+        edges = [span_start]
+        nominal = span_start + chunk_seconds
+        while nominal < span_end - chunk_seconds / 4:
+            edges.append(_quietest(samples, nominal, rate))
+            nominal += chunk_seconds
+        edges.append(span_end)
+        pieces += [(round(a, 3), round(b, 3)) for a, b in zip(edges, edges[1:], strict=False)]
+    return pieces
 
 
-def _quietest(samples: np.ndarray, around: float, rate: int) -> float:
+def _quietest(samples: np.ndarray, around: float, rate: int,
+              search: float = SEARCH_WINDOW) -> float:
     frame = int(FRAME * rate)
-    lo = int(max(0.0, around - SEARCH_WINDOW) * rate)
-    hi = int(min(len(samples) / rate, around + SEARCH_WINDOW) * rate)
+    lo = int(max(0.0, around - search) * rate)
+    hi = int(min(len(samples) / rate, around + search) * rate)
     window = samples[lo:hi]
     n = len(window) // frame
     if n == 0:
@@ -62,12 +75,13 @@ def _quietest(samples: np.ndarray, around: float, rate: int) -> float:
     return (lo + int(np.argmin(energy)) * frame + frame // 2) / rate
 
 
-def write_chunks(samples: np.ndarray, edges: list[float], folder: Path) -> list[Chunk]:
+def write_chunks(samples: np.ndarray, pieces: list[tuple[float, float]],
+                 folder: Path) -> list[Chunk]:
     rate = ffmpeg.AUDIO_RATE
     folder.mkdir(parents=True, exist_ok=True)
     chunks = []
-    for index, (start, end) in enumerate(zip(edges, edges[1:], strict=False)):
-        path = folder / f"chunk-{index:04d}.wav"
+    for index, (start, end) in enumerate(pieces):
+        path = folder / f"chunk-{start:010.3f}-{end:010.3f}.wav"
         if not path.exists():
             ffmpeg.write_wav(path, samples[int(start * rate): int(end * rate)])
         chunks.append(Chunk(index=index, start=start, end=end, audio=str(path)))

@@ -7,7 +7,8 @@ Every clip's `reasons` are the features' contributions and add up to its score.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -18,7 +19,7 @@ from clipforge.stages.signals import AudioSignals, ChatSignals, estimate_chat_la
 
 BASELINE = 121  # seconds in the rolling baseline window (odd: centred)
 Z_CAP = 5.0
-PEAK_HALF_WINDOW = 3  # seconds either side of a peak that make up a clip's score
+PEAK_HALF_WINDOW = 2  # seconds either side of a peak: the same 5 s the peak picker smooths over
 
 DEFAULT_WEIGHTS: dict[str, float] = {
     "loudness": 1.0,
@@ -48,6 +49,16 @@ class Inputs:
     cuts: list[float] = field(default_factory=list)
     faces: list[FaceSample] = field(default_factory=list)
     chat: ChatSignals | None = None
+    chat_lag: int | None = None  # known lag (s); None: estimate it from this stream
+
+
+def chat_lag(inp: Inputs, excitement: np.ndarray) -> int:
+    """The chat lag to use: the known one, or estimated from this stream."""
+    if inp.chat is None:
+        return 0
+    if inp.chat_lag is not None:
+        return inp.chat_lag
+    return estimate_chat_lag(inp.chat.rate, excitement)
 
 
 def robust_z(values: np.ndarray, window: int = BASELINE) -> np.ndarray:
@@ -79,27 +90,50 @@ def feature_table(inp: Inputs) -> tuple[dict[str, np.ndarray], int]:
         "shot_cuts": robust_z(_window_sum(_counts(inp.cuts, n), 7)),
         "faces": _face_presence(inp.faces, n),
     }
-    lag = 0
+    lag = chat_lag(inp, loud_z + table["brightness"])
     if inp.chat is not None:
-        lag = estimate_chat_lag(inp.chat.rate, loud_z + table["brightness"])
         table["chat_rate"] = robust_z(_window_sum(shift_back(inp.chat.rate, lag), 3))
         table["chat_emotes"] = robust_z(_window_sum(shift_back(inp.chat.emotes, lag), 3))
     return table, lag
 
 
+Reranker = Callable[[list[Candidate]], list[Candidate]]
+
+
 def pick(inp: Inputs, top: int, min_len: float, max_len: float,
-         weights: dict[str, float] | None = None) -> tuple[list[Candidate], int]:
-    """The top clips, best first, never overlapping; and the chat lag used."""
-    weights = weights or DEFAULT_WEIGHTS
+         weights: dict[str, float] | None = None, allowed: np.ndarray | None = None,
+         rerank: Reranker | None = None) -> tuple[list[Candidate], int]:
+    """The top clips, best first, never overlapping; and the chat lag used.
+
+    `allowed` (bool per second) limits where peaks may be (the cascade's windows).
+    `rerank`, when given, reorders a larger pool of candidates (a learned preference).
+    """
+    weights = DEFAULT_WEIGHTS if weights is None else weights
     table, lag = feature_table(inp)
     contrib = {name: weights.get(name, 0.0) * z for name, z in table.items()}
     fused = np.sum(list(contrib.values()), axis=0)
     smooth = np.convolve(fused, np.ones(5) / 5, mode="same")
+    if allowed is not None:
+        smooth = np.where(allowed, smooth, -np.inf)
+    pool = _candidates(inp, smooth, table, contrib, top * 3 if rerank else top,
+                       min_len, max_len)
+    if rerank is not None:
+        pool = rerank(pool)[:top]
+    else:  # the pick order follows the smoothed curve; the rank follows the reported score
+        pool = sorted(pool, key=lambda c: -c.score)
+    ranked = [replace(c, rank=i + 1) for i, c in enumerate(pool)]
+    return ranked, lag
+
+
+def _candidates(inp: Inputs, smooth: np.ndarray, table: dict[str, np.ndarray],
+                contrib: dict[str, np.ndarray], count: int, min_len: float,
+                max_len: float) -> list[Candidate]:
+    """Greedy peak picking with non-maximum suppression over whole clip spans."""
     spoken = bounds.sentences(inp.segments)
     words = [w for seg in inp.segments for w in seg.words]
     taken = np.zeros(len(smooth), bool)
     clips: list[Candidate] = []
-    while len(clips) < top:
+    while len(clips) < count:
         masked = np.where(taken, -np.inf, smooth)
         peak = int(np.argmax(masked))
         if not np.isfinite(masked[peak]) or masked[peak] <= 0:
@@ -111,19 +145,23 @@ def pick(inp: Inputs, top: int, min_len: float, max_len: float,
             taken[peak] = True  # this peak's clip would overlap a better one
             continue
         taken[lo:hi] = True
-        reasons = _reasons(contrib, peak)
+        reasons = _around(contrib, peak)
         clips.append(Candidate(
             rank=len(clips) + 1, start=start, end=end, peak=peak + 0.5,
             score=round(sum(reasons.values()), 3), reasons=reasons,
             title=titles.title(spoken, start, end, peak + 0.5),
+            features=_around(table, peak, keep_zero=True),
         ))
-    return clips, lag
+    return clips
 
 
-def _reasons(contrib: dict[str, np.ndarray], peak: int) -> dict[str, float]:
+def _around(series: dict[str, np.ndarray], peak: int,
+            keep_zero: bool = False) -> dict[str, float]:
+    """Each series' mean over the seconds around a peak, largest first."""
     lo, hi = max(0, peak - PEAK_HALF_WINDOW), peak + PEAK_HALF_WINDOW + 1
-    values = {name: round(float(c[lo:hi].mean()), 3) for name, c in contrib.items()}
-    return {name: v for name, v in sorted(values.items(), key=lambda kv: -kv[1]) if v > 0}
+    values = {name: round(float(c[lo:hi].mean()), 3) for name, c in series.items()}
+    return {name: v for name, v in sorted(values.items(), key=lambda kv: -kv[1])
+            if v > 0 or keep_zero}
 
 
 def _counts(times: list[float], n: int) -> np.ndarray:

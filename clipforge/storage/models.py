@@ -16,11 +16,23 @@ class Base(DeclarativeBase):
     pass
 
 
+class StreamerRow(Base):
+    """A channel whose streams we clip: its chat lag and its approve/reject history."""
+
+    __tablename__ = "streamers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    chat_lag: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class StreamRow(Base):
     __tablename__ = "streams"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(64), unique=True)  # content fingerprint
+    streamer_id: Mapped[int | None] = mapped_column(ForeignKey("streamers.id"), nullable=True)
     source: Mapped[str] = mapped_column(Text)
     duration: Mapped[float] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(20), default="new")
@@ -50,6 +62,7 @@ class ClipRow(Base):
     end: Mapped[float] = mapped_column(Float)
     score: Mapped[float] = mapped_column(Float)
     reasons: Mapped[dict] = mapped_column(JSON)
+    features: Mapped[dict] = mapped_column(JSON, default=dict)  # what the re-ranker learns from
     title: Mapped[str] = mapped_column(Text)
     layout: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20), default="candidate")

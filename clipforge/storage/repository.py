@@ -12,7 +12,15 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from clipforge.domain import Candidate, Chunk
-from clipforge.storage.models import Base, ChunkRow, ClipRow, JobRow, StreamRow, utcnow
+from clipforge.storage.models import (
+    Base,
+    ChunkRow,
+    ClipRow,
+    JobRow,
+    StreamerRow,
+    StreamRow,
+    utcnow,
+)
 
 
 def make_engine(url: str) -> Engine:
@@ -43,14 +51,29 @@ class Repository:
         with self._lock, self._sessions.begin() as session:
             yield session
 
-    def stream(self, key: str, source: str, duration: float) -> StreamRow:
+    def streamer(self, name: str) -> StreamerRow:
+        with self.session() as s:
+            row = s.scalar(select(StreamerRow).where(StreamerRow.name == name))
+            if row is None:
+                row = StreamerRow(name=name)
+                s.add(row)
+                s.flush()
+            return row
+
+    def set_streamer_lag(self, streamer_id: int, lag: float) -> None:
+        with self.session() as s:
+            s.get_one(StreamerRow, streamer_id).chat_lag = lag
+
+    def stream(self, key: str, source: str, duration: float,
+               streamer_id: int | None = None) -> StreamRow:
         with self.session() as s:
             row = s.scalar(select(StreamRow).where(StreamRow.key == key))
             if row is None:
                 row = StreamRow(key=key, source=source, duration=duration)
                 s.add(row)
-                s.flush()
             row.source = source
+            row.streamer_id = streamer_id if streamer_id is not None else row.streamer_id
+            s.flush()
             return row
 
     def set_stream(self, stream_id: int, **values: object) -> None:
@@ -116,6 +139,7 @@ class Repository:
             row = s.get(ClipRow, clip_id) or ClipRow(id=clip_id, stream_id=stream_id)
             row.rank, row.start, row.end = cand.rank, cand.start, cand.end
             row.score, row.reasons, row.title = cand.score, cand.reasons, cand.title
+            row.features = cand.features
             row.layout, row.status, row.file = layout, status, file
             s.add(row)
 
