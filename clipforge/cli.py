@@ -146,6 +146,28 @@ def process(
         _summary(report, out_dir)
 
 
+@app.command("feedback")
+def feedback_command(
+    verdict: Annotated[str, typer.Argument(help="approve or reject")],
+    clip_ids: Annotated[list[str], typer.Argument(help="Clip ids from report.json.")],
+) -> None:
+    """Approve or reject clips; the streamer's re-ranker learns from them."""
+    from clipforge.runtime import feedback
+    from clipforge.storage.repository import Repository
+
+    if verdict not in ("approve", "reject"):
+        fail(errors.BadOption(f"{verdict}: say approve or reject"))
+    repo = Repository(get_settings().database_url)
+    try:
+        for clip_id in clip_ids:
+            result = feedback.record(repo, clip_id, approved=verdict == "approve")
+            ranker = "re-ranker active" if result.ranker_active else "default ranking"
+            stdout.print(f"{result.clip_id}: {result.status} ({result.streamer}: "
+                         f"{result.labels} labels, {ranker})")
+    except errors.ClipForgeError as exc:
+        fail(exc)
+
+
 @app.command()
 def version() -> None:
     """Print the version."""

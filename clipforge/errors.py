@@ -56,6 +56,11 @@ class ChatFileError(InputError):
     code = "bad_chat_file"
 
 
+class ClipNotFound(InputError):
+    code = "clip_not_found"
+    http_status = 404
+
+
 class BadOption(InputError):
     code = "bad_option"
 

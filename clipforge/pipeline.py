@@ -30,7 +30,7 @@ from clipforge.domain import (
 )
 from clipforge.media import ffmpeg
 from clipforge.progress import NullProgress, Progress
-from clipforge.runtime import artifacts, scoring
+from clipforge.runtime import artifacts, feedback, scoring
 from clipforge.runtime.ledger import Ledger, write_json
 from clipforge.runtime.rendering import listed_clip, render_clip
 from clipforge.stages import chat as chat_stage
@@ -38,6 +38,7 @@ from clipforge.stages import chunk as chunk_stage
 from clipforge.stages import score, signals, transcribe
 from clipforge.stages.analyze import analyze
 from clipforge.stages.faces import FaceDetector
+from clipforge.stages.rerank import Reranker
 from clipforge.storage.repository import Repository
 
 LAYOUTS = ("auto", "crop", "blur")
@@ -69,6 +70,7 @@ class Run:
     work: Path
     progress: Progress
     streamer_lag: float | None = None
+    ranker: Reranker | None = None  # the streamer's learned preferences, if any
 
     @property
     def seconds(self) -> int:
@@ -127,7 +129,8 @@ def process(source: Path | str, options: Options, settings: Settings,
     work = Path(settings.storage_url) / key
     work.mkdir(parents=True, exist_ok=True)
     run = Run(info, options, settings, Ledger(repo, stream.id, key), work,
-              progress or NullProgress(), streamer.chat_lag)
+              progress or NullProgress(), streamer.chat_lag,
+              feedback.reranker(streamer.ranker))
     repo.set_stream(stream.id, status="processing")
     samples = audio_stage(run)
     audio = scoring.signals_stage(run, samples)

@@ -62,7 +62,8 @@ def scoring_stage(run: Run, audio: signals.AudioSignals, segments: list[Segment]
     opts = run.options
     params = {"top": opts.top, "min": opts.min_len, "max": opts.max_len,
               "chat": artifacts.file_digest(opts.chat) if opts.chat else None,
-              "weights": run.weights, "lag": lag, "spans": spans}
+              "weights": run.weights, "lag": lag, "spans": spans,
+              "ranker": run.ranker.to_json() if run.ranker else None}
     path = run.work / f"score-{run.ledger.key('score', 'stream', params)[-10:]}.json"
 
     def produce() -> None:
@@ -74,7 +75,7 @@ def scoring_stage(run: Run, audio: signals.AudioSignals, segments: list[Segment]
         # Peaks only where the transcript and vision ran, clear of the windows' edges.
         allowed = cascade.mask(spans, run.seconds, inset=opts.min_len / 2)
         picked, used_lag = score.pick(inputs, opts.top, opts.min_len, opts.max_len,
-                                      run.weights, allowed=allowed)
+                                      run.weights, allowed=allowed, rerank=run.ranker)
         write_json(path, {"chat_lag": used_lag, "clips": artifacts.to_json(picked)})
 
     run.progress.begin("score", 1)

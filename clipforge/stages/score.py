@@ -117,10 +117,8 @@ def pick(inp: Inputs, top: int, min_len: float, max_len: float,
         smooth = np.where(allowed, smooth, -np.inf)
     pool = _candidates(inp, smooth, table, contrib, top * 3 if rerank else top,
                        min_len, max_len)
-    if rerank is not None:
-        pool = rerank(pool)[:top]
-    else:  # the pick order follows the smoothed curve; the rank follows the reported score
-        pool = sorted(pool, key=lambda c: -c.score)
+    # Without a re-ranker the rank follows the reported score.
+    pool = rerank(pool)[:top] if rerank is not None else sorted(pool, key=lambda c: -c.score)
     ranked = [replace(c, rank=i + 1) for i, c in enumerate(pool)]
     return ranked, lag
 

@@ -24,6 +24,7 @@ class StreamerRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     chat_lag: Mapped[float | None] = mapped_column(Float, nullable=True)
+    ranker: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # learned re-ranker
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from clipforge import errors
 from clipforge.domain import Candidate, Chunk
 from clipforge.storage.models import (
     Base,
@@ -63,6 +64,10 @@ class Repository:
     def set_streamer_lag(self, streamer_id: int, lag: float) -> None:
         with self.session() as s:
             s.get_one(StreamerRow, streamer_id).chat_lag = lag
+
+    def set_streamer_ranker(self, streamer_id: int, ranker: dict | None) -> None:
+        with self.session() as s:
+            s.get_one(StreamerRow, streamer_id).ranker = ranker
 
     def stream(self, key: str, source: str, duration: float,
                streamer_id: int | None = None) -> StreamRow:
@@ -147,6 +152,36 @@ class Repository:
         with self.session() as s:
             return list(s.scalars(select(ClipRow).where(ClipRow.stream_id == stream_id)
                                   .order_by(ClipRow.rank)))
+
+    def label_clip(self, clip_id: str, approved: bool) -> tuple[ClipRow, StreamerRow]:
+        """Mark a clip approved or rejected; returns it and its streamer."""
+        with self.session() as s:
+            clip = s.get(ClipRow, clip_id)
+            if clip is None:
+                raise errors.ClipNotFound(
+                    f"clip {clip_id}: no such clip; the ids are in report.json")
+            clip.status = "approved" if approved else "rejected"
+            stream = s.get_one(StreamRow, clip.stream_id)
+            name = "default"
+            if stream.streamer_id is not None:
+                name = s.get_one(StreamerRow, stream.streamer_id).name
+            streamer = s.scalar(select(StreamerRow).where(StreamerRow.name == name))
+            if streamer is None:
+                streamer = StreamerRow(name=name)
+                s.add(streamer)
+                s.flush()
+                stream.streamer_id = streamer.id
+            return clip, streamer
+
+    def labelled_clips(self, streamer_id: int) -> list[tuple[dict, bool]]:
+        """(features, approved) of every reviewed clip of the streamer's streams."""
+        with self.session() as s:
+            rows = s.execute(
+                select(ClipRow.features, ClipRow.status).join(StreamRow)
+                .where(StreamRow.streamer_id == streamer_id)
+                .where(ClipRow.status.in_(("approved", "rejected", "published")))
+            ).all()
+            return [(features or {}, status != "rejected") for features, status in rows]
 
     def prune_clips(self, stream_id: int, keep: set[str]) -> None:
         """Forget candidates a re-run no longer picks; reviewed clips are kept."""
