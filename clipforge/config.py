@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     face_fps: float = 2.0
     analysis_width: int = 320
 
+    # Word lists for the highlight score; empty means the built-in lists
+    # (stages/score.py HYPE_LEXICON, stages/signals.py DEFAULT_EMOTES).
+    emotes: list[str] = Field(default_factory=list)  # chat emote names, e.g. ["KEKW", "LUL"]
+    hype_words: dict[str, list[str]] = Field(default_factory=dict)  # language -> phrases
+
     # Clip selection and rendering defaults (CLI options override per run).
     top: int = 5
     min_len: float = 15.0

@@ -35,7 +35,7 @@ from clipforge.runtime.ledger import Ledger, write_json
 from clipforge.runtime.rendering import listed_clip, render_clip
 from clipforge.stages import chat as chat_stage
 from clipforge.stages import chunk as chunk_stage
-from clipforge.stages import score, signals, transcribe
+from clipforge.stages import score, transcribe
 from clipforge.stages.analyze import analyze
 from clipforge.stages.faces import FaceDetector
 from clipforge.stages.rerank import Reranker
@@ -134,7 +134,7 @@ def process(source: Path | str, options: Options, settings: Settings,
     repo.set_stream(stream.id, status="processing")
     samples = audio_stage(run)
     audio = scoring.signals_stage(run, samples)
-    chat_signal = signals.chat_signals(chat, run.seconds) if chat is not None else None
+    chat_signal = scoring.chat_signal(run, chat)
     lag = scoring.known_chat_lag(run, chat)
     spans = scoring.windows_stage(run, audio, chat_signal, lag)
     chunks = chunking_stage(run, samples, spans)

@@ -101,3 +101,22 @@ def test_robust_z_ignores_a_steady_level() -> None:
     loud = np.full(200, -10.0)
     assert score.robust_z(quiet).max() == 0
     assert score.robust_z(loud).max() == 0
+
+
+def test_hype_words_match_whole_words_and_are_configurable() -> None:
+    segs = talk(0, "whatever happens we stay calm.|oh my god no way!")
+    hits = score._keyword_hits(segs, 10, score.HYPE_LEXICON)
+    assert hits[:2].sum() == 0  # "whatever" is not "what"
+    assert hits[2:].sum() > 0
+    custom = score._keyword_hits(segs, 10, frozenset({"calm"}))
+    assert custom[:2].sum() > 0 and custom[2:].sum() == 0
+
+
+def test_settings_take_word_lists_from_the_environment(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from clipforge.config import Settings
+
+    monkeypatch.setenv("CLIPFORGE_EMOTES", '["Pog", "Sadge"]')
+    monkeypatch.setenv("CLIPFORGE_HYPE_WORDS", '{"en": ["pineapple"]}')
+    settings = Settings()
+    assert settings.emotes == ["Pog", "Sadge"]
+    assert settings.hype_words == {"en": ["pineapple"]}

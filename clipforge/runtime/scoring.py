@@ -37,6 +37,18 @@ def signals_stage(run: Run, samples: np.ndarray) -> signals.AudioSignals:
         return signals.AudioSignals(data["loudness"], data["brightness"], data["flatness"])
 
 
+def lexicon(run: Run) -> frozenset[str]:
+    words = run.settings.hype_words.get(run.settings.language)
+    return frozenset(w.lower() for w in words) if words else score.HYPE_LEXICON
+
+
+def chat_signal(run: Run, chat: list[ChatMessage] | None) -> signals.ChatSignals | None:
+    if chat is None:
+        return None
+    emotes = frozenset(e.lower() for e in run.settings.emotes) or signals.DEFAULT_EMOTES
+    return signals.chat_signals(chat, run.seconds, emotes)
+
+
 def known_chat_lag(run: Run, chat: list[ChatMessage] | None) -> int | None:
     """The streamer's stored lag when this stream is too short to estimate its own."""
     if chat is None or (run.seconds >= LAG_MIN_SECONDS and len(chat) >= LAG_MIN_MESSAGES):
@@ -63,7 +75,8 @@ def scoring_stage(run: Run, audio: signals.AudioSignals, segments: list[Segment]
     params = {"top": opts.top, "min": opts.min_len, "max": opts.max_len,
               "chat": artifacts.file_digest(opts.chat) if opts.chat else None,
               "weights": run.weights, "lag": lag, "spans": spans,
-              "ranker": run.ranker.to_json() if run.ranker else None}
+              "ranker": run.ranker.to_json() if run.ranker else None,
+              "lexicon": sorted(lexicon(run)), "emotes": run.settings.emotes}
     path = run.work / f"score-{run.ledger.key('score', 'stream', params)[-10:]}.json"
 
     def produce() -> None:
@@ -71,6 +84,7 @@ def scoring_stage(run: Run, audio: signals.AudioSignals, segments: list[Segment]
             seconds=run.seconds, audio=audio, segments=segments,
             cuts=[c for a in analyses for c in a.cuts],
             faces=[f for a in analyses for f in a.faces], chat=chat, chat_lag=lag,
+            lexicon=lexicon(run),
         )
         # Peaks only where the transcript and vision ran, clear of the windows' edges.
         allowed = cascade.mask(spans, run.seconds, inset=opts.min_len / 2)

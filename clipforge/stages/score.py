@@ -50,6 +50,7 @@ class Inputs:
     faces: list[FaceSample] = field(default_factory=list)
     chat: ChatSignals | None = None
     chat_lag: int | None = None  # known lag (s); None: estimate it from this stream
+    lexicon: frozenset[str] = HYPE_LEXICON  # hype words and phrases, lower case
 
 
 def chat_lag(inp: Inputs, excitement: np.ndarray) -> int:
@@ -86,7 +87,7 @@ def feature_table(inp: Inputs) -> tuple[dict[str, np.ndarray], int]:
         "loud_nonspeech": np.minimum(loud_z, robust_z(inp.audio.flatness) + 1.0)
         * (1.0 - speech),
         "speech_rate": robust_z(_window_sum(_word_counts(inp.segments, n), 3) / 3),
-        "keywords": np.minimum(_keyword_hits(inp.segments, n) * 1.5, Z_CAP),
+        "keywords": np.minimum(_keyword_hits(inp.segments, n, inp.lexicon) * 1.5, Z_CAP),
         "shot_cuts": robust_z(_window_sum(_counts(inp.cuts, n), 7)),
         "faces": _face_presence(inp.faces, n),
     }
@@ -188,11 +189,12 @@ def _speech_coverage(segments: list[Segment], n: int) -> np.ndarray:
     return np.clip(covered, 0.0, 1.0)
 
 
-def _keyword_hits(segments: list[Segment], n: int) -> np.ndarray:
+def _keyword_hits(segments: list[Segment], n: int, lexicon: frozenset[str]) -> np.ndarray:
     hits = np.zeros(n)
     for seg in segments:
-        text = " ".join(w.word.lower().strip(".,!?") for w in seg.words)
-        found = sum(text.count(term) for term in HYPE_LEXICON)
+        # Padded with spaces so "what" matches the word, not "whatever".
+        text = " " + " ".join(w.word.lower().strip(".,!?") for w in seg.words) + " "
+        found = sum(text.count(f" {term} ") for term in lexicon)
         if found and 0 <= int(seg.start) < n:
             span = slice(int(seg.start), min(n, int(np.ceil(seg.end))))
             hits[span] += found / max(1, span.stop - span.start) * 3
