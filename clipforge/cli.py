@@ -157,8 +157,8 @@ def feedback_command(
 
     if verdict not in ("approve", "reject"):
         fail(errors.BadOption(f"{verdict}: say approve or reject"))
-    repo = Repository(get_settings().database_url)
     try:
+        repo = Repository(get_settings().database_url)
         for clip_id in clip_ids:
             result = feedback.record(repo, clip_id, approved=verdict == "approve")
             ranker = "re-ranker active" if result.ranker_active else "default ranking"

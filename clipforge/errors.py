@@ -79,6 +79,14 @@ class MediaToolError(ClipForgeError):
     code = "media_tool_failed"
 
 
+class StateError(ClipForgeError):
+    """The state database cannot be used as it is."""
+
+    exit_code = 6
+    http_status = 503
+    code = "state_unusable"
+
+
 class NoSpaceLeft(ClipForgeError):
     exit_code = 5
     http_status = 507

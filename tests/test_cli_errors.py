@@ -71,3 +71,16 @@ def test_bad_input_leaves_earlier_results_alone(run_cli: CliRunner, bad_inputs: 
     proc = run_cli("process", str(bad_inputs["not_media"]), "--out", str(out), "-q")
     assert proc.returncode == 2
     assert (out / "report.json").read_text() == "{}"
+
+
+def test_database_from_an_older_version_is_refused_clearly(run_cli: CliRunner,
+                                                            bad_inputs: dict[str, Path],
+                                                            tmp_path: Path) -> None:
+    import sqlite3
+
+    data = tmp_path / "old"
+    data.mkdir()
+    with sqlite3.connect(data / "clipforge.db") as conn:
+        conn.execute("CREATE TABLE clips (id VARCHAR(32) PRIMARY KEY, rank INTEGER)")
+    proc = run_cli("process", str(bad_inputs["audio_only"]), "-q", data_dir=data)
+    assert_clean_error(proc, 6, "older ClipForge", "clips")

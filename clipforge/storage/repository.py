@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, select
+from sqlalchemy import create_engine, event, inspect, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -33,6 +33,21 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+def check_schema(engine: Engine, url: str) -> None:
+    """Refuse a database written by an older ClipForge rather than fail mid-run."""
+    found = inspect(engine)
+    for table in Base.metadata.sorted_tables:
+        if not found.has_table(table.name):
+            continue
+        have = {col["name"] for col in found.get_columns(table.name)}
+        missing = [col.name for col in table.columns if col.name not in have]
+        if missing:
+            raise errors.StateError(
+                f"{url}: this database was made by an older ClipForge (table {table.name} "
+                f"lacks {', '.join(missing)}); move it aside or delete it to start afresh"
+            )
+
+
 def _sqlite_pragmas(conn: object, _record: object) -> None:
     cursor = conn.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
@@ -43,6 +58,7 @@ def _sqlite_pragmas(conn: object, _record: object) -> None:
 class Repository:
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
+        check_schema(self.engine, url)
         Base.metadata.create_all(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._lock = threading.Lock()  # SQLite allows one writer; keep our threads in line

@@ -1,0 +1,90 @@
+"""Does the per-streamer re-ranker learn a taste? Precision@5 before and after, as JSON.
+
+A streamer who prefers one kind of moment (by default laughter) reviews the candidates
+of some generated streams: moments of that kind are approved, others rejected. The
+re-ranker trained on those labels then orders the candidates of held-out streams; we
+compare the share of the top 5 that are of the preferred kind with the default order.
+
+    .venv/bin/python benchmarks/rerank.py [--prefer laugh] [--train 4] [--test 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+
+import synth  # noqa: E402
+from sqlalchemy import select  # noqa: E402
+
+from clipforge.config import Settings  # noqa: E402
+from clipforge.pipeline import Options, process  # noqa: E402
+from clipforge.stages import rerank  # noqa: E402
+from clipforge.storage.models import ClipRow  # noqa: E402
+from clipforge.storage.repository import Repository  # noqa: E402
+
+KINDS = ["hype", "laugh", "scream"]
+POOL = 15  # candidates per stream the streamer (and the re-ranker) sees
+
+
+def candidates(spec: synth.StreamSpec, prefer: str, tmp: Path) -> list[dict]:
+    """Each candidate's features and whether it holds a moment of the preferred kind."""
+    settings = Settings(data_dir=tmp / spec.video.stem)
+    report = process(spec.video, Options(out_dir=tmp / spec.video.stem / "out",
+                                         chat=spec.chat, top=POOL, render=False), settings)
+    repo = Repository(settings.database_url)
+    with repo.session() as s:
+        features = {row.id: row.features for row in s.scalars(select(ClipRow))}
+    liked = [t for t, kind in zip(spec.highlights, spec.highlight_kinds, strict=True)
+             if kind == prefer]
+    return [{"features": features[c["id"]], "score": c["score"], "rank": c["rank"],
+             "liked": any(c["start"] <= t <= c["end"] for t in liked)}
+            for c in report["clips"]]
+
+
+def precision_at_5(pool: list[dict]) -> float:
+    top = pool[:5]
+    return sum(c["liked"] for c in top) / max(1, len(top))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--prefer", default="laugh", choices=KINDS)
+    parser.add_argument("--train", type=int, default=4)
+    parser.add_argument("--test", type=int, default=2)
+    args = parser.parse_args()
+    cache = ROOT / ".cache" / "rerank"
+    specs = [synth.cached_stream(cache, duration=330.0, seed=100 + i, width=640, height=360,
+                                 highlight_kinds=[KINDS[(i + k) % 3] for k in range(7)])
+             for i in range(args.train + args.test)]
+    with tempfile.TemporaryDirectory() as tmp:
+        pools = [candidates(spec, args.prefer, Path(tmp)) for spec in specs]
+    train = [c for pool in pools[: args.train] for c in pool]
+    ranker = rerank.train([c["features"] for c in train], [c["liked"] for c in train])
+    held_out = []
+    for spec, pool in zip(specs[args.train:], pools[args.train:], strict=True):
+        default = sorted(pool, key=lambda c: c["rank"])
+        learned = default if ranker is None else sorted(
+            default, key=lambda c: -ranker.probability(c["features"]))
+        held_out.append({"stream": spec.video.name, "candidates": len(pool),
+                         "liked_candidates": sum(c["liked"] for c in pool),
+                         "default_precision_at_5": precision_at_5(default),
+                         "reranked_precision_at_5": precision_at_5(learned)})
+    mean = lambda key: round(sum(h[key] for h in held_out) / len(held_out), 3)  # noqa: E731
+    print(json.dumps({
+        "prefer": args.prefer, "train_labels": len(train),
+        "approved_labels": sum(c["liked"] for c in train),
+        "ranker_trained": ranker is not None,
+        "default_precision_at_5": mean("default_precision_at_5"),
+        "reranked_precision_at_5": mean("reranked_precision_at_5"),
+        "held_out": held_out,
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()
