@@ -153,6 +153,7 @@ def process(source: Path | str, options: Options, settings: Settings,
     timings = run.ledger.timings()
     timings["total"] = round(time.perf_counter() - began, 3)
     report = artifacts.report(info, clips, segments, timings)
+    options.out_dir.mkdir(parents=True, exist_ok=True)
     write_json(options.out_dir / "report.json", report)
     return report
 
