@@ -1,11 +1,14 @@
 """Does the per-streamer re-ranker learn a taste? Precision@5 before and after, as JSON.
 
-A streamer who prefers one kind of moment (by default laughter) reviews the candidates
-of some generated streams: moments of that kind are approved, others rejected. The
-re-ranker trained on those labels then orders the candidates of held-out streams; we
-compare the share of the top 5 that are of the preferred kind with the default order.
+Generated streams hold two kinds of highlights, alternating: ones chat reacts to with a
+burst of messages ("chat" moments) and ones chat ignores ("quiet" moments: the same
+excited speech and cheering, no burst). The default weights favour chat moments. A
+streamer who prefers the other kind (by default: quiet) reviews the candidates of some
+streams: moments of that kind are approved, the rest rejected. The re-ranker trained on
+those labels orders the candidates of held-out streams; we compare the share of the top
+5 that are of the preferred kind with the default order.
 
-    .venv/bin/python benchmarks/rerank.py [--prefer laugh] [--train 4] [--test 2]
+    .venv/bin/python benchmarks/rerank.py [--prefer quiet|chat] [--train 4] [--test 2]
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 
+import chatgen  # noqa: E402
 import synth  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
@@ -28,20 +32,31 @@ from clipforge.stages import rerank  # noqa: E402
 from clipforge.storage.models import ClipRow  # noqa: E402
 from clipforge.storage.repository import Repository  # noqa: E402
 
-KINDS = ["hype", "laugh", "scream"]
+KINDS = ["chat", "quiet"]
 POOL = 15  # candidates per stream the streamer (and the re-ranker) sees
 
 
-def candidates(spec: synth.StreamSpec, prefer: str, tmp: Path) -> list[dict]:
+def kinds(spec: synth.StreamSpec) -> list[str]:
+    return [KINDS[i % 2] for i in range(len(spec.highlights))]
+
+
+def chat_file(spec: synth.StreamSpec, seed: int) -> Path:
+    reacted = [h for h, kind in zip(spec.highlights, kinds(spec), strict=True)
+               if kind == "chat"]
+    path = spec.video.with_suffix(".two-kinds.jsonl")
+    return chatgen.write_chat(path, chatgen.make_chat(spec.duration, reacted, 4.0, seed=seed))
+
+
+def candidates(spec: synth.StreamSpec, prefer: str, tmp: Path, seed: int) -> list[dict]:
     """Each candidate's features and whether it holds a moment of the preferred kind."""
     settings = Settings(data_dir=tmp / spec.video.stem)
     report = process(spec.video, Options(out_dir=tmp / spec.video.stem / "out",
-                                         chat=spec.chat, top=POOL, render=False), settings)
+                                         chat=chat_file(spec, seed), top=POOL, render=False),
+                     settings)
     repo = Repository(settings.database_url)
     with repo.session() as s:
         features = {row.id: row.features for row in s.scalars(select(ClipRow))}
-    liked = [t for t, kind in zip(spec.highlights, spec.highlight_kinds, strict=True)
-             if kind == prefer]
+    liked = [t for t, kind in zip(spec.highlights, kinds(spec), strict=True) if kind == prefer]
     return [{"features": features[c["id"]], "score": c["score"], "rank": c["rank"],
              "liked": any(c["start"] <= t <= c["end"] for t in liked)}
             for c in report["clips"]]
@@ -54,16 +69,17 @@ def precision_at_5(pool: list[dict]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--prefer", default="laugh", choices=KINDS)
+    parser.add_argument("--prefer", default="quiet", choices=KINDS)
     parser.add_argument("--train", type=int, default=4)
     parser.add_argument("--test", type=int, default=2)
     args = parser.parse_args()
     cache = ROOT / ".cache" / "rerank"
-    specs = [synth.cached_stream(cache, duration=330.0, seed=100 + i, width=640, height=360,
-                                 highlight_kinds=[KINDS[(i + k) % 3] for k in range(7)])
+    specs = [synth.cached_stream(cache, duration=330.0, seed=100 + i, n_highlights=8,
+                                 width=640, height=360)
              for i in range(args.train + args.test)]
     with tempfile.TemporaryDirectory() as tmp:
-        pools = [candidates(spec, args.prefer, Path(tmp)) for spec in specs]
+        pools = [candidates(spec, args.prefer, Path(tmp), 100 + i)
+                 for i, spec in enumerate(specs)]
     train = [c for pool in pools[: args.train] for c in pool]
     ranker = rerank.train([c["features"] for c in train], [c["liked"] for c in train])
     held_out = []
