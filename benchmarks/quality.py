@@ -92,7 +92,8 @@ def evaluate(spec: synth.StreamSpec, clips: list[dict[str, Any]]) -> dict[str, A
         "decoy_in_top_5": any(r <= 5 for r in decoy_ranks),
         "decoys_above_a_true_highlight": sum(r < max(true_ranks, default=0)
                                              for r in decoy_ranks),
-        "edges_on_boundary": sum(on_boundary(t, spec.sentences) for t in edges) / len(edges),
+        "edges_on_boundary": sum(on_boundary(t, spec.sentences) for t in edges)
+        / max(1, len(edges)),
     }
 
 

@@ -120,3 +120,16 @@ def test_settings_take_word_lists_from_the_environment(monkeypatch) -> None:  # 
     settings = Settings()
     assert settings.emotes == ["Pog", "Sadge"]
     assert settings.hype_words == {"en": ["pineapple"]}
+
+
+def test_cascade_looks_everywhere_when_cheap_signals_are_flat() -> None:
+    from clipforge.stages import cascade
+
+    flat = signals.AudioSignals(np.full(300, -30.0), np.full(300, 1500.0), np.full(300, 0.2))
+    assert cascade.windows(flat, None, 300, 5, 60, score.DEFAULT_WEIGHTS) == [(0.0, 300.0)]
+    loud = signals.AudioSignals(flat.loudness.copy(), flat.brightness, flat.flatness)
+    loud.loudness[150:153] += 20
+    spans = cascade.windows(loud, None, 300, 5, 30, score.DEFAULT_WEIGHTS)
+    assert len(spans) == 1  # one peak: one window around it, wide enough for a clip
+    start, end = spans[0]
+    assert start <= 150 - 30 and end >= 153 + 30 and end - start < 300

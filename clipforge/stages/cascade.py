@@ -39,7 +39,9 @@ def windows(audio: AudioSignals, chat: ChatSignals | None, seconds: int, top: in
         # Peaks closer than half a clip would share a clip: one window serves both.
         taken[max(0, int(peak - max_len / 2)): int(peak + max_len / 2) + 1] = True
         spans.append((max(0.0, peak - reach), min(float(seconds), peak + 1 + reach)))
-    return merge(spans)
+    # Nothing stands out in the cheap signals (say, all of them switched off): look at
+    # everything rather than at nothing.
+    return merge(spans) or [(0.0, float(seconds))]
 
 
 def merge(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
