@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from clipforge.media.ffmpeg import write_wav as write_media_wav
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "tests" / "data"
 RATE = 48_000  # audio sample rate of the mix and of the mp4
@@ -166,12 +168,7 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
 
 
 def write_wav(path: Path, samples: np.ndarray) -> None:
-    pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(RATE)
-        w.writeframes(pcm.tobytes())
+    write_media_wav(path, samples, RATE)
 
 
 def speak(text: str, work: Path, excited: bool = False) -> np.ndarray:

@@ -175,9 +175,3 @@ def write_wav(path: Path, samples: np.ndarray, rate: int = AUDIO_RATE) -> None:
         wav.setframerate(rate)
         wav.writeframes(pcm.tobytes())
     os.replace(tmp, path)
-
-
-def media_duration(path: Path) -> float:
-    proc = run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of",
-                "default=nw=1:nk=1", str(path)], f"probing {path}")
-    return float(proc.stdout.decode().strip() or 0.0)
