@@ -27,7 +27,8 @@ import chatgen  # noqa: E402
 import synth  # noqa: E402
 
 from clipforge.config import Settings  # noqa: E402
-from clipforge.pipeline import Options, process  # noqa: E402
+from clipforge.runtime.context import Options  # noqa: E402
+from clipforge.runtime.orchestrator import process  # noqa: E402
 from clipforge.stages.score import DEFAULT_WEIGHTS  # noqa: E402
 
 # (seed, voice pitch factor, speech gain dB, noise amplitude, chat lag s)

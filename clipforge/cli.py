@@ -115,8 +115,8 @@ def process(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """Find the best moments of a recording and render them as vertical clips."""
-    from clipforge.pipeline import Options
-    from clipforge.pipeline import process as run_pipeline
+    from clipforge.runtime.context import Options
+    from clipforge.runtime.orchestrator import process as run_pipeline
 
     settings = get_settings()
     out_dir = out or Path("clipforge-out") / Path(source).stem

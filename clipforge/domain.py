@@ -122,6 +122,7 @@ class RenderedClip:
 
 
 # Event names: the contract between stages and with the web UI.
+STREAM_SUBMITTED = "stream.submitted"
 STREAM_INGESTED = "stream.ingested"
 STREAM_CHUNKED = "stream.chunked"
 CHUNK_TRANSCRIBED = "chunk.transcribed"
@@ -129,6 +130,10 @@ CHUNK_ANALYZED = "chunk.analyzed"
 HIGHLIGHTS_SCORED = "highlights.scored"
 CLIP_RENDERED = "clip.rendered"
 CLIP_APPROVED = "clip.approved"
+CLIP_REJECTED = "clip.rejected"
+CLIP_EDITED = "clip.edited"
+STREAM_COMPLETED = "stream.completed"
+STREAM_CANCELLED = "stream.cancelled"
 CLIP_PUBLISHED = "clip.published"
 JOB_PROGRESS = "job.progress"
 JOB_FAILED = "job.failed"

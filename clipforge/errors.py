@@ -29,7 +29,6 @@ class InputError(ClipForgeError):
 
 class SourceNotFound(InputError):
     code = "source_not_found"
-    http_status = 404
 
 
 class UnsupportedSource(InputError):
@@ -56,9 +55,32 @@ class ChatFileError(InputError):
     code = "bad_chat_file"
 
 
-class ClipNotFound(InputError):
-    code = "clip_not_found"
+class NotFound(InputError):
+    """A stream, clip, job or streamer the request names does not exist."""
+
+    code = "not_found"
     http_status = 404
+
+
+class ClipNotFound(NotFound):
+    code = "clip_not_found"
+
+
+class Conflict(InputError):
+    """The request does not fit the thing's current state (say, editing while processing)."""
+
+    code = "conflict"
+    http_status = 409
+
+
+class Unauthorized(InputError):
+    code = "unauthorized"
+    http_status = 401
+
+
+class TooLarge(InputError):
+    code = "too_large"
+    http_status = 413
 
 
 class BadOption(InputError):

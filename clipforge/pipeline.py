@@ -1,97 +1,55 @@
-"""The embedded pipeline: probe → audio → chunk → (transcribe ∥ analyze per chunk) →
-signals → score → render, each step recorded in the job ledger so a re-run resumes.
+"""The pipeline as a graph of jobs: which stage runs after which, fan-out and fan-in.
 
-Stages are pure functions over files and dataclasses; this module wires them together,
-stores their artifacts, and decides what is already done.
+    ingest → chunk → (transcribe ∥ analyze) per chunk → score → render per clip → report
+
+Each job's step (in `runtime/`) is a function over files; this module decides, in the
+transaction that marks a job done, which jobs follow it. A job's key holds the keys of
+the jobs it depends on, so a re-run with the same inputs reuses finished work and a change
+redoes only what it touches.
 """
 
 from __future__ import annotations
 
-import hashlib
-import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from clipforge import errors
-from clipforge.config import Settings
-from clipforge.domain import (
-    Analysis,
-    Candidate,
-    ChatMessage,
-    Chunk,
-    FaceSample,
-    MediaInfo,
-    RenderedClip,
-    Segment,
-)
+from clipforge import domain, errors
+from clipforge.domain import ChatMessage, MediaInfo
 from clipforge.media import ffmpeg
-from clipforge.progress import NullProgress, Progress
-from clipforge.runtime import artifacts, feedback, scoring
-from clipforge.runtime.ledger import Ledger, write_json
-from clipforge.runtime.rendering import listed_clip, render_clip
+from clipforge.runtime import artifacts, rendering, scoring, steps
+from clipforge.runtime.context import Options, Run
 from clipforge.stages import chat as chat_stage
-from clipforge.stages import chunk as chunk_stage
-from clipforge.stages import score, transcribe
-from clipforge.stages.analyze import analyze
-from clipforge.stages.faces import FaceDetector
-from clipforge.stages.rerank import Reranker
-from clipforge.storage.repository import Repository
+from clipforge.storage import queue
+from clipforge.storage.models import ClipRow, JobRow, StreamerRow, StreamRow, utcnow
+from clipforge.storage.queue import JobSpec
+from clipforge.storage.repository import save_chunks
 
 LAYOUTS = ("auto", "crop", "blur")
+CHUNK_STAGES = ("transcribe", "analyze")
 
+STEPS: dict[str, Callable[[Run, JobRow], Path]] = {
+    "ingest": steps.ingest,
+    "chunk": steps.chunk,
+    "transcribe": steps.transcribe_chunk,
+    "analyze": steps.analyze_chunk,
+    "score": scoring.score_stream,
+    "render": rendering.render_clip,
+    "report": rendering.write_report,
+}
 
-@dataclass(frozen=True)
-class Options:
-    out_dir: Path
-    chat: Path | None = None
-    top: int = 5
-    layout: str = "auto"
-    min_len: float = 15.0
-    max_len: float = 60.0
-    captions: bool = True
-    streamer: str = "default"  # whose chat lag and preferences apply
-    full_transcript: bool = False  # transcribe and analyze everything, not just candidates
-    render: bool = True  # False: pick and report the moments only (no clip files)
-    weights: dict[str, float] | None = None  # feature weights; None: score.DEFAULT_WEIGHTS
-
-
-@dataclass
-class Run:
-    """What one run of the pipeline works with."""
-
-    info: MediaInfo
-    options: Options
-    settings: Settings
-    ledger: Ledger
-    work: Path
-    progress: Progress
-    streamer_lag: float | None = None
-    ranker: Reranker | None = None  # the streamer's learned preferences, if any
-
-    @property
-    def seconds(self) -> int:
-        """Length of the per-second feature arrays."""
-        return int(np.ceil(self.info.duration))
-
-    @property
-    def weights(self) -> dict[str, float]:
-        return self.options.weights if self.options.weights is not None else \
-            score.DEFAULT_WEIGHTS
-
-
-def fingerprint(path: Path) -> str:
-    """Identify a source by content (size, head and tail), so a moved file still resumes."""
-    size = path.stat().st_size
-    digest = hashlib.sha1(str(size).encode())
-    with path.open("rb") as f:
-        digest.update(f.read(1 << 20))
-        f.seek(max(0, size - (1 << 20)))
-        digest.update(f.read(1 << 20))
-    return digest.hexdigest()[:16]
+EVENTS = {
+    "ingest": domain.STREAM_INGESTED,
+    "chunk": domain.STREAM_CHUNKED,
+    "transcribe": domain.CHUNK_TRANSCRIBED,
+    "analyze": domain.CHUNK_ANALYZED,
+    "score": domain.HIGHLIGHTS_SCORED,
+    "render": domain.CLIP_RENDERED,
+}
 
 
 def validate(source: Path | str, options: Options
@@ -102,159 +60,182 @@ def validate(source: Path | str, options: Options
             f"{source}: URLs are not supported yet; download the VOD and give the file path"
         )
     if options.layout not in LAYOUTS:
-        raise errors.BadOption(f"--layout {options.layout}: use one of {', '.join(LAYOUTS)}")
+        raise errors.BadOption(f"layout {options.layout}: use one of {', '.join(LAYOUTS)}")
     if not 1.0 <= options.min_len <= options.max_len:
         raise errors.BadOption(
-            f"--min-len {options.min_len} / --max-len {options.max_len}: need "
+            f"min-len {options.min_len} / max-len {options.max_len}: need "
             "1 <= min-len <= max-len"
         )
     if options.top < 1:
-        raise errors.BadOption(f"--top {options.top}: ask for at least one clip")
+        raise errors.BadOption(f"top {options.top}: ask for at least one clip")
     ffmpeg.require_tools()
     info = ffmpeg.probe(Path(source))
     chat = chat_stage.read_chat(options.chat) if options.chat else None
     return info, chat
 
 
-def process(source: Path | str, options: Options, settings: Settings,
-            progress: Progress | None = None) -> dict[str, Any]:
-    """Turn one recording into ranked, rendered clips; returns the report."""
-    began = time.perf_counter()
-    info, chat = validate(source, options)
-    source = Path(source)
-    repo = Repository(settings.database_url)
-    streamer = repo.streamer(options.streamer)
-    key = fingerprint(source)
-    stream = repo.stream(key, str(source.resolve()), info.duration, streamer.id)
-    work = Path(settings.storage_url) / key
-    work.mkdir(parents=True, exist_ok=True)
-    run = Run(info, options, settings, Ledger(repo, stream.id, key), work,
-              progress or NullProgress(), streamer.chat_lag,
-              feedback.reranker(streamer.ranker))
-    repo.set_stream(stream.id, status="processing")
-    samples = audio_stage(run)
-    audio = scoring.signals_stage(run, samples)
-    chat_signal = scoring.chat_signal(run, chat)
-    lag = scoring.known_chat_lag(run, chat)
-    spans = scoring.windows_stage(run, audio, chat_signal, lag)
-    chunks = chunking_stage(run, samples, spans)
-    transcripts, analyses = chunk_stages(run, chunks)
-    segments = [seg for part in transcripts for seg in part]
-    candidates, used_lag = scoring.scoring_stage(run, audio, segments, analyses, chat_signal,
-                                                 lag, spans)
-    if chat is not None:
-        repo.set_stream(stream.id, chat_lag=float(used_lag))
-        if lag is None:  # estimated from this stream: remember it for short ones
-            repo.set_streamer_lag(streamer.id, float(used_lag))
-    faces = [f for a in analyses for f in a.faces]
-    clips = render_stage(run, candidates, segments, faces)
-    repo.prune_clips(stream.id, {c.id for c in clips})
-    repo.set_stream(stream.id, status="done")
-    timings = run.ledger.timings()
-    timings["total"] = round(time.perf_counter() - began, 3)
-    report = artifacts.report(info, clips, segments, timings)
-    options.out_dir.mkdir(parents=True, exist_ok=True)
-    write_json(options.out_dir / "report.json", report)
-    return report
+def first_job() -> JobSpec:
+    return JobSpec("ingest", "stream")
 
 
-def render_stage(run: Run, candidates: list[Candidate], segments: list[Segment],
-                 faces: list[FaceSample]) -> list[RenderedClip]:
-    if not run.options.render:
-        return [listed_clip(run, cand) for cand in candidates]
-    run.progress.begin("render", len(candidates))
-    for stale in (run.options.out_dir / "clips").glob("*.part*"):  # left by a killed render
-        stale.unlink()
-    clips = [render_clip(run, cand, segments, faces) for cand in candidates]
-    run.progress.end("render", skipped=run.ledger.skipped("render"))
-    return clips
+def units(spec: JobSpec) -> float:
+    """How much work a job is, for progress: source seconds for chunk jobs, else one."""
+    piece = spec.payload.get("chunk")
+    return float(piece["end"] - piece["start"]) if piece else 1.0
 
 
-def audio_stage(run: Run) -> np.ndarray:
-    path = run.work / "audio.wav"
-    run.progress.begin("audio", run.info.duration)
-    run.ledger.run("audio", "stream", path,
-                         lambda: chunk_stage.extract_audio(run.info, path))
-    run.progress.advance("audio", run.info.duration)
-    run.progress.end("audio", skipped=run.ledger.skipped("audio"))
-    return ffmpeg.read_wav(path)
+def after(s: Session, run: Run, stream: StreamRow, job: JobRow) -> list[JobSpec]:
+    """The jobs that follow a finished (or reused) one."""
+    if job.stage == "ingest":
+        return [chunk_job(run, job)]
+    if job.stage == "chunk":
+        return chunk_jobs(s, run, stream, job)
+    if job.stage in CHUNK_STAGES:
+        return [score_job(s, stream, run)] if queue.pending(s, stream, CHUNK_STAGES) == 0 \
+            else []
+    if job.stage == "score":
+        clips = keep_picks(s, run, stream, job)
+        if not run.options.render:
+            return [report_job(s, run, stream)]
+        return [render_job(s, run, stream, clip) for clip in clips]
+    if job.stage == "render":
+        clip = s.get(ClipRow, job.target)
+        if clip is not None:
+            clip.file, clip.rendered_layout = job.result, job.payload["rendered_layout"]
+            clip.status = "rendered" if clip.status == "candidate" else clip.status
+        return [report_job(s, run, stream)] if queue.pending(s, stream, ("render",)) == 0 \
+            else []
+    if job.stage == "report":
+        stream.status = "done"
+        queue.emit(s, domain.STREAM_COMPLETED, stream.id, report=job.result,
+                   clips=len(job.payload["clips"]))
+    return []
 
 
-def chunking_stage(run: Run, samples: np.ndarray,
-                   spans: list[tuple[float, float]]) -> list[Chunk]:
-    params = {"seconds": run.settings.chunk_seconds, "spans": spans}
-    path = run.work / f"chunks-{run.ledger.key('chunk', 'stream', params)[-10:]}.json"
-
-    def produce() -> None:
-        pieces = chunk_stage.plan(samples, spans, run.settings.chunk_seconds)
-        chunks = chunk_stage.write_chunks(samples, pieces, run.work / "chunks")
-        run.ledger.repo.save_chunks(run.ledger.stream_id, chunks)
-        write_json(path, artifacts.to_json(chunks))
-
-    run.progress.begin("chunk", 1)
-    run.ledger.run("chunk", "stream", path, produce, params)
-    run.progress.end("chunk", skipped=run.ledger.skipped("chunk"))
-    return artifacts.load_chunks(path)
+def chunk_job(run: Run, ingest: JobRow) -> JobSpec:
+    opts = run.options
+    params = {"after": ingest.key, "seconds": run.settings.chunk_seconds,
+              "full": opts.full_transcript, "top": opts.top, "max": opts.max_len,
+              "weights": run.weights, "chat": scoring.score_params(run)["chat"],
+              "lag": steps.known_chat_lag(run), "emotes": run.settings.emotes}
+    return JobSpec("chunk", "stream", params, {"signals": ingest.result})
 
 
-def chunk_stages(run: Run, chunks: list[Chunk]) -> tuple[list[list[Segment]], list[Analysis]]:
-    """Transcribe and analyze every chunk, all in parallel on the local pool."""
-    workers = max(1, run.settings.workers)
-    # Greedy decoding barely uses a second thread; chunks in parallel use every core.
-    model = transcribe.load_model(run.settings.whisper_model, run.settings.whisper_compute_type,
-                                  1, workers)
-    run.progress.begin("transcribe", run.info.duration)
-    run.progress.begin("analyze", run.info.duration)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        heard = [pool.submit(transcribe_chunk, run, c, model) for c in chunks]
-        seen = [pool.submit(analyze_chunk, run, c) for c in chunks]
-        transcripts = [f.result() for f in heard]
-        analyses = [f.result() for f in seen]
-    run.progress.end("transcribe", skipped=run.ledger.skipped("transcribe"))
-    run.progress.end("analyze", skipped=run.ledger.skipped("analyze"))
-    return transcripts, analyses
+def chunk_jobs(s: Session, run: Run, stream: StreamRow, job: JobRow) -> list[JobSpec]:
+    """Fan out: transcribe and analyze each chunk."""
+    assert job.result is not None
+    chunks, _, _ = steps.load_chunking(Path(job.result))
+    save_chunks(s, stream.id, chunks)
+    s_ = run.settings
+    heard = {"model": s_.whisper_model, "language": s_.language}
+    seen = {"fps": s_.analysis_fps, "face_fps": s_.face_fps, "width": s_.analysis_width}
+    specs = []
+    for piece in chunks:
+        payload = {"chunk": {"index": piece.index, "start": piece.start, "end": piece.end,
+                             "audio": piece.audio}}
+        span = f"{piece.start:010.3f}-{piece.end:010.3f}"
+        specs.append(JobSpec("transcribe", span, heard, payload))
+        specs.append(JobSpec("analyze", span, seen, payload))
+    return specs
 
 
-def transcribe_chunk(run: Run, chunk: Chunk, model: object) -> list[Segment]:
-    path = run.work / f"transcript-{_span(chunk)}.json"
-
-    def produce() -> None:
-        done = chunk.start
-        segments = []
-        for seg in transcribe.transcribe(chunk, model, run.settings.language):
-            segments.append(seg)
-            run.progress.advance("transcribe", max(0.0, seg.end - done))
-            done = max(done, seg.end)
-        run.progress.advance("transcribe", max(0.0, chunk.end - done))
-        write_json(path, artifacts.to_json(segments))
-
-    params = {"model": run.settings.whisper_model, "language": run.settings.language}
-    if not run.ledger.run("transcribe", _span(chunk), path, produce, params):
-        run.progress.advance("transcribe", chunk.duration)
-    return artifacts.load_segments(path)
+def results(s: Session, stream: StreamRow, stage: str) -> list[JobRow]:
+    """The finished jobs of a stage in the stream's current run, in target order."""
+    return list(s.scalars(select(JobRow).where(
+        JobRow.stream_id == stream.id, JobRow.run == stream.run, JobRow.stage == stage,
+        JobRow.status == "done").order_by(JobRow.target)))
 
 
-def analyze_chunk(run: Run, chunk: Chunk) -> Analysis:
-    path = run.work / f"analysis-{_span(chunk)}.json"
-    s = run.settings
-    last = [0.0]
-
-    def tick(offset: float) -> None:
-        run.progress.advance("analyze", offset - last[0])
-        last[0] = offset
-
-    def produce() -> None:
-        result = analyze(run.info, chunk, FaceDetector(), s.analysis_fps, s.face_fps,
-                         s.analysis_width, on_progress=tick)
-        write_json(path, artifacts.to_json(result))
-
-    params = {"fps": s.analysis_fps, "face_fps": s.face_fps, "width": s.analysis_width}
-    run.ledger.run("analyze", _span(chunk), path, produce, params)
-    run.progress.advance("analyze", chunk.duration - last[0])
-    return artifacts.load_analysis(path)
+def _one(s: Session, stream: StreamRow, stage: str) -> JobRow:
+    found = results(s, stream, stage)
+    assert len(found) == 1, f"one {stage} job per run, found {len(found)}"
+    return found[0]
 
 
-def _span(chunk: Chunk) -> str:
-    """Chunks are named by the span they cover: a re-run that plans the same span reuses
-    its work, one with other windows does not mistake it for its own."""
-    return f"{chunk.start:010.3f}-{chunk.end:010.3f}"
+def score_job(s: Session, stream: StreamRow, run: Run) -> JobSpec:
+    """Fan in: once every chunk is transcribed and analyzed."""
+    chunking, signals = _one(s, stream, "chunk"), _one(s, stream, "ingest")
+    heard, seen = results(s, stream, "transcribe"), results(s, stream, "analyze")
+    params = {**scoring.score_params(run),
+              "inputs": [j.key for j in (chunking, *heard, *seen)]}
+    return JobSpec("score", "stream", params, {
+        "chunking": chunking.result, "signals": signals.result,
+        "transcripts": [j.result for j in heard], "analyses": [j.result for j in seen]})
+
+
+def keep_picks(s: Session, run: Run, stream: StreamRow, job: JobRow) -> list[ClipRow]:
+    """Store the picked clips; an edited or reviewed clip keeps what a person decided."""
+    assert job.result is not None
+    picks, lag, estimated = scoring.load_picks(Path(job.result))
+    if run.options.chat is not None and estimated:
+        stream.chat_lag = float(lag)
+        if stream.streamer_id is not None:  # remember it for this streamer's short streams
+            s.get_one(StreamerRow, stream.streamer_id).chat_lag = float(lag)
+    existing = {c.id: c for c in s.scalars(select(ClipRow).where(
+        ClipRow.stream_id == stream.id))}
+    kept = []
+    for cand in picks:
+        cid = rendering.clip_id(stream.key, cand)
+        row = existing.pop(cid, None)
+        if row is None:
+            row = ClipRow(id=cid, stream_id=stream.id, status="candidate", revision=0)
+            s.add(row)
+        if row.revision == 0:  # not edited by a person
+            row.start, row.end, row.peak, row.title = cand.start, cand.end, cand.peak, \
+                cand.title
+            row.layout = run.options.layout
+        row.rank, row.score, row.reasons, row.features = cand.rank, cand.score, \
+            cand.reasons, cand.features
+        kept.append(row)
+    for stale in existing.values():  # candidates a re-run no longer picks
+        if stale.status in ("candidate", "rendered"):
+            s.delete(stale)
+    s.flush()
+    return kept
+
+
+def render_job(s: Session, run: Run, stream: StreamRow, clip: ClipRow) -> JobSpec:
+    analyses = [str(j.result) for j in results(s, stream, "analyze")]
+    transcripts = [str(j.result) for j in results(s, stream, "transcribe")]
+    faces = [f for a in steps.load_analyses(analyses) for f in a.faces]
+    layout = rendering.choose_layout(run.info, clip.layout, faces, clip.start, clip.end)
+    described = {"id": clip.id, "start": clip.start, "end": clip.end, "peak": clip.peak,
+                 "title": clip.title}
+    # What the picture and captions are made of: a render is reused while they are the
+    # same, whatever else changed in the run.
+    words = [w for seg in steps.load_transcripts(transcripts) for w in seg.words
+             if w.end > clip.start and w.start < clip.end]
+    seen = [f for f in faces if clip.start - 1 <= f.t <= clip.end + 1]
+    params = {**rendering.render_params(run, layout), "clip": described,
+              "captions_text": clip.captions,
+              "content": queue.params_hash([artifacts.to_json(words), artifacts.to_json(seen)])}
+    return JobSpec("render", clip.id, params, {
+        "clip": described, "rendered_layout": layout, "captions_text": clip.captions,
+        "transcripts": transcripts, "analyses": analyses})
+
+
+def report_job(s: Session, run: Run, stream: StreamRow) -> JobSpec:
+    score = _one(s, stream, "score")
+    assert score.result is not None
+    picks, _, _ = scoring.load_picks(Path(score.result))
+    ids = [rendering.clip_id(stream.key, c) for c in picks]
+    rows = {c.id: c for c in s.scalars(select(ClipRow).where(ClipRow.id.in_(ids)))}
+    clips = [_listed(rows[i]) for i in ids if i in rows]
+    renders = [j.key for j in results(s, stream, "render") if j.target in rows]
+    timings = queue.stage_seconds(s, stream)
+    timings["total"] = round((utcnow() - _aware(stream.submitted_at)).total_seconds(), 3)
+    params = {"inputs": [score.key, *sorted(renders)], "out": str(run.options.out_dir)}
+    return JobSpec("report", "stream", params, {
+        "clips": clips, "timings": timings,
+        "transcripts": [j.result for j in results(s, stream, "transcribe")]})
+
+
+def _listed(row: ClipRow) -> dict[str, Any]:
+    return {"id": row.id, "rank": row.rank, "start": row.start, "end": row.end,
+            "score": row.score, "reasons": row.reasons, "title": row.title,
+            "layout": row.rendered_layout, "file": row.file}
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every time here is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
@@ -12,12 +13,20 @@ from clipforge.domain import (
     Chunk,
     Face,
     FaceSample,
-    MediaInfo,
-    RenderedClip,
     Segment,
     Word,
 )
-from clipforge.runtime.ledger import read_json
+
+
+def write_json(path: Path, data: object) -> None:
+    """Write atomically: a reader (or a resumed run) never sees half a file."""
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_text(json.dumps(data, indent=1))
+    tmp.replace(path)
+
+
+def read_json(path: Path) -> object:
+    return json.loads(path.read_text())
 
 
 def to_json(obj: Any) -> Any:
@@ -56,14 +65,3 @@ def load_analysis(path: Path) -> Analysis:
     assert isinstance(raw, dict)
     faces = [FaceSample(t=f["t"], faces=[Face(**b) for b in f["faces"]]) for f in raw["faces"]]
     return Analysis(cuts=raw["cuts"], faces=faces)
-
-
-def report(info: MediaInfo, clips: list[RenderedClip], segments: list[Segment],
-           timings: dict[str, float]) -> dict[str, Any]:
-    """The report.json contract (see README)."""
-    return {
-        "stream": {"source": info.path, "duration": round(info.duration, 3)},
-        "clips": [asdict(c) for c in clips],
-        "transcript": [asdict(s) for s in segments],
-        "timings": timings,
-    }

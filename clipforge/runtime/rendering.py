@@ -1,19 +1,20 @@
-"""Render one picked clip: choose its layout, write captions, render, thumbnail."""
+"""The render job (one clip: layout, captions, video, thumbnail) and the report job."""
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
-from clipforge.domain import Candidate, FaceSample, MediaInfo, RenderedClip, Segment
+from clipforge.domain import Candidate, FaceSample, MediaInfo, RenderedClip
 from clipforge.media import ffmpeg
 from clipforge.media.render import OUT_FPS, RenderSpec, render
+from clipforge.runtime import artifacts, steps
+from clipforge.runtime.context import Run
 from clipforge.stages import captions
 from clipforge.stages.camera import camera_path, face_presence
-
-if TYPE_CHECKING:
-    from clipforge.pipeline import Run
+from clipforge.storage.models import JobRow
 
 FACE_SHARE_FOR_CROP = 0.6  # `auto` crops on the face when it is seen this much of the clip
 
@@ -42,41 +43,54 @@ def choose_layout(info: MediaInfo, requested: str, faces: list[FaceSample],
     return "crop" if landscape and seen >= FACE_SHARE_FOR_CROP else "blur"
 
 
-def render_clip(run: Run, cand: Candidate, segments: list[Segment],
-                faces: list[FaceSample]) -> RenderedClip:
-    info, opts, s = run.info, run.options, run.settings
-    cid = clip_id(run.ledger.stream_key, cand)
-    folder = opts.out_dir / "clips"
-    folder.mkdir(parents=True, exist_ok=True)
-    mp4, ass, jpg = (folder / f"{cid}{ext}" for ext in (".mp4", ".ass", ".jpg"))
-    layout = choose_layout(info, opts.layout, faces, cand.start, cand.end)
+def clip_files(run: Run, cid: str) -> tuple[Path, Path, Path]:
+    folder = run.options.out_dir / "clips"
+    return folder / f"{cid}.mp4", folder / f"{cid}.ass", folder / f"{cid}.jpg"
 
-    def produce() -> None:
-        words = [w for seg in segments for w in seg.words]
-        captions.write(ass, captions.build(words, cand.start, cand.end))
-        crop_w, crop_h = crop_size(info)
-        path = None
-        if layout == "crop":
-            path = camera_path(faces, info.width, info.height, crop_w, cand.start, cand.end,
-                               OUT_FPS)
-        render(RenderSpec(
-            source=Path(info.path), start=cand.start, duration=cand.end - cand.start,
-            layout=layout, out=mp4, captions=ass if opts.captions else None,
-            crop_width=crop_w, crop_height=crop_h, crop_path=path,
-            target_lufs=s.target_lufs, preset=s.x264_preset, crf=s.x264_crf,
-        ))
-        ffmpeg.thumbnail(mp4, min(cand.peak - cand.start, cand.end - cand.start - 0.1), jpg)
 
-    params = {"layout": layout, "captions": opts.captions, "lufs": s.target_lufs,
-              "preset": s.x264_preset, "crf": s.x264_crf, "out": str(mp4.resolve())}
-    run.ledger.run("render", cid, mp4, produce, params)
-    run.ledger.repo.upsert_clip(cid, run.ledger.stream_id, cand, layout, "rendered", str(mp4))
-    run.progress.advance("render", 1)
+def render_clip(run: Run, job: JobRow) -> Path:
+    """Render one clip as the job's payload describes it (bounds, title, edits)."""
+    info, opts, s, clip = run.info, run.options, run.settings, job.payload["clip"]
+    start, end = clip["start"], clip["end"]
+    mp4, ass, jpg = clip_files(run, job.target)
+    mp4.parent.mkdir(parents=True, exist_ok=True)
+    faces = [f for a in steps.load_analyses(job.payload["analyses"]) for f in a.faces]
+    layout = job.payload["rendered_layout"]
+    words = [w for seg in steps.load_transcripts(job.payload["transcripts"]) for w in seg.words]
+    if job.payload.get("captions_text") is not None:
+        words = captions.retext(words, job.payload["captions_text"], start, end)
+    captions.write(ass, captions.build(words, start, end))
+    crop_w, crop_h = crop_size(info)
+    path = camera_path(faces, info.width, info.height, crop_w, start, end, OUT_FPS) \
+        if layout == "crop" else None
+    render(RenderSpec(
+        source=Path(info.path), start=start, duration=end - start, layout=layout, out=mp4,
+        captions=ass if opts.captions else None, crop_width=crop_w, crop_height=crop_h,
+        crop_path=path, target_lufs=s.target_lufs, preset=s.x264_preset, crf=s.x264_crf,
+    ))
+    peak = min(max(clip.get("peak", start), start), end)
+    ffmpeg.thumbnail(mp4, min(peak - start, end - start - 0.1), jpg)
+    run.progress.advance("render", 1.0)
+    return mp4
+
+
+def render_params(run: Run, layout: str) -> dict[str, Any]:
+    s = run.settings
+    return {"layout": layout, "captions": run.options.captions, "lufs": s.target_lufs,
+            "preset": s.x264_preset, "crf": s.x264_crf, "out": str(run.options.out_dir)}
+
+
+def listed(run: Run, row: dict[str, Any]) -> RenderedClip:
+    """A clip as report.json lists it; file names are relative to the output folder."""
+    mp4, ass, jpg = clip_files(run, row["id"])
+    rendered = bool(row.get("file"))
     return RenderedClip(
-        id=cid, rank=cand.rank, start=cand.start, end=cand.end, score=cand.score,
-        reasons=cand.reasons, title=cand.title, layout=layout,
-        file=_rel(mp4, opts.out_dir), captions=_rel(ass, opts.out_dir),
-        thumbnail=_rel(jpg, opts.out_dir),
+        id=row["id"], rank=row["rank"], start=row["start"], end=row["end"],
+        score=row["score"], reasons=row["reasons"], title=row["title"],
+        layout=row["layout"] if rendered else "",
+        file=_rel(mp4, run.options.out_dir) if rendered else "",
+        captions=_rel(ass, run.options.out_dir) if rendered else "",
+        thumbnail=_rel(jpg, run.options.out_dir) if rendered else "",
     )
 
 
@@ -84,10 +98,18 @@ def _rel(path: Path, root: Path) -> str:
     return str(path.relative_to(root))
 
 
-def listed_clip(run: Run, cand: Candidate) -> RenderedClip:
-    """A picked moment reported without rendering it (`render=False`): no files."""
-    cid = clip_id(run.ledger.stream_key, cand)
-    run.ledger.repo.upsert_clip(cid, run.ledger.stream_id, cand, "", "candidate", None)
-    return RenderedClip(id=cid, rank=cand.rank, start=cand.start, end=cand.end,
-                        score=cand.score, reasons=cand.reasons, title=cand.title, layout="",
-                        file="", captions="", thumbnail="")
+def write_report(run: Run, job: JobRow) -> Path:
+    """report.json: the stream, its clips best first, the transcript and the timings."""
+    clips = [listed(run, row) for row in job.payload["clips"]]
+    segments = steps.load_transcripts(job.payload["transcripts"])
+    report = {
+        "stream": {"source": run.info.path, "duration": round(run.info.duration, 3)},
+        "clips": [asdict(c) for c in clips],
+        "transcript": [asdict(s) for s in segments],
+        "timings": job.payload["timings"],
+    }
+    run.options.out_dir.mkdir(parents=True, exist_ok=True)
+    path = run.options.out_dir / "report.json"
+    artifacts.write_json(path, report)
+    run.progress.advance("report", 1.0)
+    return path

@@ -59,6 +59,26 @@ def pages(words: list[Word]) -> list[list[list[Word]]]:
     return [p for p in result if p[0]]
 
 
+def clip_words(words: list[Word], clip_start: float, clip_end: float) -> list[Word]:
+    return [w for w in words if w.end > clip_start and w.start < clip_end]
+
+
+def retext(words: list[Word], text: str, clip_start: float, clip_end: float) -> list[Word]:
+    """The clip's words with an editor's caption text. The same number of words keeps
+    each word's timing; otherwise the new words share the speech's span evenly."""
+    heard = clip_words(words, clip_start, clip_end)
+    typed = text.split()
+    if len(typed) == len(heard):
+        return [Word(w.start, w.end, t, w.probability) for w, t in zip(heard, typed,
+                                                                       strict=True)]
+    if not typed:
+        return []
+    begin = heard[0].start if heard else clip_start
+    finish = heard[-1].end if heard else clip_end
+    step = (finish - begin) / len(typed)
+    return [Word(begin + i * step, begin + (i + 1) * step, t, 1.0) for i, t in enumerate(typed)]
+
+
 def build(words: list[Word], clip_start: float, clip_end: float,
           style: CaptionStyle = DEFAULT_STYLE) -> pysubs2.SSAFile:
     """Subtitles for the words inside [clip_start, clip_end], timed from the clip start."""
@@ -72,7 +92,7 @@ def build(words: list[Word], clip_start: float, clip_end: float,
         alignment=pysubs2.Alignment.BOTTOM_CENTER, marginl=70, marginr=70,
         marginv=style.margin_v,
     )
-    inside = [w for w in words if w.end > clip_start and w.start < clip_end]
+    inside = clip_words(words, clip_start, clip_end)
     duration = clip_end - clip_start
     all_pages = pages(inside)
     for n, page in enumerate(all_pages):

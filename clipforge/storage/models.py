@@ -1,10 +1,23 @@
-"""Tables. The database is the source of truth for what has been done."""
+"""Tables. The database is the source of truth for what has been done.
+
+Alembic migrations in `storage/migrations` create and change these; a change here needs a
+new migration (`alembic revision --autogenerate`, see README).
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -17,14 +30,29 @@ class Base(DeclarativeBase):
 
 
 class StreamerRow(Base):
-    """A channel whose streams we clip: its chat lag and its approve/reject history."""
+    """A channel whose streams we clip: its chat lag, preferences and review history."""
 
     __tablename__ = "streamers"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    platform: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    channel: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    settings: Mapped[dict] = mapped_column(JSON, default=dict)  # layout, caption style
     chat_lag: Mapped[float | None] = mapped_column(Float, nullable=True)
     ranker: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # learned re-ranker
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class StreamerFaceRow(Base):
+    """A reference image of the streamer's face (recognition comes with the vision work)."""
+
+    __tablename__ = "streamer_faces"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    streamer_id: Mapped[int] = mapped_column(ForeignKey("streamers.id", ondelete="CASCADE"))
+    file: Mapped[str] = mapped_column(Text)
+    embedding: Mapped[list | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -34,11 +62,19 @@ class StreamRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(64), unique=True)  # content fingerprint
     streamer_id: Mapped[int | None] = mapped_column(ForeignKey("streamers.id"), nullable=True)
+    name: Mapped[str] = mapped_column(String(300), default="")
     source: Mapped[str] = mapped_column(Text)
     duration: Mapped[float] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(20), default="new")
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    info: Mapped[dict] = mapped_column(JSON, default=dict)  # the probed MediaInfo
+    options: Mapped[dict] = mapped_column(JSON, default=dict)  # how it is processed
+    run: Mapped[int] = mapped_column(Integer, default=0)  # bumped by every (re)submit
     chat_lag: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                 onupdate=utcnow)
 
 
 class ChunkRow(Base):
@@ -46,7 +82,7 @@ class ChunkRow(Base):
     __table_args__ = (UniqueConstraint("stream_id", "index"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id"))
+    stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id", ondelete="CASCADE"))
     index: Mapped[int] = mapped_column(Integer)
     start: Mapped[float] = mapped_column(Float)
     end: Mapped[float] = mapped_column(Float)
@@ -54,39 +90,123 @@ class ChunkRow(Base):
 
 
 class ClipRow(Base):
+    """A picked moment: candidate → rendered → approved/rejected → published."""
+
     __tablename__ = "clips"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id"))
+    stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id", ondelete="CASCADE"))
     rank: Mapped[int] = mapped_column(Integer)
     start: Mapped[float] = mapped_column(Float)
     end: Mapped[float] = mapped_column(Float)
+    peak: Mapped[float] = mapped_column(Float, default=0.0)
     score: Mapped[float] = mapped_column(Float)
     reasons: Mapped[dict] = mapped_column(JSON)
     features: Mapped[dict] = mapped_column(JSON, default=dict)  # what the re-ranker learns from
     title: Mapped[str] = mapped_column(Text)
-    layout: Mapped[str] = mapped_column(String(20))
+    layout: Mapped[str] = mapped_column(String(20))  # what was asked: auto, crop, blur
+    rendered_layout: Mapped[str] = mapped_column(String(20), default="")  # what auto chose
+    captions: Mapped[str | None] = mapped_column(Text, nullable=True)  # edited caption text
     status: Mapped[str] = mapped_column(String(20), default="candidate")
     file: Mapped[str | None] = mapped_column(Text, nullable=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0)  # bumped by every edit
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
                                                  onupdate=utcnow)
 
 
 class JobRow(Base):
-    """One stage run on one target; `key` makes re-runs idempotent."""
+    """One stage run on one target: the queue and the ledger in one row.
+
+    `key` (stream, stage, target, parameters) is the idempotency key: a finished job is
+    never run again. A running job holds a lease that its worker's heartbeat extends; a
+    job whose lease ran out (its worker died) is claimed again.
+    """
 
     __tablename__ = "jobs"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)
-    stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id"))
+    stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id", ondelete="CASCADE"))
+    run: Mapped[int] = mapped_column(Integer, default=0)  # the stream run that last used it
     stage: Mapped[str] = mapped_column(String(40))
     target: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)  # what the stage needs
     status: Mapped[str] = mapped_column(String(20), default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    worker: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                         nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                          nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     seconds: Mapped[float] = mapped_column(Float, default=0.0)
     result: Mapped[str | None] = mapped_column(Text, nullable=True)  # artifact path
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
                                                          nullable=True)
+
+
+class PublicationRow(Base):
+    __tablename__ = "publications"
+    __table_args__ = (UniqueConstraint("clip_id", "platform"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    clip_id: Mapped[str] = mapped_column(ForeignKey("clips.id", ondelete="CASCADE"))
+    platform: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    external_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                 onupdate=utcnow)
+
+
+class AccountRow(Base):
+    """A connected platform account; its OAuth tokens are encrypted at rest."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (UniqueConstraint("platform", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    streamer_id: Mapped[int | None] = mapped_column(ForeignKey("streamers.id"), nullable=True)
+    tokens: Mapped[str] = mapped_column(Text)  # encrypted JSON
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ApiTokenRow(Base):
+    """A bearer token; only its SHA-256 is stored, the token itself is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                          nullable=True)
+
+
+class EventRow(Base):
+    """The outbox: written in the same transaction as the change it announces."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stream_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    name: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -4,64 +4,26 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from contextlib import contextmanager, nullcontext
 
-from sqlalchemy import create_engine, event, inspect, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from clipforge import errors
 from clipforge.domain import Candidate, Chunk
-from clipforge.storage.models import (
-    Base,
-    ChunkRow,
-    ClipRow,
-    JobRow,
-    StreamerRow,
-    StreamRow,
-    utcnow,
-)
-
-
-def make_engine(url: str) -> Engine:
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
-
-
-def check_schema(engine: Engine, url: str) -> None:
-    """Refuse a database written by an older ClipForge rather than fail mid-run."""
-    found = inspect(engine)
-    for table in Base.metadata.sorted_tables:
-        if not found.has_table(table.name):
-            continue
-        have = {col["name"] for col in found.get_columns(table.name)}
-        missing = [col.name for col in table.columns if col.name not in have]
-        if missing:
-            raise errors.StateError(
-                f"{url}: this database was made by an older ClipForge (table {table.name} "
-                f"lacks {', '.join(missing)}); move it aside or delete it to start afresh"
-            )
-
-
-def _sqlite_pragmas(conn: object, _record: object) -> None:
-    cursor = conn.cursor()  # type: ignore[attr-defined]
-    cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
+from clipforge.storage import database
+from clipforge.storage.models import ChunkRow, ClipRow, JobRow, StreamerRow, StreamRow
 
 
 class Repository:
-    def __init__(self, url: str) -> None:
-        self.engine = make_engine(url)
-        check_schema(self.engine, url)
-        Base.metadata.create_all(self.engine)
+    def __init__(self, url: str, upgrade: bool = True) -> None:
+        self.engine = database.make_engine(url)
+        if upgrade:  # embedded use needs no setup step: the schema follows the code
+            database.upgrade(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._lock = threading.Lock()  # SQLite allows one writer; keep our threads in line
+        # SQLite allows one writer: keep our threads in line rather than retry on "locked".
+        self._lock: threading.Lock | nullcontext[None] = (
+            threading.Lock() if self.engine.dialect.name == "sqlite" else nullcontext())
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -103,50 +65,11 @@ class Repository:
             for name, value in values.items():
                 setattr(row, name, value)
 
-    def save_chunks(self, stream_id: int, chunks: list[Chunk]) -> None:
-        with self.session() as s:
-            existing = {r.index: r for r in s.scalars(
-                select(ChunkRow).where(ChunkRow.stream_id == stream_id))}
-            for c in chunks:
-                row = existing.get(c.index) or ChunkRow(stream_id=stream_id, index=c.index)
-                row.start, row.end, row.audio = c.start, c.end, c.audio
-                s.add(row)
-
     def chunks(self, stream_id: int) -> list[Chunk]:
         with self.session() as s:
             rows = s.scalars(select(ChunkRow).where(ChunkRow.stream_id == stream_id)
                              .order_by(ChunkRow.index))
             return [Chunk(r.index, r.start, r.end, r.audio) for r in rows]
-
-    # The job ledger ---------------------------------------------------------------
-    def finished(self, key: str) -> JobRow | None:
-        with self.session() as s:
-            row = s.scalar(select(JobRow).where(JobRow.key == key))
-            return row if row is not None and row.status == "done" else None
-
-    def start_job(self, key: str, stream_id: int, stage: str, target: str) -> None:
-        with self.session() as s:
-            row = s.scalar(select(JobRow).where(JobRow.key == key))
-            if row is None:
-                row = JobRow(key=key, stream_id=stream_id, stage=stage, target=target,
-                             attempts=0)
-                s.add(row)
-            row.status, row.error = "running", None
-            row.attempts += 1
-            row.started_at = utcnow()
-
-    def finish_job(self, key: str, seconds: float, result: str | None) -> None:
-        with self.session() as s:
-            row = s.scalars(select(JobRow).where(JobRow.key == key)).one()
-            row.status, row.seconds, row.result = "done", seconds, result
-            row.finished_at = utcnow()
-
-    def fail_job(self, key: str, error: str) -> None:
-        with self.session() as s:
-            row = s.scalar(select(JobRow).where(JobRow.key == key))
-            if row is not None:
-                row.status, row.error = "failed", error
-                row.finished_at = utcnow()
 
     def jobs(self, stream_id: int) -> list[JobRow]:
         with self.session() as s:
@@ -205,3 +128,15 @@ class Repository:
             for row in s.scalars(select(ClipRow).where(ClipRow.stream_id == stream_id)):
                 if row.id not in keep and row.status in ("candidate", "rendered"):
                     s.delete(row)
+
+
+def save_chunks(s: Session, stream_id: int, chunks: list[Chunk]) -> None:
+    """The stream's chunks are the ones of its latest plan."""
+    existing = {r.index: r for r in s.scalars(
+        select(ChunkRow).where(ChunkRow.stream_id == stream_id))}
+    for c in chunks:
+        row = existing.pop(c.index, None) or ChunkRow(stream_id=stream_id, index=c.index)
+        row.start, row.end, row.audio = c.start, c.end, c.audio
+        s.add(row)
+    for stale in existing.values():
+        s.delete(stale)

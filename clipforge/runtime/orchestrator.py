@@ -1,0 +1,200 @@
+"""The orchestrator: what the CLI and the API ask of the pipeline. Submit a stream,
+reprocess or cancel it, retry a failed job, edit or review a clip. Each request changes
+rows and queues jobs in one transaction, with its events in the outbox; a pool runs them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from clipforge import domain, errors, pipeline
+from clipforge.config import Settings
+from clipforge.progress import Progress
+from clipforge.runtime import artifacts, feedback
+from clipforge.runtime.context import Options
+from clipforge.runtime.pool import LocalPool, Tracker, advance, load_run
+from clipforge.storage import queue
+from clipforge.storage.models import ClipRow, JobRow, StreamerRow, StreamRow, utcnow
+from clipforge.storage.repository import Repository
+
+
+def fingerprint(path: Path) -> str:
+    """Identify a source by content (size, head and tail), so a moved file still resumes."""
+    size = path.stat().st_size
+    digest = hashlib.sha1(str(size).encode())
+    with path.open("rb") as f:
+        digest.update(f.read(1 << 20))
+        f.seek(max(0, size - (1 << 20)))
+        digest.update(f.read(1 << 20))
+    return digest.hexdigest()[:16]
+
+
+@dataclass
+class Orchestrator:
+    repo: Repository
+    settings: Settings
+    tracker: Tracker
+
+    def submit(self, source: Path, options: Options, name: str | None = None) -> int:
+        """Validate a source and queue its processing; returns the stream id. The same
+        source submitted again is the same stream: finished work is reused."""
+        info, _ = pipeline.validate(source, options)
+        key = fingerprint(source)
+        with self.repo.session() as s:
+            streamer = _streamer(s, options.streamer)
+            stream = s.scalar(select(StreamRow).where(StreamRow.key == key))
+            if stream is None:
+                stream = StreamRow(key=key, source="", duration=0.0, run=0)
+                s.add(stream)
+            stream.source, stream.duration = str(source.resolve()), info.duration
+            stream.info, stream.options = asdict(info), options.to_json()
+            stream.name = name or source.stem
+            stream.streamer_id = streamer.id
+            s.flush()
+            self._start(s, stream)
+            return stream.id
+
+    def reprocess(self, stream_id: int) -> None:
+        with self.repo.session() as s:
+            stream = _stream(s, stream_id)
+            if stream.status == "processing":
+                raise errors.Conflict(f"stream {stream_id} is being processed already")
+            self._start(s, stream)
+
+    def _start(self, s: Session, stream: StreamRow) -> None:
+        stream.run += 1
+        stream.status, stream.error, stream.submitted_at = "processing", None, utcnow()
+        queue.emit(s, domain.STREAM_SUBMITTED, stream.id, run=stream.run, name=stream.name)
+        self._queue(s, stream, [pipeline.first_job()])
+
+    def _queue(self, s: Session, stream: StreamRow, specs: list[queue.JobSpec]) -> None:
+        run = load_run(s, self.settings, stream, self.tracker.progress, None)
+        queued = [(spec, *queue.enqueue(s, stream, spec)) for spec in specs]
+        self.tracker.queued(stream.id, [(spec, reused) for spec, _, reused in queued])
+        for _, row, reused in queued:
+            if reused:
+                advance(s, run, stream, row, self.tracker)
+
+    def cancel(self, stream_id: int) -> None:
+        with self.repo.session() as s:
+            stream = _stream(s, stream_id)
+            if stream.status != "processing":
+                raise errors.Conflict(f"stream {stream_id} is {stream.status}, not processing")
+            stream.status = "cancelled"
+            s.execute(update(JobRow).where(JobRow.stream_id == stream_id,
+                                           JobRow.status == "queued")
+                      .values(status="cancelled"))
+            queue.emit(s, domain.STREAM_CANCELLED, stream.id)
+
+    def retry(self, job_id: int) -> None:
+        """Run a failed job again; its stream picks up from there."""
+        with self.repo.session() as s:
+            job = s.get(JobRow, job_id)
+            if job is None:
+                raise errors.NotFound(f"job {job_id}: no such job")
+            if job.status not in ("failed", "cancelled"):
+                raise errors.Conflict(f"job {job_id} is {job.status}; only a failed or "
+                                      "cancelled job can be retried")
+            stream = queue.lock_stream(s, job.stream_id)
+            job.status, job.error, job.run = "queued", None, stream.run
+            s.execute(update(JobRow).where(JobRow.stream_id == stream.id,
+                                           JobRow.run == stream.run,
+                                           JobRow.status == "cancelled")
+                      .values(status="queued"))
+            stream.status, stream.error = "processing", None
+
+    def edit_clip(self, clip_id: str, changes: dict[str, Any]) -> ClipRow:
+        """Change a clip's bounds, title, caption text or layout, and render it again."""
+        with self.repo.session() as s:
+            clip = _clip(s, clip_id)
+            stream = queue.lock_stream(s, clip.stream_id)
+            if stream.status == "processing":
+                raise errors.Conflict(f"stream {stream.id} is still being processed; edit "
+                                      "its clips once it is done")
+            if not clip.file and not Options.from_json(stream.options).render:
+                raise errors.Conflict(f"clip {clip_id} was listed without rendering")
+            start, end = changes.get("start", clip.start), changes.get("end", clip.end)
+            if not 0.0 <= start < end <= stream.duration:
+                raise errors.BadOption(
+                    f"clip {clip_id}: start {start} and end {end} must satisfy "
+                    f"0 <= start < end <= {stream.duration:.3f} (the stream's length)")
+            if changes.get("layout", clip.layout) not in pipeline.LAYOUTS:
+                raise errors.BadOption(f"layout {changes['layout']}: use one of "
+                                       f"{', '.join(pipeline.LAYOUTS)}")
+            for field, value in changes.items():
+                setattr(clip, field, value)
+            clip.peak = min(max(clip.peak, clip.start), clip.end)
+            clip.revision += 1
+            queue.emit(s, domain.CLIP_EDITED, stream.id, clip_id=clip.id,
+                       changes=sorted(changes))
+            stream.status = "processing"
+            s.flush()
+            run = load_run(s, self.settings, stream, self.tracker.progress, None)
+            self._queue(s, stream, [pipeline.render_job(s, run, stream, clip)])
+            return clip
+
+    def review(self, clip_id: str, approved: bool) -> feedback.Feedback:
+        with self.repo.session() as s:
+            clip = _clip(s, clip_id)
+            if clip.status == "published":
+                raise errors.Conflict(f"clip {clip_id} is published already")
+        result = feedback.record(self.repo, clip_id, approved)
+        with self.repo.session() as s:
+            clip = _clip(s, clip_id)
+            name = domain.CLIP_APPROVED if approved else domain.CLIP_REJECTED
+            queue.emit(s, name, clip.stream_id, clip_id=clip.id, status=clip.status)
+        return result
+
+
+def _streamer(s: Session, name: str) -> StreamerRow:
+    row = s.scalar(select(StreamerRow).where(StreamerRow.name == name))
+    if row is None:
+        row = StreamerRow(name=name, settings={})
+        s.add(row)
+        s.flush()
+    return row
+
+
+def _stream(s: Session, stream_id: int) -> StreamRow:
+    stream = s.get(StreamRow, stream_id)
+    if stream is None:
+        raise errors.NotFound(f"stream {stream_id}: no such stream")
+    return stream
+
+
+def _clip(s: Session, clip_id: str) -> ClipRow:
+    clip = s.get(ClipRow, clip_id)
+    if clip is None:
+        raise errors.ClipNotFound(f"clip {clip_id}: no such clip")
+    return clip
+
+
+def process(source: Path | str, options: Options, settings: Settings,
+            progress: Progress | None = None) -> dict[str, Any]:
+    """`clipforge process`: submit, run the local pool until the stream is finished, and
+    return its report. Killed and run again, it resumes where it stopped."""
+    repo = Repository(settings.database_url)
+    pool = LocalPool(repo, settings, progress)
+    orchestrator = Orchestrator(repo, settings, pool.tracker)
+    pipeline.validate(source, options)  # before any folder is made for bad input
+    options.out_dir.mkdir(parents=True, exist_ok=True)
+    stream_id = orchestrator.submit(Path(source), options)
+    pool.start(stream_id)
+    try:
+        stream = pool.wait(stream_id)
+    finally:
+        pool.stop()
+    if stream.status != "done":
+        failure = pool.failures.get(stream_id)
+        if failure is not None:
+            raise failure
+        raise errors.StateError(f"stream {stream_id}: {stream.status}: {stream.error}")
+    report = artifacts.read_json(options.out_dir / "report.json")
+    assert isinstance(report, dict)
+    return report

@@ -1,0 +1,213 @@
+"""The local pool: worker threads that claim jobs from the ledger, run their step, and
+record the result, the events and the jobs that follow in one transaction.
+
+Embedded mode runs one pool inside `clipforge process` or `clipforge serve`. A heartbeat
+keeps the leases of running jobs fresh; a job whose worker died is claimed again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from clipforge import domain, errors, pipeline
+from clipforge.config import Settings
+from clipforge.domain import MediaInfo
+from clipforge.progress import NullProgress, Progress
+from clipforge.runtime import feedback
+from clipforge.runtime.context import ModelCache, Options, Run
+from clipforge.stages import transcribe
+from clipforge.storage import queue
+from clipforge.storage.models import JobRow, StreamerRow, StreamRow
+from clipforge.storage.queue import JobSpec
+from clipforge.storage.repository import Repository
+
+log = logging.getLogger("clipforge.pool")
+FINISHED = ("done", "failed", "cancelled")
+
+
+def load_run(s: Session, settings: Settings, stream: StreamRow, progress: Progress,
+             transcriber: Callable[[], object] | None) -> Run:
+    """Everything a job of this stream needs, from its row."""
+    streamer = s.get(StreamerRow, stream.streamer_id) if stream.streamer_id else None
+    work = Path(settings.storage_url) / stream.key
+    work.mkdir(parents=True, exist_ok=True)
+    return Run(
+        stream_id=stream.id, stream_key=stream.key, info=MediaInfo(**stream.info),
+        options=Options.from_json(stream.options), settings=settings, work=work,
+        streamer_lag=streamer.chat_lag if streamer else None,
+        ranker=feedback.reranker(streamer.ranker if streamer else None),
+        progress=progress, transcriber=transcriber,
+    )
+
+
+class Tracker:
+    """Tells a Progress which stages began, advanced and ended, from the ledger's view."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.ran: set[tuple[int, str]] = set()  # (stream, stage) that did work here
+        self.lock = threading.Lock()
+
+    def queued(self, stream_id: int, specs: list[tuple[JobSpec, bool]]) -> None:
+        totals: dict[str, float] = {}
+        for spec, _ in specs:
+            totals[spec.stage] = totals.get(spec.stage, 0.0) + pipeline.units(spec)
+        with self.lock:
+            for stage, total in totals.items():
+                self.progress.begin(stage, total)
+            for spec, reused in specs:
+                if reused:
+                    self.progress.advance(spec.stage, pipeline.units(spec))
+
+    def finished(self, stream_id: int, stage: str, pending: int) -> None:
+        if pending == 0:
+            self.progress.end(stage, skipped=(stream_id, stage) not in self.ran)
+
+
+class LocalPool:
+    def __init__(self, repo: Repository, settings: Settings, progress: Progress | None = None,
+                 lease: float = 60.0) -> None:
+        self.repo, self.settings, self.lease = repo, settings, lease
+        self.tracker = Tracker(progress or NullProgress())
+        self.worker = queue.this_worker()
+        self.holding: dict[int, int] = {}  # thread ident -> job id, for the heartbeat
+        self.failures: dict[int, BaseException] = {}  # stream id -> what stopped it
+        self.model = ModelCache(lambda: transcribe.load_model(
+            settings.whisper_model, settings.whisper_compute_type, 1, max(1, settings.workers)))
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    # Starting and stopping -----------------------------------------------------------
+    def start(self, stream_id: int | None = None) -> None:
+        with self.repo.session() as s:
+            recovered = queue.recover(s)
+        if recovered:
+            log.info("requeued %d jobs whose worker had died", recovered)
+        for n in range(max(1, self.settings.workers)):
+            thread = threading.Thread(target=self._work, args=(stream_id,), daemon=True,
+                                      name=f"clipforge-worker-{n}")
+            thread.start()
+            self._threads.append(thread)
+        beat = threading.Thread(target=self._heartbeat, daemon=True, name="clipforge-beat")
+        beat.start()
+        self._threads.append(beat)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    def wait(self, stream_id: int, poll: float = 0.2) -> StreamRow:
+        """Block until the stream is done, failed or cancelled."""
+        while True:
+            with self.repo.session() as s:
+                stream = s.get_one(StreamRow, stream_id)
+                if stream.status in FINISHED:
+                    return stream
+            time.sleep(poll)
+
+    # The work --------------------------------------------------------------------------
+    def _work(self, stream_id: int | None) -> None:
+        while not self._stop.is_set():
+            try:
+                job = self._claim(stream_id)
+            except Exception:  # the database went away for a moment: try again
+                log.exception("claiming a job failed")
+                job = None
+            if job is None:
+                self._stop.wait(0.2)
+                continue
+            self._run(job)
+
+    def _claim(self, stream_id: int | None) -> tuple[JobRow, Run] | None:
+        with self.repo.session() as s:
+            job = queue.claim(s, self.worker, self.lease, stream_id)
+            if job is None:
+                return None
+            stream = s.get_one(StreamRow, job.stream_id)
+            run = load_run(s, self.settings, stream, self.tracker.progress, self.model)
+            self.holding[threading.get_ident()] = job.id
+            return job, run
+
+    def _run(self, claimed: tuple[JobRow, Run]) -> None:
+        job, run = claimed
+        began = time.perf_counter()
+        self.tracker.ran.add((job.stream_id, job.stage))
+        try:
+            result = pipeline.STEPS[job.stage](run, job)
+        except Exception as exc:  # noqa: BLE001 - every failure is recorded on the job
+            self._failed(job, exc)
+        else:
+            self._done(job, run, result, time.perf_counter() - began)
+        finally:
+            self.holding.pop(threading.get_ident(), None)
+
+    def _done(self, job: JobRow, run: Run, result: Path, seconds: float) -> None:
+        with self.repo.session() as s:
+            stream = queue.lock_stream(s, job.stream_id)
+            row = s.get_one(JobRow, job.id)
+            if row.status != "running" or row.worker != self.worker:
+                return  # our lease ran out and another worker took the job over
+            queue.finish(s, row, seconds, str(result))
+            event = pipeline.EVENTS.get(row.stage)
+            if event:
+                queue.emit(s, event, stream.id, **event_payload(row))
+            if stream.status == "processing" and row.run == stream.run:
+                advance(s, run, stream, row, self.tracker)
+            self.tracker.finished(stream.id, row.stage,
+                                  queue.pending(s, stream, (row.stage,)))
+
+    def _failed(self, job: JobRow, exc: Exception) -> None:
+        if isinstance(exc, errors.ClipForgeError):
+            message = exc.message
+        else:
+            message = f"{type(exc).__name__}: {exc}"
+            log.error("job %s failed:\n%s", job.key, traceback.format_exc())
+        self.failures[job.stream_id] = exc
+        with self.repo.session() as s:
+            stream = queue.lock_stream(s, job.stream_id)
+            row = s.get_one(JobRow, job.id)
+            queue.fail(s, row, message)
+            if stream.status == "processing":
+                stream.status, stream.error = "failed", f"{row.stage}: {message}"
+            queue.emit(s, domain.JOB_FAILED, stream.id, job=row.id, stage=row.stage,
+                       target=row.target, error=message)
+
+    def _heartbeat(self) -> None:
+        while not self._stop.wait(self.lease / 4):
+            held = list(self.holding.values())
+            if held:
+                try:
+                    with self.repo.session() as s:
+                        queue.heartbeat(s, held, self.worker, self.lease)
+                except Exception:
+                    log.exception("heartbeat failed")
+
+
+def event_payload(job: JobRow) -> dict[str, object]:
+    payload: dict[str, object] = {"job": job.id, "stage": job.stage, "target": job.target}
+    if "chunk" in job.payload:
+        payload["chunk"] = job.payload["chunk"]["index"]
+    if job.stage == "render":
+        payload["clip_id"] = job.target
+    return payload
+
+
+def advance(s: Session, run: Run, stream: StreamRow, job: JobRow, tracker: Tracker) -> None:
+    """Queue what follows `job`; a follower finished by an earlier run is passed through
+    at once, so a re-run walks over done work to the first job that needs doing."""
+    specs = pipeline.after(s, run, stream, job)
+    queued = [(spec, *queue.enqueue(s, stream, spec)) for spec in specs]
+    tracker.queued(stream.id, [(spec, reused) for spec, _, reused in queued])
+    for spec, row, reused in queued:
+        if reused:
+            advance(s, run, stream, row, tracker)
+            tracker.finished(stream.id, spec.stage,
+                             queue.pending(s, stream, (spec.stage,)))

@@ -1,0 +1,138 @@
+"""The jobs before scoring: ingest (audio and its signals), chunk (the cascade's windows
+split into chunks), and per chunk, transcribe and analyze.
+
+Each step takes the stream's Run and its job, writes its result atomically (temp name,
+then rename) and returns the result's path; `pipeline.py` says which step follows which.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from clipforge.domain import Analysis, Chunk, Segment
+from clipforge.media import ffmpeg
+from clipforge.runtime import artifacts
+from clipforge.runtime.context import Run
+from clipforge.stages import cascade, signals, transcribe
+from clipforge.stages import chat as chat_stage
+from clipforge.stages import chunk as chunk_stage
+from clipforge.stages.analyze import analyze as analyze_frames
+from clipforge.stages.faces import FaceDetector
+from clipforge.storage.models import JobRow
+
+# Below these, a stream's own chat says too little about its lag: use the streamer's.
+LAG_MIN_SECONDS = 120
+LAG_MIN_MESSAGES = 30
+
+
+def ingest(run: Run, job: JobRow) -> Path:
+    """Extract the audio once and compute the cheap per-second audio signals."""
+    run.progress.advance("ingest", 0.0)
+    samples = chunk_stage.extract_audio(run.info, audio_path(run))
+    result = signals.audio_signals(samples, run.seconds)
+    path = run.artifact(job, ".npz")
+    tmp = path.with_name(path.stem + ".part.npz")
+    np.savez(tmp, loudness=result.loudness, brightness=result.brightness,
+             flatness=result.flatness)
+    tmp.replace(path)
+    run.progress.advance("ingest", 1.0)
+    return path
+
+
+def audio_path(run: Run) -> Path:
+    return run.work / "audio.wav"
+
+
+def load_signals(path: Path) -> signals.AudioSignals:
+    with np.load(path) as data:
+        return signals.AudioSignals(data["loudness"], data["brightness"], data["flatness"])
+
+
+def chunk(run: Run, job: JobRow) -> Path:
+    """Pick where the expensive stages run (the cascade), and cut those spans in chunks."""
+    audio = load_signals(Path(job.payload["signals"]))
+    chat = chat_signal(run)
+    lag = known_chat_lag(run)
+    if run.options.full_transcript:
+        spans = [(0.0, run.info.duration)]
+    else:
+        spans = cascade.windows(audio, chat, run.seconds, run.options.top,
+                                run.options.max_len, run.weights, lag)
+    samples = ffmpeg.read_wav(audio_path(run))
+    pieces = chunk_stage.plan(samples, spans, run.settings.chunk_seconds)
+    chunks = chunk_stage.write_chunks(samples, pieces, run.work / "chunks")
+    path = run.artifact(job, ".json")
+    artifacts.write_json(path, {"spans": spans, "lag": lag, "chunks": artifacts.to_json(chunks)})
+    run.progress.advance("chunk", 1.0)
+    return path
+
+
+def load_chunking(path: Path) -> tuple[list[Chunk], list[tuple[float, float]], int | None]:
+    raw = artifacts.read_json(path)
+    assert isinstance(raw, dict)
+    return ([Chunk(**c) for c in raw["chunks"]], [tuple(s) for s in raw["spans"]],
+            raw["lag"])
+
+
+def chat_messages(run: Run) -> list[Any] | None:
+    return chat_stage.read_chat(run.options.chat) if run.options.chat else None
+
+
+def chat_signal(run: Run) -> signals.ChatSignals | None:
+    chat = chat_messages(run)
+    if chat is None:
+        return None
+    emotes = frozenset(e.lower() for e in run.settings.emotes) or signals.DEFAULT_EMOTES
+    return signals.chat_signals(chat, run.seconds, emotes)
+
+
+def known_chat_lag(run: Run) -> int | None:
+    """The streamer's stored lag when this stream is too short to estimate its own."""
+    chat = chat_messages(run)
+    if chat is None or (run.seconds >= LAG_MIN_SECONDS and len(chat) >= LAG_MIN_MESSAGES):
+        return None
+    stored = run.streamer_lag
+    return int(round(stored)) if stored is not None else None
+
+
+def transcribe_chunk(run: Run, job: JobRow) -> Path:
+    piece = Chunk(**job.payload["chunk"])
+    assert run.transcriber is not None, "the pool gives every run its speech model"
+    done = piece.start
+    segments: list[Segment] = []
+    for seg in transcribe.transcribe(piece, run.transcriber(), run.settings.language):
+        segments.append(seg)
+        run.progress.advance("transcribe", max(0.0, seg.end - done))
+        done = max(done, seg.end)
+    run.progress.advance("transcribe", max(0.0, piece.end - done))
+    path = run.artifact(job, ".json")
+    artifacts.write_json(path, artifacts.to_json(segments))
+    return path
+
+
+def analyze_chunk(run: Run, job: JobRow) -> Path:
+    piece = Chunk(**job.payload["chunk"])
+    s = run.settings
+    last = [0.0]
+
+    def tick(offset: float) -> None:
+        run.progress.advance("analyze", offset - last[0])
+        last[0] = offset
+
+    result = analyze_frames(run.info, piece, FaceDetector(), s.analysis_fps, s.face_fps,
+                            s.analysis_width, on_progress=tick)
+    run.progress.advance("analyze", piece.duration - last[0])
+    path = run.artifact(job, ".json")
+    artifacts.write_json(path, artifacts.to_json(result))
+    return path
+
+
+def load_transcripts(paths: list[str]) -> list[Segment]:
+    return [seg for p in paths for seg in artifacts.load_segments(Path(p))]
+
+
+def load_analyses(paths: list[str]) -> list[Analysis]:
+    return [artifacts.load_analysis(Path(p)) for p in paths]

@@ -1,0 +1,70 @@
+"""Engines and migrations: SQLite embedded, PostgreSQL distributed, one schema (Alembic)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, event, inspect
+from sqlalchemy.engine import Engine
+
+from clipforge import errors
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    try:
+        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    except Exception as exc:  # a malformed URL or an unknown driver
+        raise errors.BadOption(f"database URL {url}: {exc}") from exc
+
+
+def _sqlite_pragmas(conn: object, _record: object) -> None:
+    cursor = conn.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to `revision`; a database made before migrations is refused."""
+    _refuse_unversioned(engine)
+    with engine.begin() as connection:
+        config = alembic_config(engine)
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def downgrade(engine: Engine, revision: str = "base") -> None:
+    with engine.begin() as connection:
+        config = alembic_config(engine)
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
+def _refuse_unversioned(engine: Engine) -> None:
+    try:
+        found = inspect(engine)
+        tables = set(found.get_table_names())
+    except Exception as exc:
+        raise errors.StateError(
+            f"{engine.url.render_as_string()}: cannot open the database ({exc}); check "
+            "CLIPFORGE_DATABASE_URL and that the server is running") from exc
+    if "jobs" in tables and "alembic_version" not in tables:
+        raise errors.StateError(
+            f"{engine.url.render_as_string()}: this database was made by an older ClipForge "
+            "without migrations; move it aside or delete it to start afresh")

@@ -1,0 +1,163 @@
+"""The job ledger, which is also the local queue, and the events outbox.
+
+Every function takes the caller's session, so a job's completion, the events it announces
+and the jobs it starts commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from clipforge.storage.models import EventRow, JobRow, StreamRow, utcnow
+
+ACTIVE = ("queued", "running")
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A job to be run: `params` are what its result depends on (part of its key);
+    `payload` is what the stage needs to run it."""
+
+    stage: str
+    target: str
+    params: dict[str, Any] = field(default_factory=dict)
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+def params_hash(params: object) -> str:
+    text = json.dumps(params, sort_keys=True, default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:10]
+
+
+def job_key(stream_key: str, spec: JobSpec) -> str:
+    return f"{stream_key}:{spec.stage}:{spec.target}:{params_hash(spec.params)}"
+
+
+def this_worker() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def emit(s: Session, event: str, stream_id: int | None, **payload: Any) -> None:
+    s.add(EventRow(name=event, stream_id=stream_id, payload=payload))
+
+
+def enqueue(s: Session, stream: StreamRow, spec: JobSpec) -> tuple[JobRow, bool]:
+    """Add the job to the stream's current run; True when it was done by an earlier run
+    (its result still on disk), so the caller moves straight on to what follows it."""
+    key = job_key(stream.key, spec)
+    row = s.scalar(select(JobRow).where(JobRow.key == key))
+    if row is None:
+        row = JobRow(key=key, stream_id=stream.id, run=stream.run, stage=spec.stage,
+                     target=spec.target, payload=spec.payload, status="queued", attempts=0)
+        s.add(row)
+        s.flush()
+        return row, False
+    if row.run == stream.run:
+        return row, False
+    row.run = stream.run
+    if row.status == "done" and (row.result is None or Path(row.result).exists()):
+        return row, True
+    if row.status != "running":
+        row.status, row.error, row.payload = "queued", None, spec.payload
+    return row, False
+
+
+def claim(s: Session, worker: str, lease: float, stream_id: int | None = None
+          ) -> JobRow | None:
+    """Take the oldest runnable job: queued, or running on a worker whose lease ran out."""
+    now = utcnow()
+    query = (
+        select(JobRow).join(StreamRow, StreamRow.id == JobRow.stream_id)
+        .where(StreamRow.status == "processing", JobRow.run == StreamRow.run)
+        .where(or_(JobRow.status == "queued",
+                   (JobRow.status == "running") & (JobRow.lease_until < now)))
+        .order_by(JobRow.id).limit(1)
+    )
+    if stream_id is not None:
+        query = query.where(JobRow.stream_id == stream_id)
+    if s.bind is not None and s.bind.dialect.name == "postgresql":
+        query = query.with_for_update(of=JobRow, skip_locked=True)
+    row = s.scalar(query)
+    if row is None:
+        return None
+    row.status, row.worker, row.error = "running", worker, None
+    row.attempts += 1
+    row.started_at = row.heartbeat_at = now
+    row.lease_until = now + timedelta(seconds=lease)
+    return row
+
+
+def heartbeat(s: Session, job_ids: list[int], worker: str, lease: float) -> None:
+    now = utcnow()
+    s.execute(update(JobRow).where(JobRow.id.in_(job_ids), JobRow.worker == worker,
+                                   JobRow.status == "running")
+              .values(heartbeat_at=now, lease_until=now + timedelta(seconds=lease)))
+
+
+def finish(s: Session, job: JobRow, seconds: float, result: str | None) -> None:
+    job.status, job.seconds, job.result = "done", seconds, result
+    job.finished_at, job.lease_until, job.error = utcnow(), None, None
+
+
+def fail(s: Session, job: JobRow, error: str) -> None:
+    job.status, job.error, job.finished_at, job.lease_until = "failed", error, utcnow(), None
+
+
+def pending(s: Session, stream: StreamRow, stages: tuple[str, ...]) -> int:
+    """Jobs of these stages in the stream's current run that are not done: fan-in counts
+    rows, never an in-memory counter, so any worker can tell when the last one finished."""
+    return s.scalar(select(func.count()).select_from(JobRow).where(
+        JobRow.stream_id == stream.id, JobRow.run == stream.run,
+        JobRow.stage.in_(stages), JobRow.status != "done")) or 0
+
+
+def lock_stream(s: Session, stream_id: int) -> StreamRow:
+    """The stream row, locked on PostgreSQL so two last jobs cannot both miss the fan-in."""
+    query = select(StreamRow).where(StreamRow.id == stream_id)
+    if s.bind is not None and s.bind.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return s.scalars(query).one()
+
+
+def recover(s: Session, alive: set[str] | None = None) -> int:
+    """Requeue running jobs whose worker on this host is gone (killed, crashed), without
+    waiting for their leases to run out. Returns how many."""
+    host = socket.gethostname()
+    count = 0
+    for row in s.scalars(select(JobRow).where(JobRow.status == "running")):
+        name, _, pid = (row.worker or "").rpartition(":")
+        if name == host and not _pid_alive(int(pid or 0)) and row.worker not in (alive or ()):
+            row.status, row.lease_until = "queued", None
+            count += 1
+    return count
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stage_seconds(s: Session, stream: StreamRow) -> dict[str, float]:
+    """Seconds of work per stage in the stream's current run (including reused work)."""
+    rows = s.execute(select(JobRow.stage, func.sum(JobRow.seconds)).where(
+        JobRow.stream_id == stream.id, JobRow.run == stream.run, JobRow.status == "done")
+        .group_by(JobRow.stage)).all()
+    return {stage: round(float(total or 0.0), 3) for stage, total in rows}
+
