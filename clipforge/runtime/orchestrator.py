@@ -74,7 +74,7 @@ class Orchestrator:
         self._queue(s, stream, [pipeline.first_job()])
 
     def _queue(self, s: Session, stream: StreamRow, specs: list[queue.JobSpec]) -> None:
-        run = load_run(s, self.settings, stream, self.tracker.progress, None)
+        run = load_run(s, self.settings, stream, self.tracker.progress_for(stream.id), None)
         queued = [(spec, *queue.enqueue(s, stream, spec)) for spec in specs]
         self.tracker.queued(stream.id, [(spec, reused) for spec, _, reused in queued])
         for _, row, reused in queued:
@@ -135,7 +135,7 @@ class Orchestrator:
                        changes=sorted(changes))
             stream.status = "processing"
             s.flush()
-            run = load_run(s, self.settings, stream, self.tracker.progress, None)
+            run = load_run(s, self.settings, stream, self.tracker.progress_for(stream.id), None)
             self._queue(s, stream, [pipeline.render_job(s, run, stream, clip)])
             return clip
 

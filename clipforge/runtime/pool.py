@@ -22,6 +22,7 @@ from clipforge.domain import MediaInfo
 from clipforge.progress import NullProgress, Progress
 from clipforge.runtime import feedback
 from clipforge.runtime.context import ModelCache, Options, Run
+from clipforge.runtime.progress_events import EventProgress
 from clipforge.stages import transcribe
 from clipforge.storage import queue
 from clipforge.storage.models import JobRow, StreamerRow, StreamRow
@@ -48,34 +49,41 @@ def load_run(s: Session, settings: Settings, stream: StreamRow, progress: Progre
 
 
 class Tracker:
-    """Tells a Progress which stages began, advanced and ended, from the ledger's view."""
+    """Tells each stream's Progress which stages began, advanced and ended, as the ledger
+    sees them. `progress_for` gives the Progress of a stream."""
 
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
+    def __init__(self, progress_for: Callable[[int], Progress]) -> None:
+        self.progress_for = progress_for
         self.ran: set[tuple[int, str]] = set()  # (stream, stage) that did work here
         self.lock = threading.Lock()
 
     def queued(self, stream_id: int, specs: list[tuple[JobSpec, bool]]) -> None:
+        progress = self.progress_for(stream_id)
         totals: dict[str, float] = {}
         for spec, _ in specs:
             totals[spec.stage] = totals.get(spec.stage, 0.0) + pipeline.units(spec)
         with self.lock:
             for stage, total in totals.items():
-                self.progress.begin(stage, total)
+                progress.begin(stage, total)
             for spec, reused in specs:
                 if reused:
-                    self.progress.advance(spec.stage, pipeline.units(spec))
+                    progress.advance(spec.stage, pipeline.units(spec))
 
     def finished(self, stream_id: int, stage: str, pending: int) -> None:
         if pending == 0:
-            self.progress.end(stage, skipped=(stream_id, stage) not in self.ran)
+            self.progress_for(stream_id).end(stage, skipped=(stream_id, stage) not in self.ran)
 
 
 class LocalPool:
-    def __init__(self, repo: Repository, settings: Settings, progress: Progress | None = None,
-                 lease: float = 60.0) -> None:
+    def __init__(self, repo: Repository, settings: Settings,
+                 progress: Progress | EventProgress | None = None, lease: float = 60.0) -> None:
         self.repo, self.settings, self.lease = repo, settings, lease
-        self.tracker = Tracker(progress or NullProgress())
+        self.events = progress if isinstance(progress, EventProgress) else None
+        if isinstance(progress, EventProgress):
+            self.tracker = Tracker(progress.for_stream)
+        else:
+            shared = progress or NullProgress()
+            self.tracker = Tracker(lambda _stream_id: shared)
         self.worker = queue.this_worker()
         self.holding: dict[int, int] = {}  # thread ident -> job id, for the heartbeat
         self.failures: dict[int, BaseException] = {}  # stream id -> what stopped it
@@ -132,7 +140,8 @@ class LocalPool:
             if job is None:
                 return None
             stream = s.get_one(StreamRow, job.stream_id)
-            run = load_run(s, self.settings, stream, self.tracker.progress, self.model)
+            run = load_run(s, self.settings, stream, self.tracker.progress_for(stream.id),
+                           self.model)
             self.holding[threading.get_ident()] = job.id
             return job, run
 
@@ -181,14 +190,19 @@ class LocalPool:
                        target=row.target, error=message)
 
     def _heartbeat(self) -> None:
-        while not self._stop.wait(self.lease / 4):
+        """Extend the leases of running jobs; write progress events (once a second)."""
+        beats = 0
+        while not self._stop.wait(1.0):
+            beats += 1
             held = list(self.holding.values())
-            if held:
-                try:
-                    with self.repo.session() as s:
+            try:
+                with self.repo.session() as s:
+                    if held and beats % max(1, int(self.lease / 4)) == 0:
                         queue.heartbeat(s, held, self.worker, self.lease)
-                except Exception:
-                    log.exception("heartbeat failed")
+                    if self.events is not None:
+                        self.events.flush(s)
+            except Exception:
+                log.exception("heartbeat failed")
 
 
 def event_payload(job: JobRow) -> dict[str, object]:

@@ -6,10 +6,12 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Engine
 
 from clipforge import errors
+from clipforge.storage.models import Base
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -56,6 +58,13 @@ def downgrade(engine: Engine, revision: str = "base") -> None:
         command.downgrade(config, revision)
 
 
+def current(engine: Engine) -> str:
+    """The revision the database is at, or `base` when it has none."""
+    with engine.connect() as connection:
+        revision = MigrationContext.configure(connection).get_current_revision()
+    return revision or "base"
+
+
 def _refuse_unversioned(engine: Engine) -> None:
     try:
         found = inspect(engine)
@@ -64,7 +73,8 @@ def _refuse_unversioned(engine: Engine) -> None:
         raise errors.StateError(
             f"{engine.url.render_as_string()}: cannot open the database ({exc}); check "
             "CLIPFORGE_DATABASE_URL and that the server is running") from exc
-    if "jobs" in tables and "alembic_version" not in tables:
+    ours = {table.name for table in Base.metadata.sorted_tables}
+    if tables & ours and "alembic_version" not in tables:
         raise errors.StateError(
             f"{engine.url.render_as_string()}: this database was made by an older ClipForge "
             "without migrations; move it aside or delete it to start afresh")

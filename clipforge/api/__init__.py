@@ -1,0 +1,1 @@
+"""The HTTP API (REST under /api, WebSocket /ws) over the orchestrator."""

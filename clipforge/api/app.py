@@ -1,0 +1,83 @@
+"""The FastAPI app: `clipforge serve` runs it with the local worker pool inside."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from clipforge import __version__, errors
+from clipforge.api import admin, clips, streamers, streams, ws
+from clipforge.api.deps import Services
+from clipforge.config import Settings, get_settings
+from clipforge.runtime.orchestrator import Orchestrator
+from clipforge.runtime.pool import LocalPool
+from clipforge.runtime.progress_events import EventProgress
+from clipforge.storage.repository import Repository
+
+log = logging.getLogger("clipforge.api")
+
+
+def create_app(settings: Settings | None = None, workers: bool = True) -> FastAPI:
+    """The API; with `workers`, a local pool in the same process runs the jobs."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        repo = Repository(settings.database_url)  # upgrades the schema to this version
+        pool = LocalPool(repo, settings, EventProgress(), lease=settings.job_lease_seconds)
+        app.state.services = Services(settings, repo, Orchestrator(repo, settings,
+                                                                   pool.tracker))
+        if workers:
+            pool.start()
+        try:
+            yield
+        finally:
+            pool.stop()
+            repo.engine.dispose()
+
+    app = FastAPI(title="ClipForge", version=__version__, lifespan=lifespan,
+                  description="Turn long livestream VODs into ranked vertical clips. Every "
+                  "endpoint but /api/health and /api/auth/token needs `Authorization: "
+                  "Bearer TOKEN`. Errors are JSON: `{code, message}`.")
+    for module in (streams, clips, streamers, admin, ws):
+        app.include_router(module.router)
+    app.add_exception_handler(errors.ClipForgeError, _clipforge_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
+    app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _unexpected)
+    return app
+
+
+def _error(status: int, code: str, message: str, **extra: object) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse({"code": code, "message": message, **extra}, status_code=status,
+                        headers=headers)
+
+
+async def _clipforge_error(_request: Request, exc: errors.ClipForgeError) -> JSONResponse:
+    return _error(exc.http_status, exc.code, exc.message)
+
+
+async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+    return _error(422, "bad_request", "; ".join(problems) or "the request is not valid")
+
+
+async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}
+    message = str(exc.detail)
+    if exc.status_code == 404:
+        message = f"{request.url.path}: no such endpoint; see /docs"
+    return _error(exc.status_code, codes.get(exc.status_code, "http_error"), message)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("%s %s failed", request.method, request.url.path, exc_info=exc)
+    return _error(500, "internal_error", f"{type(exc).__name__}: the server failed on this "
+                  "request; its log has the details")

@@ -1,0 +1,103 @@
+"""/api/clips: list per stream, detail, edit (re-renders), approve, reject, download."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import FileResponse
+from sqlalchemy import func, select
+
+from clipforge import errors
+from clipforge.api import schemas
+from clipforge.api.deps import ClipIdPath, CurrentUser, IdPath, ServicesDep, SessionDep
+from clipforge.api.views import clip_detail, clip_view, page
+from clipforge.storage.models import ClipRow, StreamRow
+
+router = APIRouter(tags=["clips"])
+NOT_FOUND = schemas.responses(404)
+
+
+@router.get("/api/streams/{stream_id}/clips", response_model=schemas.Page[schemas.Clip],
+            responses=NOT_FOUND)
+def list_clips(stream_id: IdPath, s: SessionDep, _user: CurrentUser,
+               status: Annotated[schemas.Short | None, Query()] = None,
+               limit: Annotated[int, Query(ge=1, le=200)] = 50,
+               offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+               ) -> schemas.Page[schemas.Clip]:
+    """A stream's clips, best first."""
+    if s.get(StreamRow, stream_id) is None:
+        raise errors.NotFound(f"stream {stream_id}: no such stream")
+    query = select(ClipRow).where(ClipRow.stream_id == stream_id)
+    if status:
+        query = query.where(ClipRow.status == status)
+    total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = s.scalars(query.order_by(ClipRow.rank, ClipRow.id).limit(limit).offset(offset))
+    return page([clip_view(r) for r in rows], total, limit, offset)
+
+
+def _clip(s: SessionDep, clip_id: str) -> ClipRow:
+    row = s.get(ClipRow, clip_id)
+    if row is None:
+        raise errors.ClipNotFound(f"clip {clip_id}: no such clip")
+    return row
+
+
+@router.get("/api/clips/{clip_id}", response_model=schemas.ClipDetail,
+            responses=NOT_FOUND)
+def get_clip(clip_id: ClipIdPath, s: SessionDep, _user: CurrentUser) -> schemas.ClipDetail:
+    """A clip with its words (what the captions say, and when)."""
+    return clip_detail(s, _clip(s, clip_id))
+
+
+@router.patch("/api/clips/{clip_id}", response_model=schemas.ClipDetail,
+              responses=schemas.responses(404, 409, 422))
+def edit_clip(clip_id: ClipIdPath, body: schemas.ClipPatch, found: ServicesDep,
+              _user: CurrentUser) -> schemas.ClipDetail:
+    """Change bounds, title, caption text or layout; the clip is rendered again and a
+    `clip.rendered` event says when the new file is ready."""
+    changes = body.model_dump(exclude_unset=True)
+    if not changes:
+        raise errors.BadOption("nothing to change: give start, end, title, captions or "
+                               "layout")
+    found.orchestrator.edit_clip(clip_id, changes)
+    with found.repo.session() as s:
+        return clip_detail(s, _clip(s, clip_id))
+
+
+@router.post("/api/clips/{clip_id}/approve", response_model=schemas.Review,
+             responses=schemas.responses(404, 409))
+def approve_clip(clip_id: ClipIdPath, found: ServicesDep,
+                 _user: CurrentUser) -> schemas.Review:
+    return schemas.Review(**vars(found.orchestrator.review(clip_id, approved=True)))
+
+
+@router.post("/api/clips/{clip_id}/reject", response_model=schemas.Review,
+             responses=schemas.responses(404, 409))
+def reject_clip(clip_id: ClipIdPath, found: ServicesDep,
+                _user: CurrentUser) -> schemas.Review:
+    return schemas.Review(**vars(found.orchestrator.review(clip_id, approved=False)))
+
+
+@router.get("/api/clips/{clip_id}/video", response_class=FileResponse,
+            responses={**NOT_FOUND, 200: {"content": {"video/mp4": {}}}})
+def download_clip(clip_id: ClipIdPath, s: SessionDep, _user: CurrentUser) -> FileResponse:
+    """The rendered MP4."""
+    path = _file(_clip(s, clip_id), ".mp4")
+    return FileResponse(path, media_type="video/mp4", filename=f"{clip_id}.mp4")
+
+
+@router.get("/api/clips/{clip_id}/thumbnail", response_class=FileResponse,
+            responses={**NOT_FOUND, 200: {"content": {"image/jpeg": {}}}})
+def clip_thumbnail(clip_id: ClipIdPath, s: SessionDep, _user: CurrentUser) -> FileResponse:
+    return FileResponse(_file(_clip(s, clip_id), ".jpg"), media_type="image/jpeg")
+
+
+def _file(clip: ClipRow, suffix: str) -> Path:
+    if not clip.file:
+        raise errors.NotFound(f"clip {clip.id} has not been rendered")
+    path = Path(clip.file).with_suffix(suffix)
+    if not path.exists():
+        raise errors.NotFound(f"clip {clip.id}: its file is gone; reprocess the stream")
+    return path

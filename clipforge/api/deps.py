@@ -1,0 +1,81 @@
+"""What routes need, as `Annotated` dependencies: the state, the orchestrator, the user."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi import Path as PathParam
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from clipforge import errors
+from clipforge.config import Settings
+from clipforge.runtime.orchestrator import Orchestrator
+from clipforge.storage import users
+from clipforge.storage.models import UserRow
+from clipforge.storage.repository import Repository
+
+
+@dataclass
+class Services:
+    """Made once when the app starts (see app.py)."""
+
+    settings: Settings
+    repo: Repository
+    orchestrator: Orchestrator
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+ServicesDep = Annotated[Services, Depends(services)]
+
+
+bearer = HTTPBearer(auto_error=False, description="An API token: `clipforge token create`")
+
+
+def current_user(found: ServicesDep,
+                 credentials: Annotated[HTTPAuthorizationCredentials | None,
+                                        Depends(bearer)]) -> UserRow:
+    if credentials is None:
+        raise errors.Unauthorized("this needs an API token: send `Authorization: Bearer "
+                                  "TOKEN` (make one with `clipforge token create USER`)")
+    user = authenticate(found, credentials.credentials)
+    if user is None:
+        raise errors.Unauthorized("the API token is not valid (revoked, or mistyped)")
+    return user
+
+
+CurrentUser = Annotated[UserRow, Depends(current_user)]
+
+
+def open_session(found: ServicesDep) -> Iterator[Session]:
+    with found.repo.session() as s:
+        yield s
+
+
+def session(found: ServicesDep, _user: CurrentUser) -> Iterator[Session]:
+    """A session for an authenticated request. The token is checked first, in its own
+    short session: SQLite takes one writer at a time, so a request never holds two."""
+    with found.repo.session() as s:
+        yield s
+
+
+SessionDep = Annotated[Session, Depends(session)]
+OpenSessionDep = Annotated[Session, Depends(open_session)]  # for login only
+
+
+def authenticate(found: Services, token: str) -> UserRow | None:
+    if not token or len(token) > 200:
+        return None
+    with found.repo.session() as s:
+        return users.user_for_token(s, token)
+
+# Database ids are 32-bit on PostgreSQL: a larger one is a 404-worthy request, never a 500.
+IdPath = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
+ClipIdPath = Annotated[str, PathParam(min_length=1, max_length=32, pattern="^[0-9a-f]+$")]

@@ -1,0 +1,222 @@
+"""Request and response bodies. Strings are bounded and free of NUL characters, numbers
+finite, so nothing a client sends can reach the database in a form it rejects."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+def _no_nul(text: str) -> str:
+    if "\x00" in text:
+        raise ValueError("must not contain NUL characters")
+    return text
+
+
+Short = Annotated[str, Field(max_length=100), AfterValidator(_no_nul)]
+Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_no_nul)]
+Title = Annotated[str, Field(max_length=300), AfterValidator(_no_nul)]
+PathText = Annotated[str, Field(max_length=4096), AfterValidator(_no_nul)]
+LongText = Annotated[str, Field(max_length=5000), AfterValidator(_no_nul)]
+Finite = Annotated[float, Field(allow_inf_nan=False, ge=0.0, le=1e7)]
+Layout = Literal["auto", "crop", "blur"]
+Item = TypeVar("Item")
+
+
+class Error(BaseModel):
+    code: str = Field(description="Stable, for programs: e.g. not_media, not_found")
+    message: str = Field(description="For people: what went wrong and what to do")
+
+
+class Page(BaseModel, Generic[Item]):
+    items: list[Item]
+    total: int
+    limit: int
+    offset: int
+
+
+class StreamOptions(BaseModel):
+    """How to process a stream; unset fields take the server's defaults."""
+
+    model_config = ConfigDict(extra="forbid")
+    top: Annotated[int, Field(ge=1, le=50)] | None = None
+    layout: Layout | None = None
+    min_len: Annotated[float, Field(ge=1.0, le=600.0, allow_inf_nan=False)] | None = None
+    max_len: Annotated[float, Field(ge=1.0, le=600.0, allow_inf_nan=False)] | None = None
+    captions: bool = True
+    streamer: Name = "default"
+    full_transcript: bool = False
+    chat: PathText | None = Field(default=None, description="Chat replay file on the server")
+
+
+class StreamCreate(StreamOptions):
+    path: PathText | None = Field(default=None, description="A file on the server")
+    url: PathText | None = Field(default=None, description="A VOD URL")
+    name: Name | None = None
+
+
+class StageProgress(BaseModel):
+    stage: str
+    status: Literal["waiting", "queued", "running", "done", "failed", "cancelled"]
+    jobs: int
+    done: int
+    failed: int
+
+
+class Stream(BaseModel):
+    id: int
+    name: str
+    source: str
+    duration: float
+    status: str
+    error: str | None
+    streamer_id: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class StreamDetail(Stream):
+    options: dict[str, Any]
+    chat_lag: float | None
+    stages: list[StageProgress]
+    clips: int
+
+
+class Clip(BaseModel):
+    id: str
+    stream_id: int
+    rank: int
+    start: float
+    end: float
+    score: float
+    reasons: dict[str, float]
+    title: str
+    layout: str
+    rendered_layout: str
+    status: str
+    captions: str | None
+    revision: int
+    video_url: str | None
+    thumbnail_url: str | None
+    updated_at: datetime
+
+
+class Word(BaseModel):
+    start: float
+    end: float
+    word: str
+
+
+class ClipDetail(Clip):
+    words: list[Word]
+
+
+class ClipPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    start: Finite | None = None
+    end: Finite | None = None
+    title: Title | None = None
+    captions: LongText | None = Field(default=None, description="Caption text")
+    layout: Layout | None = None
+
+
+class Review(BaseModel):
+    clip_id: str
+    status: str
+    streamer: str
+    labels: int
+    ranker_active: bool
+
+
+class StreamerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Name
+    platform: Literal["twitch", "youtube", "other"] | None = None
+    channel: Name | None = None
+    settings: dict[Short, Name | int | float | bool] = Field(default_factory=dict)
+
+
+class StreamerPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Name | None = None
+    platform: Literal["twitch", "youtube", "other"] | None = None
+    channel: Name | None = None
+    settings: dict[Short, Name | int | float | bool] | None = None
+
+
+class Streamer(BaseModel):
+    id: int
+    name: str
+    platform: str | None
+    channel: str | None
+    settings: dict[str, Any]
+    chat_lag: float | None
+    faces: int
+    created_at: datetime
+
+
+class Face(BaseModel):
+    id: int
+    streamer_id: int
+    image_url: str
+    created_at: datetime
+
+
+class Job(BaseModel):
+    id: int
+    stream_id: int
+    run: int
+    stage: str
+    target: str
+    status: str
+    attempts: int
+    worker: str | None
+    error: str | None
+    seconds: float
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class Publication(BaseModel):
+    id: int
+    clip_id: str
+    platform: str
+    status: str
+    external_id: str | None
+    url: str | None
+    error: str | None
+    created_at: datetime
+
+
+class Event(BaseModel):
+    id: int
+    name: str
+    stream_id: int | None
+    payload: dict[str, Any]
+    created_at: datetime
+
+
+class Login(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: Short
+    password: Name
+    label: Short = ""
+
+
+class Token(BaseModel):
+    token: str
+    user: str
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+    database: str
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error statuses a route can answer with."""
+    return {status: {"model": Error} for status in statuses}

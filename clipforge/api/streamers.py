@@ -1,0 +1,151 @@
+"""/api/streamers: the channels we clip, their preferences and reference face images."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Annotated
+
+import cv2
+import numpy as np
+from fastapi import APIRouter, File, Query, Response, UploadFile
+from fastapi.responses import FileResponse
+from sqlalchemy import func, select
+
+from clipforge import errors
+from clipforge.api import schemas
+from clipforge.api.deps import CurrentUser, IdPath, ServicesDep, SessionDep
+from clipforge.api.views import face_view, page, streamer_view
+from clipforge.storage.models import StreamerFaceRow, StreamerRow, StreamRow
+
+router = APIRouter(prefix="/api/streamers", tags=["streamers"])
+NOT_FOUND = schemas.responses(404)
+MAX_IMAGE = 10 << 20
+
+
+def _get(s: SessionDep, streamer_id: int) -> StreamerRow:
+    row = s.get(StreamerRow, streamer_id)
+    if row is None:
+        raise errors.NotFound(f"streamer {streamer_id}: no such streamer")
+    return row
+
+
+def _unique_name(s: SessionDep, name: str, streamer_id: int | None = None) -> None:
+    other = s.scalar(select(StreamerRow).where(StreamerRow.name == name))
+    if other is not None and other.id != streamer_id:
+        raise errors.Conflict(f"a streamer named {name} exists already (id {other.id})")
+
+
+@router.get("", response_model=schemas.Page[schemas.Streamer])
+def list_streamers(s: SessionDep, _user: CurrentUser,
+                   limit: Annotated[int, Query(ge=1, le=200)] = 50,
+                   offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+                   ) -> schemas.Page[schemas.Streamer]:
+    total = s.scalar(select(func.count()).select_from(StreamerRow)) or 0
+    rows = s.scalars(select(StreamerRow).order_by(StreamerRow.name).limit(limit)
+                     .offset(offset))
+    return page([streamer_view(s, r) for r in rows], total, limit, offset)
+
+
+@router.post("", status_code=201, response_model=schemas.Streamer,
+             responses=schemas.responses(409))
+def create_streamer(body: schemas.StreamerIn, s: SessionDep,
+                    _user: CurrentUser) -> schemas.Streamer:
+    _unique_name(s, body.name)
+    row = StreamerRow(name=body.name, platform=body.platform, channel=body.channel,
+                      settings=body.settings)
+    s.add(row)
+    s.flush()
+    return streamer_view(s, row)
+
+
+@router.get("/{streamer_id}", response_model=schemas.Streamer,
+            responses=NOT_FOUND)
+def get_streamer(streamer_id: IdPath, s: SessionDep, _user: CurrentUser) -> schemas.Streamer:
+    return streamer_view(s, _get(s, streamer_id))
+
+
+@router.patch("/{streamer_id}", response_model=schemas.Streamer,
+              responses=schemas.responses(404, 409))
+def edit_streamer(streamer_id: IdPath, body: schemas.StreamerPatch, s: SessionDep,
+                  _user: CurrentUser) -> schemas.Streamer:
+    row = _get(s, streamer_id)
+    changes = body.model_dump(exclude_unset=True)
+    if changes.get("name"):
+        _unique_name(s, changes["name"], streamer_id)
+    for field, value in changes.items():
+        if value is not None or field in ("platform", "channel"):
+            setattr(row, field, value)
+    s.flush()
+    return streamer_view(s, row)
+
+
+@router.delete("/{streamer_id}", status_code=204, response_class=Response,
+               responses=schemas.responses(404, 409))
+def delete_streamer(streamer_id: IdPath, s: SessionDep, _user: CurrentUser) -> Response:
+    row = _get(s, streamer_id)
+    if s.scalar(select(func.count()).select_from(StreamRow)
+                .where(StreamRow.streamer_id == streamer_id)):
+        raise errors.Conflict(f"streamer {row.name} has streams; keep them or delete "
+                              "them first")
+    for face in s.scalars(select(StreamerFaceRow).where(
+            StreamerFaceRow.streamer_id == streamer_id)):
+        Path(face.file).unlink(missing_ok=True)
+        s.delete(face)
+    s.delete(row)
+    return Response(status_code=204)
+
+
+@router.get("/{streamer_id}/faces", response_model=list[schemas.Face],
+            responses=NOT_FOUND)
+def list_faces(streamer_id: IdPath, s: SessionDep, _user: CurrentUser) -> list[schemas.Face]:
+    _get(s, streamer_id)
+    return [face_view(f) for f in s.scalars(select(StreamerFaceRow).where(
+        StreamerFaceRow.streamer_id == streamer_id).order_by(StreamerFaceRow.id))]
+
+
+@router.post("/{streamer_id}/faces", status_code=201, response_model=schemas.Face,
+             responses=schemas.responses(404, 413, 422))
+def add_face(streamer_id: IdPath, found: ServicesDep, s: SessionDep, _user: CurrentUser,
+             image: Annotated[UploadFile, File(description="A JPEG or PNG of the face")],
+             ) -> schemas.Face:
+    """Add a reference image of the streamer's face (used to find them in frame)."""
+    _get(s, streamer_id)
+    data = image.file.read(MAX_IMAGE + 1)
+    if len(data) > MAX_IMAGE:
+        raise errors.TooLarge(f"{image.filename}: images up to {MAX_IMAGE >> 20} MB")
+    decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
+    if decoded is None:
+        raise errors.NotMedia(f"{image.filename}: not an image; send a JPEG or PNG")
+    folder = Path(found.settings.data_dir) / "faces" / str(streamer_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{uuid.uuid4().hex}.png"
+    cv2.imwrite(str(path), decoded)
+    row = StreamerFaceRow(streamer_id=streamer_id, file=str(path))
+    s.add(row)
+    s.flush()
+    return face_view(row)
+
+
+def _face(s: SessionDep, streamer_id: int, face_id: int) -> StreamerFaceRow:
+    row = s.get(StreamerFaceRow, face_id)
+    if row is None or row.streamer_id != streamer_id:
+        raise errors.NotFound(f"face {face_id} of streamer {streamer_id}: not found")
+    return row
+
+
+@router.get("/{streamer_id}/faces/{face_id}/image", response_class=FileResponse,
+            responses={**NOT_FOUND, 200: {"content": {"image/png": {}}}})
+def face_image(streamer_id: IdPath, face_id: IdPath, s: SessionDep,
+               _user: CurrentUser) -> FileResponse:
+    return FileResponse(_face(s, streamer_id, face_id).file, media_type="image/png")
+
+
+@router.delete("/{streamer_id}/faces/{face_id}", status_code=204, response_class=Response,
+               responses=NOT_FOUND)
+def delete_face(streamer_id: IdPath, face_id: IdPath, s: SessionDep,
+                _user: CurrentUser) -> Response:
+    row = _face(s, streamer_id, face_id)
+    Path(row.file).unlink(missing_ok=True)
+    s.delete(row)
+    return Response(status_code=204)

@@ -1,0 +1,151 @@
+"""/api/streams: submit (a path, a URL or an upload), list, detail, cancel, reprocess."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, UploadFile
+from sqlalchemy import func, select
+
+from clipforge import errors, pipeline
+from clipforge.api import schemas
+from clipforge.api.deps import CurrentUser, IdPath, ServicesDep, SessionDep
+from clipforge.api.views import page, stream_detail, stream_view
+from clipforge.runtime.context import Options
+from clipforge.runtime.orchestrator import fingerprint
+from clipforge.storage.models import StreamRow
+
+router = APIRouter(prefix="/api/streams", tags=["streams"])
+UPLOAD_BLOCK = 1 << 20
+
+
+def _options(found: ServicesDep, body: schemas.StreamOptions, key: str) -> Options:
+    s = found.settings
+    return Options(
+        out_dir=Path(s.storage_url) / key / "out",
+        chat=Path(body.chat) if body.chat else None, top=body.top or s.top,
+        layout=body.layout or s.layout,
+        min_len=body.min_len if body.min_len is not None else s.min_len,
+        max_len=body.max_len if body.max_len is not None else s.max_len,
+        captions=body.captions, streamer=body.streamer or "default",
+        full_transcript=body.full_transcript,
+    )
+
+
+def _submit(found: ServicesDep, source: Path, body: schemas.StreamOptions,
+            name: str | None) -> schemas.StreamDetail:
+    # Validate before fingerprinting: a missing or unreadable file gets its clear error.
+    probe = Options(out_dir=Path("."), chat=Path(body.chat) if body.chat else None)
+    pipeline.validate(source, probe)
+    options = _options(found, body, fingerprint(source))
+    pipeline.validate(source, options)
+    stream_id = found.orchestrator.submit(source, options, name)
+    with found.repo.session() as s:
+        return stream_detail(s, s.get_one(StreamRow, stream_id))
+
+
+@router.post("", status_code=201, response_model=schemas.StreamDetail,
+             responses=schemas.responses(422))
+def create_stream(body: schemas.StreamCreate, found: ServicesDep,
+                  _user: CurrentUser) -> schemas.StreamDetail:
+    """Submit a stream by a path on the server or a URL. The same file again is the same
+    stream: it is processed again with these options, reusing finished work."""
+    if bool(body.path) == bool(body.url):
+        raise errors.BadOption("give exactly one of `path` (a file on the server) or `url`")
+    if body.url:
+        pipeline.validate(body.url, Options(out_dir=Path(".")))  # says what URLs can do
+    assert body.path is not None
+    return _submit(found, Path(body.path), body, body.name)
+
+
+@router.post("/upload", status_code=201, response_model=schemas.StreamDetail,
+             responses=schemas.responses(413, 422))
+def upload_stream(found: ServicesDep, _user: CurrentUser,
+                  file: Annotated[UploadFile, File(description="The recording")],
+                  top: Annotated[int | None, Form(ge=1, le=50)] = None,
+                  layout: Annotated[schemas.Layout | None, Form()] = None,
+                  streamer: Annotated[schemas.Name, Form()] = "default",
+                  name: Annotated[schemas.Name | None, Form()] = None,
+                  ) -> schemas.StreamDetail:
+    """Upload a recording (multipart) and process it."""
+    saved = _save_upload(found, file)
+    body = schemas.StreamOptions(top=top, layout=layout, streamer=streamer)
+    try:
+        return _submit(found, saved, body, name or Path(file.filename or "upload").stem)
+    except errors.ClipForgeError:
+        saved.unlink(missing_ok=True)  # nothing to keep from a refused upload
+        raise
+
+
+def _save_upload(found: ServicesDep, upload: UploadFile) -> Path:
+    limit = found.settings.max_upload_mb * (1 << 20)
+    folder = Path(found.settings.storage_url) / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    suffix = Path(upload.filename or "").suffix.lower()
+    suffix = suffix if suffix.isascii() and suffix[1:].isalnum() and len(suffix) <= 6 else ""
+    target = folder / f"{uuid.uuid4().hex}{suffix}"
+    size = 0
+    with target.open("wb") as out:
+        while block := upload.file.read(UPLOAD_BLOCK):
+            size += len(block)
+            if size > limit:
+                out.close()
+                target.unlink()
+                raise errors.TooLarge(f"{upload.filename}: larger than the upload limit of "
+                                      f"{found.settings.max_upload_mb} MB "
+                                      "(CLIPFORGE_MAX_UPLOAD_MB)")
+            out.write(block)
+    if size == 0:
+        target.unlink()
+        raise errors.EmptyMedia(f"{upload.filename}: the upload is empty")
+    return target
+
+
+@router.get("", response_model=schemas.Page[schemas.Stream])
+def list_streams(s: SessionDep, _user: CurrentUser,
+                 status: Annotated[schemas.Short | None, Query()] = None,
+                 limit: Annotated[int, Query(ge=1, le=200)] = 50,
+                 offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+                 ) -> schemas.Page[schemas.Stream]:
+    query = select(StreamRow)
+    if status:
+        query = query.where(StreamRow.status == status)
+    total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = s.scalars(query.order_by(StreamRow.id.desc()).limit(limit).offset(offset))
+    return page([stream_view(r) for r in rows], total, limit, offset)
+
+
+@router.get("/{stream_id}", response_model=schemas.StreamDetail,
+            responses=schemas.responses(404))
+def get_stream(stream_id: IdPath, s: SessionDep, _user: CurrentUser) -> schemas.StreamDetail:
+    return stream_detail(s, _get(s, stream_id))
+
+
+def _get(s: SessionDep, stream_id: int) -> StreamRow:
+    row = s.get(StreamRow, stream_id)
+    if row is None:
+        raise errors.NotFound(f"stream {stream_id}: no such stream")
+    return row
+
+
+@router.post("/{stream_id}/cancel", response_model=schemas.StreamDetail,
+             responses=schemas.responses(404, 409))
+def cancel_stream(stream_id: IdPath, found: ServicesDep,
+                  _user: CurrentUser) -> schemas.StreamDetail:
+    found.orchestrator.cancel(stream_id)
+    with found.repo.session() as s:
+        return stream_detail(s, _get(s, stream_id))
+
+
+@router.post("/{stream_id}/reprocess", response_model=schemas.StreamDetail,
+             responses=schemas.responses(404, 409))
+def reprocess_stream(stream_id: IdPath, found: ServicesDep,
+                     _user: CurrentUser) -> schemas.StreamDetail:
+    """Process the stream again (after a failure, a cancel, or new preferences)."""
+    found.orchestrator.reprocess(stream_id)
+    with found.repo.session() as s:
+        return stream_detail(s, _get(s, stream_id))
+
+

@@ -1,0 +1,115 @@
+"""Rows as the API shows them."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from clipforge.api import schemas
+from clipforge.runtime.steps import load_transcripts
+from clipforge.storage.models import (
+    ClipRow,
+    EventRow,
+    JobRow,
+    PublicationRow,
+    StreamerFaceRow,
+    StreamerRow,
+    StreamRow,
+)
+
+STAGES = ("ingest", "chunk", "transcribe", "analyze", "score", "render", "report")
+Item = TypeVar("Item")
+
+
+def page(items: list[Item], total: int, limit: int, offset: int) -> schemas.Page[Item]:
+    return schemas.Page(items=items, total=total, limit=limit, offset=offset)
+
+
+def stream_view(row: StreamRow) -> schemas.Stream:
+    return schemas.Stream(id=row.id, name=row.name, source=row.source, duration=row.duration,
+                          status=row.status, error=row.error, streamer_id=row.streamer_id,
+                          created_at=row.created_at, updated_at=row.updated_at)
+
+
+def stream_detail(s: Session, row: StreamRow) -> schemas.StreamDetail:
+    counts: dict[str, dict[str, int]] = {}
+    for stage, status, n in s.execute(
+            select(JobRow.stage, JobRow.status, func.count()).where(
+                JobRow.stream_id == row.id, JobRow.run == row.run)
+            .group_by(JobRow.stage, JobRow.status)):
+        counts.setdefault(stage, {})[status] = n
+    clips = s.scalar(select(func.count()).select_from(ClipRow)
+                     .where(ClipRow.stream_id == row.id)) or 0
+    return schemas.StreamDetail(
+        **stream_view(row).model_dump(), options=row.options, chat_lag=row.chat_lag,
+        stages=[_stage(stage, counts.get(stage, {})) for stage in STAGES], clips=clips)
+
+
+def _stage(stage: str, counts: dict[str, int]) -> schemas.StageProgress:
+    jobs = sum(counts.values())
+    status = "waiting"
+    for state in ("failed", "running", "queued", "cancelled", "done"):
+        if counts.get(state):
+            status = state
+            break
+    return schemas.StageProgress(stage=stage, status=status,  # type: ignore[arg-type]
+                                 jobs=jobs, done=counts.get("done", 0),
+                                 failed=counts.get("failed", 0))
+
+
+def clip_view(row: ClipRow) -> schemas.Clip:
+    files = bool(row.file)
+    return schemas.Clip(
+        id=row.id, stream_id=row.stream_id, rank=row.rank, start=row.start, end=row.end,
+        score=row.score, reasons=row.reasons, title=row.title, layout=row.layout,
+        rendered_layout=row.rendered_layout, status=row.status, captions=row.captions,
+        revision=row.revision,
+        video_url=f"/api/clips/{row.id}/video" if files else None,
+        thumbnail_url=f"/api/clips/{row.id}/thumbnail" if files else None,
+        updated_at=row.updated_at)
+
+
+def clip_detail(s: Session, row: ClipRow) -> schemas.ClipDetail:
+    stream = s.get_one(StreamRow, row.stream_id)
+    transcripts = s.scalars(select(JobRow.result).where(
+        JobRow.stream_id == stream.id, JobRow.run == stream.run,
+        JobRow.stage == "transcribe", JobRow.status == "done").order_by(JobRow.target))
+    words = [schemas.Word(start=w.start, end=w.end, word=w.word)
+             for seg in load_transcripts([str(p) for p in transcripts]) for w in seg.words
+             if w.end > row.start and w.start < row.end]
+    return schemas.ClipDetail(**clip_view(row).model_dump(), words=words)
+
+
+def streamer_view(s: Session, row: StreamerRow) -> schemas.Streamer:
+    faces = s.scalar(select(func.count()).select_from(StreamerFaceRow)
+                     .where(StreamerFaceRow.streamer_id == row.id)) or 0
+    return schemas.Streamer(id=row.id, name=row.name, platform=row.platform,
+                            channel=row.channel, settings=row.settings or {},
+                            chat_lag=row.chat_lag, faces=faces, created_at=row.created_at)
+
+
+def face_view(row: StreamerFaceRow) -> schemas.Face:
+    return schemas.Face(id=row.id, streamer_id=row.streamer_id,
+                        image_url=f"/api/streamers/{row.streamer_id}/faces/{row.id}/image",
+                        created_at=row.created_at)
+
+
+def job_view(row: JobRow) -> schemas.Job:
+    return schemas.Job(id=row.id, stream_id=row.stream_id, run=row.run, stage=row.stage,
+                       target=row.target, status=row.status, attempts=row.attempts,
+                       worker=row.worker, error=row.error, seconds=row.seconds,
+                       created_at=row.created_at, started_at=row.started_at,
+                       finished_at=row.finished_at)
+
+
+def publication_view(row: PublicationRow) -> schemas.Publication:
+    return schemas.Publication(id=row.id, clip_id=row.clip_id, platform=row.platform,
+                               status=row.status, external_id=row.external_id, url=row.url,
+                               error=row.error, created_at=row.created_at)
+
+
+def event_view(row: EventRow) -> schemas.Event:
+    return schemas.Event(id=row.id, name=row.name, stream_id=row.stream_id,
+                         payload=row.payload, created_at=row.created_at)

@@ -1,0 +1,68 @@
+"""WebSocket /ws: the events, live. Authenticate with `?token=` (browsers cannot set
+headers on a WebSocket) or an Authorization header; filter with `?stream_id=`; resume
+after a reconnect with `?since=<last event id>`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from sqlalchemy import func, select
+from starlette.concurrency import run_in_threadpool
+
+from clipforge.api.admin import events_after
+from clipforge.api.deps import Services, authenticate
+from clipforge.api.views import event_view
+from clipforge.storage.models import EventRow
+
+router = APIRouter()
+POLL_SECONDS = 0.25
+UNAUTHORIZED = 4401  # a 4xxx close code: the application's own, like HTTP 401
+
+
+@router.websocket("/ws")
+async def events_socket(ws: WebSocket, token: str | None = None,
+                        stream_id: int | None = None, since: int | None = None) -> None:
+    found: Services = ws.app.state.services
+    header = ws.headers.get("authorization", "")
+    token = token or header.removeprefix("Bearer ").strip()
+    user = await run_in_threadpool(authenticate, found, token or "")
+    await ws.accept()
+    if user is None:
+        await ws.send_json({"error": "unauthorized",
+                            "message": "connect with ?token=API_TOKEN"})
+        await ws.close(code=UNAUTHORIZED)
+        return
+    last = since if since is not None else await run_in_threadpool(_latest, found)
+    closed = asyncio.ensure_future(_until_closed(ws))
+    try:
+        while not closed.done():
+            batch = await run_in_threadpool(_fetch, found, last, stream_id)
+            for event in batch:
+                await ws.send_json(event_view(event).model_dump(mode="json"))
+                last = event.id
+            if not batch:
+                await asyncio.wait([closed], timeout=POLL_SECONDS)
+    except (WebSocketDisconnect, RuntimeError):
+        pass  # the client went away mid-send
+    finally:
+        closed.cancel()
+        with contextlib.suppress(Exception):
+            await closed
+
+
+async def _until_closed(ws: WebSocket) -> None:
+    with contextlib.suppress(WebSocketDisconnect):
+        while True:
+            await ws.receive_text()
+
+
+def _fetch(found: Services, since: int, stream_id: int | None) -> list[EventRow]:
+    with found.repo.session() as s:
+        return events_after(s, since, stream_id, 200)
+
+
+def _latest(found: Services) -> int:
+    with found.repo.session() as s:
+        return s.scalar(select(func.max(EventRow.id))) or 0
