@@ -59,12 +59,12 @@ def run_cli(tmp_path: Path) -> CliRunner:
 
 
 def process(video: Path, chat: Path | None, out: Path, data: Path,
-            *extra: str) -> subprocess.CompletedProcess[str]:
+            *extra: str, chunk_seconds: str = "60") -> subprocess.CompletedProcess[str]:
     args = ["process", str(video), "--out", str(out), "-q", *extra]
     if chat is not None:
         args += ["--chat", str(chat)]
     env = cli_env(data)
-    env["CLIPFORGE_CHUNK_SECONDS"] = "60"  # several chunks, processed in parallel
+    env["CLIPFORGE_CHUNK_SECONDS"] = chunk_seconds  # several chunks, in parallel
     return subprocess.run(clipforge_cmd(*args), capture_output=True, text=True, env=env,
                           timeout=1200)
 

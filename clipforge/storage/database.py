@@ -77,4 +77,5 @@ def _refuse_unversioned(engine: Engine) -> None:
     if tables & ours and "alembic_version" not in tables:
         raise errors.StateError(
             f"{engine.url.render_as_string()}: this database was made by an older ClipForge "
-            "without migrations; move it aside or delete it to start afresh")
+            f"without migrations (it has tables {', '.join(sorted(tables & ours))}); move "
+            "it aside or delete it to start afresh")

@@ -1,0 +1,217 @@
+"""The API against a running `clipforge serve`, on SQLite and on PostgreSQL: the whole
+review flow over HTTP and WebSocket, and a kill -9 in the middle of transcription."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+import synth
+from websockets.sync.client import ClientConnection, connect
+
+from tests.conftest import CACHE, process
+from tests.servers import Server, pg_database
+
+SERVER_SETTINGS = {"chunk_seconds": "20", "workers": "2"}
+TOP = 2
+Event = dict[str, Any]
+
+
+@pytest.fixture(scope="session")
+def stream_90s() -> synth.StreamSpec:
+    return synth.cached_stream(CACHE / "streams", duration=90.0, seed=3)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'api.db'}"
+    else:
+        with pg_database() as url:
+            yield url
+
+
+@pytest.fixture
+def server(tmp_path: Path, database_url: str) -> Iterator[Server]:
+    running = Server(tmp_path / "data", database_url, **SERVER_SETTINGS).start()
+    yield running
+    running.stop()
+
+
+def make_token(server: Server) -> str:
+    return server.cli("user", "create", "editor", "--password", "s3cret").strip()
+
+
+def events_until(ws: ClientConnection, done: Callable[[Event], bool],
+                 timeout: float = 600) -> list[Event]:
+    seen: list[Event] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        event = json.loads(ws.recv(timeout=deadline - time.monotonic()))
+        seen.append(event)
+        if done(event):
+            return seen
+    raise AssertionError(f"timed out; saw {[e['name'] for e in seen]}")
+
+
+def milestones(events: list[Event], stream_id: int) -> list[str]:
+    return [e["name"] for e in events
+            if e["stream_id"] == stream_id and e["name"] != "job.progress"]
+
+
+def completed(stream_id: int) -> Callable[[Event], bool]:
+    return lambda e: e["name"] == "stream.completed" and e["stream_id"] == stream_id
+
+
+def duration(path: Path) -> float:
+    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration",
+                          "-of", "csv=p=0", str(path)], capture_output=True, text=True)
+    return float(out.stdout)
+
+
+def test_review_flow_over_http_and_websocket(server: Server, stream_90s: synth.StreamSpec,
+                                             tmp_path: Path) -> None:
+    token = make_token(server)
+    api = server.client(token)
+    ws_url = server.url.replace("http", "ws") + f"/ws?token={token}"
+    with connect(ws_url) as ws:
+        with stream_90s.video.open("rb") as f:
+            created = api.post("/api/streams/upload", data={"top": str(TOP)},
+                               files={"file": ("my stream.mp4", f, "video/mp4")})
+        assert created.status_code == 201, created.text
+        sid = created.json()["id"]
+        events = events_until(ws, completed(sid))
+
+        # Every milestone, in pipeline order, ids increasing.
+        names = milestones(events, sid)
+        chunks = names.count("chunk.transcribed")
+        assert chunks >= 2 and names.count("chunk.analyzed") == chunks
+        assert names[:3] == ["stream.submitted", "stream.ingested", "stream.chunked"]
+        assert sorted(names[3:3 + 2 * chunks]) == sorted(
+            ["chunk.transcribed", "chunk.analyzed"] * chunks)
+        assert names[3 + 2 * chunks:] == ["highlights.scored", *["clip.rendered"] * TOP,
+                                          "stream.completed"]
+        assert [e["id"] for e in events] == sorted(e["id"] for e in events)
+        assert any(e["name"] == "job.progress" for e in events)
+
+        detail = api.get(f"/api/streams/{sid}").json()
+        assert detail["status"] == "done" and detail["clips"] == TOP
+        assert {s["stage"]: s["status"] for s in detail["stages"]}["render"] == "done"
+        clips = api.get(f"/api/streams/{sid}/clips").json()["items"]
+        assert [c["rank"] for c in clips] == [1, 2]
+        assert all(c["status"] == "rendered" and c["reasons"] for c in clips)
+
+        # Trim the best clip by a second each side: it is rendered again.
+        clip = clips[0]
+        start, end = clip["start"] + 1.0, clip["end"] - 1.0
+        patched = api.patch(f"/api/clips/{clip['id']}", json={"start": start, "end": end,
+                                                               "title": "Trimmed"})
+        assert patched.status_code == 200, patched.text
+        again = milestones(events_until(ws, completed(sid)), sid)
+        assert again == ["clip.edited", "clip.rendered", "stream.completed"]
+        edited = api.get(f"/api/clips/{clip['id']}").json()
+        assert (edited["start"], edited["end"], edited["title"]) == (start, end, "Trimmed")
+        assert edited["revision"] == 1 and edited["words"]
+        video = api.get(f"/api/clips/{clip['id']}/video")
+        assert video.status_code == 200 and video.headers["content-type"] == "video/mp4"
+        (tmp_path / "clip.mp4").write_bytes(video.content)
+        assert abs(duration(tmp_path / "clip.mp4") - (end - start)) < 0.25
+
+        approved = api.post(f"/api/clips/{clip['id']}/approve")
+        assert approved.status_code == 200 and approved.json()["status"] == "approved"
+        last = events_until(ws, lambda e: e["name"] == "clip.approved", timeout=30)[-1]
+        assert last["payload"]["clip_id"] == clip["id"]
+
+    # A client that reconnects asks for what it missed.
+    with connect(ws_url + f"&since=0&stream_id={sid}") as ws:
+        replay = events_until(ws, lambda e: e["name"] == "clip.approved", timeout=30)
+    assert replay[0]["name"] == "stream.submitted"
+    assert milestones(replay, sid) == names + again + ["clip.approved"]
+
+
+def test_websocket_and_api_refuse_a_bad_token(server: Server) -> None:
+    with connect(server.url.replace("http", "ws") + "/ws?token=nope") as ws:
+        assert json.loads(ws.recv(timeout=10))["error"] == "unauthorized"
+        with pytest.raises(Exception):  # noqa: B017 - closed with 4401
+            ws.recv(timeout=10)
+        assert ws.close_code == 4401
+    answer = server.client("nope").get("/api/streams")
+    assert answer.status_code == 401 and answer.json()["code"] == "unauthorized"
+
+
+@pytest.fixture(scope="session")
+def reference_clips(stream_90s: synth.StreamSpec, tmp_path_factory: pytest.TempPathFactory
+                    ) -> list[tuple[float, float]]:
+    """What an uninterrupted run picks, with the server's settings."""
+    root = tmp_path_factory.mktemp("reference")
+    proc = process(stream_90s.video, None, root / "out", root / "data", "--top", str(TOP),
+                   chunk_seconds=SERVER_SETTINGS["chunk_seconds"])
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((root / "out" / "report.json").read_text())
+    return [(c["start"], c["end"]) for c in report["clips"]]
+
+
+def ledger(url: str, stream_id: int) -> list[dict[str, Any]]:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT j.id, j.stage, j.target, j.status, j.attempts, j.run = s.run AS current "
+            "FROM jobs j JOIN streams s ON s.id = j.stream_id WHERE s.id = :sid ORDER BY j.id"),
+            {"sid": stream_id}).mappings().all()
+    engine.dispose()
+    return [dict(r) for r in rows]
+
+
+def test_kill_9_mid_transcription_then_restart_completes_once(
+        tmp_path: Path, database_url: str, stream_90s: synth.StreamSpec,
+        reference_clips: list[tuple[float, float]]) -> None:
+    server = Server(tmp_path / "data", database_url, **SERVER_SETTINGS).start()
+    api = server.client(make_token(server))
+    created = api.post("/api/streams", json={"path": str(stream_90s.video), "top": TOP})
+    assert created.status_code == 201, created.text
+    sid = created.json()["id"]
+    deadline = time.monotonic() + 300
+    while not any(e["name"] == "chunk.transcribed" for e in
+                  api.get("/api/events", params={"stream_id": sid}).json()):
+        assert time.monotonic() < deadline, "transcription never started"
+        time.sleep(0.05)
+    server.kill()
+
+    before = ledger(database_url, sid)
+    transcribing = [j for j in before if j["stage"] == "transcribe"]
+    assert any(j["status"] != "done" for j in transcribing), "killed too late to test"
+    done_before = {j["id"] for j in before if j["status"] == "done"}
+
+    server.start()
+    deadline = time.monotonic() + 600
+    while (status := api.get(f"/api/streams/{sid}").json()["status"]) == "processing":
+        assert time.monotonic() < deadline, "the stream did not finish after the restart"
+        time.sleep(0.5)
+    assert status == "done"
+
+    after = [j for j in ledger(database_url, sid) if j["current"]]
+    assert all(j["status"] == "done" for j in after)
+    for stage in ("transcribe", "analyze"):
+        targets = [j["target"] for j in after if j["stage"] == stage]
+        assert len(targets) == len(set(targets)) >= 2, f"{stage} ran twice for a chunk"
+    for stage in ("ingest", "chunk", "score", "report"):
+        assert [j["stage"] for j in after].count(stage) == 1
+    assert all(j["attempts"] == 1 for j in after if j["id"] in done_before), \
+        "work finished before the kill was done again"
+    assert any(j["attempts"] == 2 for j in after), "the interrupted job was not resumed"
+
+    events = api.get("/api/events", params={"stream_id": sid, "limit": 500}).json()
+    names = milestones(events, sid)
+    chunks = len({j["target"] for j in after if j["stage"] == "transcribe"})
+    assert names.count("chunk.transcribed") == chunks  # one event per chunk, no repeats
+    clips = api.get(f"/api/streams/{sid}/clips").json()["items"]
+    assert len(clips) == len(reference_clips)
+    bounds = [t for c in clips for t in (c["start"], c["end"])]
+    assert bounds == pytest.approx([t for pair in reference_clips for t in pair], abs=0.01)
+    server.stop()
