@@ -152,15 +152,17 @@ def feedback_command(
     clip_ids: Annotated[list[str], typer.Argument(help="Clip ids from report.json.")],
 ) -> None:
     """Approve or reject clips; the streamer's re-ranker learns from them."""
-    from clipforge.runtime import feedback
+    from clipforge.runtime.orchestrator import Orchestrator
     from clipforge.storage.repository import Repository
 
     if verdict not in ("approve", "reject"):
         fail(errors.BadOption(f"{verdict}: say approve or reject"))
     try:
-        repo = Repository(get_settings().database_url)
+        settings = get_settings()
+        repo = Repository(settings.database_url)
+        orchestrator = Orchestrator(repo, settings)
         for clip_id in clip_ids:
-            result = feedback.record(repo, clip_id, approved=verdict == "approve")
+            result = orchestrator.review(clip_id, approved=verdict == "approve")
             ranker = "re-ranker active" if result.ranker_active else "default ranking"
             stdout.print(f"{result.clip_id}: {result.status} ({result.streamer}: "
                          f"{result.labels} labels, {ranker})")

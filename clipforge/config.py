@@ -34,7 +34,6 @@ class Settings(BaseSettings):
     redis_url: str = ""  # empty: embedded local pool
     storage_url: str = ""  # empty: data_dir/media
     allow_private_urls: bool = False
-    secret_key: str = ""  # empty: generated into data_dir on first use
     max_upload_mb: int = 8192  # uploads through the API
     job_lease_seconds: float = 60.0  # a job whose worker is silent this long runs again
 

@@ -4,6 +4,7 @@ review flow over HTTP and WebSocket, and a kill -9 in the middle of transcriptio
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -38,10 +39,18 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
-def server(tmp_path: Path, database_url: str) -> Iterator[Server]:
-    running = Server(tmp_path / "data", database_url, **SERVER_SETTINGS).start()
-    yield running
-    running.stop()
+def servers() -> Iterator[list[Server]]:
+    """Servers a test starts; stopped when it ends, passed or not."""
+    started: list[Server] = []
+    yield started
+    for each in started:
+        each.stop()
+
+
+@pytest.fixture
+def server(tmp_path: Path, database_url: str, servers: list[Server]) -> Server:
+    servers.append(Server(tmp_path / "data", database_url, **SERVER_SETTINGS))
+    return servers[-1].start()
 
 
 def make_token(server: Server) -> str:
@@ -170,8 +179,9 @@ def ledger(url: str, stream_id: int) -> list[dict[str, Any]]:
 
 def test_kill_9_mid_transcription_then_restart_completes_once(
         tmp_path: Path, database_url: str, stream_90s: synth.StreamSpec,
-        reference_clips: list[tuple[float, float]]) -> None:
-    server = Server(tmp_path / "data", database_url, **SERVER_SETTINGS).start()
+        reference_clips: list[tuple[float, float]], servers: list[Server]) -> None:
+    servers.append(Server(tmp_path / "data", database_url, **SERVER_SETTINGS))
+    server = servers[-1].start()
     api = server.client(make_token(server))
     created = api.post("/api/streams", json={"path": str(stream_90s.video), "top": TOP})
     assert created.status_code == 201, created.text
@@ -214,4 +224,48 @@ def test_kill_9_mid_transcription_then_restart_completes_once(
     assert len(clips) == len(reference_clips)
     bounds = [t for c in clips for t in (c["start"], c["end"])]
     assert bounds == pytest.approx([t for pair in reference_clips for t in pair], abs=0.01)
-    server.stop()
+
+
+def wait_for(api: Any, stream_id: int, status: str, timeout: float = 600) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while (detail := api.get(f"/api/streams/{stream_id}").json())["status"] != status:
+        assert detail["status"] in ("processing", status), detail
+        assert time.monotonic() < deadline, f"stream never got {status}"
+        time.sleep(0.3)
+    return dict(detail)
+
+
+def test_a_failed_job_keeps_its_error_and_is_retried(tmp_path: Path,
+                                                     stream_90s: synth.StreamSpec,
+                                                     servers: list[Server]) -> None:
+    source = tmp_path / "on-a-usb-drive.mp4"
+    shutil.copy(stream_90s.video, source)
+    url = f"sqlite:///{tmp_path / 'api.db'}"
+    servers.append(Server(tmp_path / "data", url, workers=False, **SERVER_SETTINGS))
+    queued_only = servers[-1].start()
+    token = make_token(queued_only)
+    created = queued_only.client(token).post("/api/streams",
+                                             json={"path": str(source), "top": TOP})
+    assert created.status_code == 201, created.text
+    sid = created.json()["id"]
+    queued_only.stop()
+
+    source.rename(tmp_path / "unplugged.mp4")  # the drive goes away before work starts
+    servers.append(Server(tmp_path / "data", url, **SERVER_SETTINGS))
+    api = servers[-1].start().client(token)
+    failed = wait_for(api, sid, "failed")
+    assert "ingest" in failed["error"] and str(source) in failed["error"]
+    jobs = api.get("/api/jobs", params={"stream_id": sid, "status": "failed"}).json()
+    assert [j["stage"] for j in jobs["items"]] == ["ingest"]
+    job = jobs["items"][0]
+    assert str(source) in job["error"]
+    events = api.get("/api/events", params={"stream_id": sid}).json()
+    assert any(e["name"] == "job.failed" and e["payload"]["job"] == job["id"]
+               for e in events)
+
+    (tmp_path / "unplugged.mp4").rename(source)
+    retried = api.post(f"/api/jobs/{job['id']}/retry")
+    assert retried.status_code == 200 and retried.json()["status"] == "queued"
+    assert api.post(f"/api/jobs/{job['id']}/retry").status_code == 409  # not failed now
+    done = wait_for(api, sid, "done")
+    assert done["clips"] == TOP and done["error"] is None

@@ -14,6 +14,7 @@ from clipforge.api import schemas
 from clipforge.api.deps import ClipIdPath, CurrentUser, IdPath, ServicesDep, SessionDep
 from clipforge.api.views import clip_detail, clip_view, page
 from clipforge.storage.models import ClipRow, StreamRow
+from clipforge.storage.repository import fetch
 
 router = APIRouter(tags=["clips"])
 NOT_FOUND = schemas.responses(404)
@@ -27,8 +28,7 @@ def list_clips(stream_id: IdPath, s: SessionDep, _user: CurrentUser,
                offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
                ) -> schemas.Page[schemas.Clip]:
     """A stream's clips, best first."""
-    if s.get(StreamRow, stream_id) is None:
-        raise errors.NotFound(f"stream {stream_id}: no such stream")
+    fetch(s, StreamRow, stream_id, "stream")
     query = select(ClipRow).where(ClipRow.stream_id == stream_id)
     if status:
         query = query.where(ClipRow.status == status)
@@ -37,18 +37,11 @@ def list_clips(stream_id: IdPath, s: SessionDep, _user: CurrentUser,
     return page([clip_view(r) for r in rows], total, limit, offset)
 
 
-def _clip(s: SessionDep, clip_id: str) -> ClipRow:
-    row = s.get(ClipRow, clip_id)
-    if row is None:
-        raise errors.ClipNotFound(f"clip {clip_id}: no such clip")
-    return row
-
-
 @router.get("/api/clips/{clip_id}", response_model=schemas.ClipDetail,
             responses=NOT_FOUND)
 def get_clip(clip_id: ClipIdPath, s: SessionDep, _user: CurrentUser) -> schemas.ClipDetail:
     """A clip with its words (what the captions say, and when)."""
-    return clip_detail(s, _clip(s, clip_id))
+    return clip_detail(s, fetch(s, ClipRow, clip_id, "clip"))
 
 
 @router.patch("/api/clips/{clip_id}", response_model=schemas.ClipDetail,
@@ -63,7 +56,7 @@ def edit_clip(clip_id: ClipIdPath, body: schemas.ClipPatch, found: ServicesDep,
                                "layout")
     found.orchestrator.edit_clip(clip_id, changes)
     with found.repo.session() as s:
-        return clip_detail(s, _clip(s, clip_id))
+        return clip_detail(s, fetch(s, ClipRow, clip_id, "clip"))
 
 
 @router.post("/api/clips/{clip_id}/approve", response_model=schemas.Review,
@@ -84,14 +77,14 @@ def reject_clip(clip_id: ClipIdPath, found: ServicesDep,
             responses={**NOT_FOUND, 200: {"content": {"video/mp4": {}}}})
 def download_clip(clip_id: ClipIdPath, s: SessionDep, _user: CurrentUser) -> FileResponse:
     """The rendered MP4."""
-    path = _file(_clip(s, clip_id), ".mp4")
+    path = _file(fetch(s, ClipRow, clip_id, "clip"), ".mp4")
     return FileResponse(path, media_type="video/mp4", filename=f"{clip_id}.mp4")
 
 
 @router.get("/api/clips/{clip_id}/thumbnail", response_class=FileResponse,
             responses={**NOT_FOUND, 200: {"content": {"image/jpeg": {}}}})
 def clip_thumbnail(clip_id: ClipIdPath, s: SessionDep, _user: CurrentUser) -> FileResponse:
-    return FileResponse(_file(_clip(s, clip_id), ".jpg"), media_type="image/jpeg")
+    return FileResponse(_file(fetch(s, ClipRow, clip_id, "clip"), ".jpg"), media_type="image/jpeg")
 
 
 def _file(clip: ClipRow, suffix: str) -> Path:

@@ -17,17 +17,11 @@ from clipforge.api import schemas
 from clipforge.api.deps import CurrentUser, IdPath, ServicesDep, SessionDep
 from clipforge.api.views import face_view, page, streamer_view
 from clipforge.storage.models import StreamerFaceRow, StreamerRow, StreamRow
+from clipforge.storage.repository import fetch
 
 router = APIRouter(prefix="/api/streamers", tags=["streamers"])
 NOT_FOUND = schemas.responses(404)
 MAX_IMAGE = 10 << 20
-
-
-def _get(s: SessionDep, streamer_id: int) -> StreamerRow:
-    row = s.get(StreamerRow, streamer_id)
-    if row is None:
-        raise errors.NotFound(f"streamer {streamer_id}: no such streamer")
-    return row
 
 
 def _unique_name(s: SessionDep, name: str, streamer_id: int | None = None) -> None:
@@ -62,14 +56,14 @@ def create_streamer(body: schemas.StreamerIn, s: SessionDep,
 @router.get("/{streamer_id}", response_model=schemas.Streamer,
             responses=NOT_FOUND)
 def get_streamer(streamer_id: IdPath, s: SessionDep, _user: CurrentUser) -> schemas.Streamer:
-    return streamer_view(s, _get(s, streamer_id))
+    return streamer_view(s, fetch(s, StreamerRow, streamer_id, "streamer"))
 
 
 @router.patch("/{streamer_id}", response_model=schemas.Streamer,
               responses=schemas.responses(404, 409))
 def edit_streamer(streamer_id: IdPath, body: schemas.StreamerPatch, s: SessionDep,
                   _user: CurrentUser) -> schemas.Streamer:
-    row = _get(s, streamer_id)
+    row = fetch(s, StreamerRow, streamer_id, "streamer")
     changes = body.model_dump(exclude_unset=True)
     if changes.get("name"):
         _unique_name(s, changes["name"], streamer_id)
@@ -83,7 +77,7 @@ def edit_streamer(streamer_id: IdPath, body: schemas.StreamerPatch, s: SessionDe
 @router.delete("/{streamer_id}", status_code=204, response_class=Response,
                responses=schemas.responses(404, 409))
 def delete_streamer(streamer_id: IdPath, s: SessionDep, _user: CurrentUser) -> Response:
-    row = _get(s, streamer_id)
+    row = fetch(s, StreamerRow, streamer_id, "streamer")
     if s.scalar(select(func.count()).select_from(StreamRow)
                 .where(StreamRow.streamer_id == streamer_id)):
         raise errors.Conflict(f"streamer {row.name} has streams; keep them or delete "
@@ -99,7 +93,7 @@ def delete_streamer(streamer_id: IdPath, s: SessionDep, _user: CurrentUser) -> R
 @router.get("/{streamer_id}/faces", response_model=list[schemas.Face],
             responses=NOT_FOUND)
 def list_faces(streamer_id: IdPath, s: SessionDep, _user: CurrentUser) -> list[schemas.Face]:
-    _get(s, streamer_id)
+    fetch(s, StreamerRow, streamer_id, "streamer")
     return [face_view(f) for f in s.scalars(select(StreamerFaceRow).where(
         StreamerFaceRow.streamer_id == streamer_id).order_by(StreamerFaceRow.id))]
 
@@ -110,7 +104,7 @@ def add_face(streamer_id: IdPath, found: ServicesDep, s: SessionDep, _user: Curr
              image: Annotated[UploadFile, File(description="A JPEG or PNG of the face")],
              ) -> schemas.Face:
     """Add a reference image of the streamer's face (used to find them in frame)."""
-    _get(s, streamer_id)
+    fetch(s, StreamerRow, streamer_id, "streamer")
     data = image.file.read(MAX_IMAGE + 1)
     if len(data) > MAX_IMAGE:
         raise errors.TooLarge(f"{image.filename}: images up to {MAX_IMAGE >> 20} MB")

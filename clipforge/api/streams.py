@@ -16,6 +16,7 @@ from clipforge.api.views import page, stream_detail, stream_view
 from clipforge.runtime.context import Options
 from clipforge.runtime.orchestrator import fingerprint
 from clipforge.storage.models import StreamRow
+from clipforge.storage.repository import fetch
 
 router = APIRouter(prefix="/api/streams", tags=["streams"])
 UPLOAD_BLOCK = 1 << 20
@@ -120,14 +121,7 @@ def list_streams(s: SessionDep, _user: CurrentUser,
 @router.get("/{stream_id}", response_model=schemas.StreamDetail,
             responses=schemas.responses(404))
 def get_stream(stream_id: IdPath, s: SessionDep, _user: CurrentUser) -> schemas.StreamDetail:
-    return stream_detail(s, _get(s, stream_id))
-
-
-def _get(s: SessionDep, stream_id: int) -> StreamRow:
-    row = s.get(StreamRow, stream_id)
-    if row is None:
-        raise errors.NotFound(f"stream {stream_id}: no such stream")
-    return row
+    return stream_detail(s, fetch(s, StreamRow, stream_id, "stream"))
 
 
 @router.post("/{stream_id}/cancel", response_model=schemas.StreamDetail,
@@ -136,7 +130,7 @@ def cancel_stream(stream_id: IdPath, found: ServicesDep,
                   _user: CurrentUser) -> schemas.StreamDetail:
     found.orchestrator.cancel(stream_id)
     with found.repo.session() as s:
-        return stream_detail(s, _get(s, stream_id))
+        return stream_detail(s, fetch(s, StreamRow, stream_id, "stream"))
 
 
 @router.post("/{stream_id}/reprocess", response_model=schemas.StreamDetail,
@@ -146,6 +140,6 @@ def reprocess_stream(stream_id: IdPath, found: ServicesDep,
     """Process the stream again (after a failure, a cancel, or new preferences)."""
     found.orchestrator.reprocess(stream_id)
     with found.repo.session() as s:
-        return stream_detail(s, _get(s, stream_id))
+        return stream_detail(s, fetch(s, StreamRow, stream_id, "stream"))
 
 

@@ -1,14 +1,16 @@
 """Approve/reject feedback: record the label, retrain the streamer's re-ranker.
 
-`record` is what the CLI (`clipforge feedback`) and the API call.
+`record` is what the orchestrator calls for the CLI (`clipforge feedback`) and the API.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session
+
 from clipforge.stages import rerank
-from clipforge.storage.repository import Repository
+from clipforge.storage import repository
 
 
 @dataclass(frozen=True)
@@ -20,12 +22,14 @@ class Feedback:
     ranker_active: bool  # enough labels: their re-ranker orders new candidates
 
 
-def record(repo: Repository, clip_id: str, approved: bool) -> Feedback:
-    clip, streamer = repo.label_clip(clip_id, approved)
-    labelled = repo.labelled_clips(streamer.id)
+def record(s: Session, clip_id: str, approved: bool) -> Feedback:
+    """Label the clip and retrain its streamer's re-ranker, in the caller's transaction."""
+    clip, streamer = repository.label_clip(s, clip_id, approved)
+    s.flush()
+    labelled = repository.labelled_clips(s, streamer.id)
     ranker = rerank.train([features for features, _ in labelled],
                           [ok for _, ok in labelled])
-    repo.set_streamer_ranker(streamer.id, ranker.to_json() if ranker else None)
+    streamer.ranker = ranker.to_json() if ranker else None
     return Feedback(clip_id=clip.id, status=clip.status, streamer=streamer.name,
                     labels=len(labelled), ranker_active=ranker is not None)
 

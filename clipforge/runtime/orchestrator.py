@@ -6,7 +6,7 @@ rows and queues jobs in one transaction, with its events in the outbox; a pool r
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +15,13 @@ from sqlalchemy.orm import Session
 
 from clipforge import domain, errors, pipeline
 from clipforge.config import Settings
-from clipforge.progress import Progress
+from clipforge.progress import NullProgress, Progress
 from clipforge.runtime import artifacts, feedback
 from clipforge.runtime.context import Options
 from clipforge.runtime.pool import LocalPool, Tracker, advance, load_run
 from clipforge.storage import queue
 from clipforge.storage.models import ClipRow, JobRow, StreamerRow, StreamRow, utcnow
-from clipforge.storage.repository import Repository
+from clipforge.storage.repository import Repository, fetch
 
 
 def fingerprint(path: Path) -> str:
@@ -39,7 +39,8 @@ def fingerprint(path: Path) -> str:
 class Orchestrator:
     repo: Repository
     settings: Settings
-    tracker: Tracker
+    # Where queued work is announced to a progress display; none by default.
+    tracker: Tracker = field(default_factory=lambda: Tracker(lambda _stream: NullProgress()))
 
     def submit(self, source: Path, options: Options, name: str | None = None) -> int:
         """Validate a source and queue its processing; returns the stream id. The same
@@ -62,7 +63,7 @@ class Orchestrator:
 
     def reprocess(self, stream_id: int) -> None:
         with self.repo.session() as s:
-            stream = _stream(s, stream_id)
+            stream = fetch(s, StreamRow, stream_id, "stream")
             if stream.status == "processing":
                 raise errors.Conflict(f"stream {stream_id} is being processed already")
             self._start(s, stream)
@@ -83,7 +84,7 @@ class Orchestrator:
 
     def cancel(self, stream_id: int) -> None:
         with self.repo.session() as s:
-            stream = _stream(s, stream_id)
+            stream = fetch(s, StreamRow, stream_id, "stream")
             if stream.status != "processing":
                 raise errors.Conflict(f"stream {stream_id} is {stream.status}, not processing")
             stream.status = "cancelled"
@@ -95,9 +96,7 @@ class Orchestrator:
     def retry(self, job_id: int) -> None:
         """Run a failed job again; its stream picks up from there."""
         with self.repo.session() as s:
-            job = s.get(JobRow, job_id)
-            if job is None:
-                raise errors.NotFound(f"job {job_id}: no such job")
+            job = fetch(s, JobRow, job_id, "job")
             if job.status not in ("failed", "cancelled"):
                 raise errors.Conflict(f"job {job_id} is {job.status}; only a failed or "
                                       "cancelled job can be retried")
@@ -112,7 +111,7 @@ class Orchestrator:
     def edit_clip(self, clip_id: str, changes: dict[str, Any]) -> ClipRow:
         """Change a clip's bounds, title, caption text or layout, and render it again."""
         with self.repo.session() as s:
-            clip = _clip(s, clip_id)
+            clip = fetch(s, ClipRow, clip_id, "clip")
             stream = queue.lock_stream(s, clip.stream_id)
             if stream.status == "processing":
                 raise errors.Conflict(f"stream {stream.id} is still being processed; edit "
@@ -140,16 +139,15 @@ class Orchestrator:
             return clip
 
     def review(self, clip_id: str, approved: bool) -> feedback.Feedback:
+        """Approve or reject a clip; the streamer's re-ranker learns from it."""
         with self.repo.session() as s:
-            clip = _clip(s, clip_id)
+            clip = fetch(s, ClipRow, clip_id, "clip", "the ids are in report.json")
             if clip.status == "published":
                 raise errors.Conflict(f"clip {clip_id} is published already")
-        result = feedback.record(self.repo, clip_id, approved)
-        with self.repo.session() as s:
-            clip = _clip(s, clip_id)
+            result = feedback.record(s, clip_id, approved)
             name = domain.CLIP_APPROVED if approved else domain.CLIP_REJECTED
             queue.emit(s, name, clip.stream_id, clip_id=clip.id, status=clip.status)
-        return result
+            return result
 
 
 def _streamer(s: Session, name: str) -> StreamerRow:
@@ -159,20 +157,6 @@ def _streamer(s: Session, name: str) -> StreamerRow:
         s.add(row)
         s.flush()
     return row
-
-
-def _stream(s: Session, stream_id: int) -> StreamRow:
-    stream = s.get(StreamRow, stream_id)
-    if stream is None:
-        raise errors.NotFound(f"stream {stream_id}: no such stream")
-    return stream
-
-
-def _clip(s: Session, clip_id: str) -> ClipRow:
-    clip = s.get(ClipRow, clip_id)
-    if clip is None:
-        raise errors.ClipNotFound(f"clip {clip_id}: no such clip")
-    return clip
 
 
 def process(source: Path | str, options: Options, settings: Settings,
