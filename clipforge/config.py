@@ -6,6 +6,7 @@ Read once with `get_settings()`; everything else receives values from it.
 from __future__ import annotations
 
 import os
+import secrets
 from functools import lru_cache
 from pathlib import Path
 
@@ -34,6 +35,14 @@ class Settings(BaseSettings):
     redis_url: str = ""  # empty: embedded local pool
     storage_url: str = ""  # empty: data_dir/media
     allow_private_urls: bool = False
+    # URL sources: analyze a rendition of at most `analysis_height` lines and fetch only
+    # the clips' time ranges in full quality; `download_full` fetches everything in full
+    # quality instead. Downloads larger or longer than the limits are refused.
+    download_full: bool = False
+    analysis_height: int = 480
+    max_download_mb: int = 20_480
+    max_duration_hours: float = 24.0
+    secret_key: str = ""  # signs web sessions; empty: one generated into data_dir
     max_upload_mb: int = 8192  # uploads through the API
     job_lease_seconds: float = 60.0  # a job whose worker is silent this long runs again
 
@@ -90,3 +99,17 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+def secret_key(settings: Settings) -> bytes:
+    """The key that signs login sessions: the setting, or one made on first use and kept
+    in the data dir (readable by its owner only), so sessions survive restarts."""
+    if settings.secret_key:
+        return settings.secret_key.encode()
+    path = settings.data_dir / "secret_key"
+    if not path.exists():
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    return path.read_text().strip().encode()

@@ -78,6 +78,11 @@ class Unauthorized(InputError):
     http_status = 401
 
 
+class Forbidden(InputError):
+    code = "forbidden"
+    http_status = 403
+
+
 class TooLarge(InputError):
     code = "too_large"
     http_status = 413
@@ -85,6 +90,54 @@ class TooLarge(InputError):
 
 class BadOption(InputError):
     code = "bad_option"
+
+
+# URL sources: what a site or the network can refuse (stages/ingest.py maps yt-dlp's
+# errors to these).
+class UnsafeUrl(InputError):
+    """The URL points into a private network (see `allow_private_urls`)."""
+
+    code = "unsafe_url"
+
+
+class UnsupportedSite(UnsupportedSource):
+    code = "unsupported_site"
+
+
+class VideoUnavailable(InputError):
+    """Private, deleted or never there."""
+
+    code = "video_unavailable"
+    http_status = 404
+
+
+class SubscriberOnly(InputError):
+    code = "subscriber_only"
+    http_status = 403
+
+
+class GeoBlocked(InputError):
+    code = "geo_blocked"
+    http_status = 451
+
+
+class LiveStillRunning(InputError):
+    code = "live_still_running"
+    http_status = 409
+
+
+class NoNetwork(InputError):
+    # 422 like other bad input: to the API's client, an unreachable URL is a bad URL.
+    code = "no_network"
+
+
+class TooLong(InputError):
+    code = "too_long"
+    http_status = 413
+
+
+class DownloadFailed(InputError):
+    code = "download_failed"
 
 
 class MissingDependency(ClipForgeError):

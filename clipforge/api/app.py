@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from clipforge import __version__, errors
-from clipforge.api import admin, clips, streamers, streams, ws
+from clipforge.api import admin, clips, streamers, streams, web, ws
 from clipforge.api.deps import Services
-from clipforge.config import Settings, get_settings
+from clipforge.config import Settings, get_settings, secret_key
 from clipforge.runtime.orchestrator import Orchestrator
 from clipforge.runtime.pool import LocalPool
 from clipforge.runtime.progress_events import EventProgress
@@ -32,7 +33,8 @@ def create_app(settings: Settings | None = None, workers: bool = True) -> FastAP
         repo = Repository(settings.database_url)  # upgrades the schema to this version
         pool = LocalPool(repo, settings, EventProgress(), lease=settings.job_lease_seconds)
         app.state.services = Services(settings, repo, Orchestrator(repo, settings,
-                                                                   pool.tracker))
+                                                                   pool.tracker),
+                                      secret_key(settings))
         if workers:
             pool.start()
         try:
@@ -45,13 +47,31 @@ def create_app(settings: Settings | None = None, workers: bool = True) -> FastAP
                   description="Turn long livestream VODs into ranked vertical clips. Every "
                   "endpoint but /api/health and /api/auth/token needs `Authorization: "
                   "Bearer TOKEN`. Errors are JSON: `{code, message}`.")
-    for module in (streams, clips, streamers, admin, ws):
+    for module in (streams, clips, streamers, admin, ws, web):
         app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=web.WEB / "static"), name="static")
+    app.add_exception_handler(web.LoginRequired, web.login_redirect)  # type: ignore[arg-type]
+    app.middleware("http")(_security_headers)
     app.add_exception_handler(errors.ClipForgeError, _clipforge_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unexpected)
     return app
+
+
+# Pages load nothing from elsewhere: the tool works offline and no third party runs code.
+CSP = ("default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
+       "connect-src 'self' ws: wss:; object-src 'none'; frame-ancestors 'none'; "
+       "base-uri 'self'; form-action 'self'")
+
+
+async def _security_headers(request: Request,
+                            call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    response = await call_next(request)
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
 
 
 def _error(status: int, code: str, message: str, **extra: object) -> JSONResponse:

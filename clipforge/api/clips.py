@@ -13,7 +13,8 @@ from clipforge import errors
 from clipforge.api import schemas
 from clipforge.api.deps import ClipIdPath, CurrentUser, IdPath, ServicesDep, SessionDep
 from clipforge.api.views import clip_detail, clip_view, page
-from clipforge.storage.models import ClipRow, StreamRow
+from clipforge.runtime import scoring
+from clipforge.storage.models import ClipRow, JobRow, StreamRow
 from clipforge.storage.repository import fetch
 
 router = APIRouter(tags=["clips"])
@@ -94,3 +95,30 @@ def _file(clip: ClipRow, suffix: str) -> Path:
     if not path.exists():
         raise errors.NotFound(f"clip {clip.id}: its file is gone; reprocess the stream")
     return path
+
+
+@router.get("/api/streams/{stream_id}/timeline", response_model=schemas.Timeline,
+            responses=NOT_FOUND)
+def stream_timeline(stream_id: IdPath, s: SessionDep, _user: CurrentUser) -> schemas.Timeline:
+    """The highlight score per second and where the clips sit: for a timeline view."""
+    stream = fetch(s, StreamRow, stream_id, "stream")
+    score = s.scalar(select(JobRow.result).where(
+        JobRow.stream_id == stream.id, JobRow.run == stream.run, JobRow.stage == "score",
+        JobRow.status == "done"))
+    curve = scoring.load_curve(Path(score)) if score and Path(score).exists() else []
+    clips = s.scalars(select(ClipRow).where(ClipRow.stream_id == stream.id)
+                      .order_by(ClipRow.rank))
+    return schemas.Timeline(duration=stream.duration, curve=curve,
+                            clips=[clip_view(c) for c in clips])
+
+
+@router.get("/api/streams/{stream_id}/source", response_class=FileResponse,
+            responses={**NOT_FOUND, 200: {"content": {"video/mp4": {}}}})
+def stream_source(stream_id: IdPath, s: SessionDep, _user: CurrentUser) -> FileResponse:
+    """The recording itself (byte ranges supported), for previewing a trim."""
+    stream = fetch(s, StreamRow, stream_id, "stream")
+    info = stream.info or {}
+    path = Path(info.get("path") or stream.source)
+    if not path.exists():
+        raise errors.NotFound(f"stream {stream_id}: its recording is no longer at {path}")
+    return FileResponse(path, media_type="video/mp4")

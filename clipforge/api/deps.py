@@ -12,6 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from clipforge import errors
+from clipforge.api import sessions
 from clipforge.config import Settings
 from clipforge.runtime.orchestrator import Orchestrator
 from clipforge.storage import users
@@ -26,6 +27,7 @@ class Services:
     settings: Settings
     repo: Repository
     orchestrator: Orchestrator
+    key: bytes  # signs login sessions
 
 
 def services(request: Request) -> Services:
@@ -39,15 +41,27 @@ ServicesDep = Annotated[Services, Depends(services)]
 bearer = HTTPBearer(auto_error=False, description="An API token: `clipforge token create`")
 
 
-def current_user(found: ServicesDep,
+def current_user(request: Request, found: ServicesDep,
                  credentials: Annotated[HTTPAuthorizationCredentials | None,
                                         Depends(bearer)]) -> UserRow:
-    if credentials is None:
+    """The user of an API token, or of the web UI's login session (whose requests that
+    change state must carry the session's CSRF token)."""
+    if credentials is not None:
+        user = authenticate(found, credentials.credentials)
+        if user is None:
+            raise errors.Unauthorized("the API token is not valid (revoked, or mistyped)")
+        return user
+    session = sessions.read(found.key, request.cookies.get(sessions.COOKIE))
+    if session is None:
         raise errors.Unauthorized("this needs an API token: send `Authorization: Bearer "
                                   "TOKEN` (make one with `clipforge token create USER`)")
-    user = authenticate(found, credentials.credentials)
+    if request.method not in sessions.SAFE_METHODS and not sessions.csrf_ok(
+            session.csrf, request.headers.get(sessions.CSRF_HEADER)):
+        raise errors.Forbidden("the request lacks this session's CSRF token; reload the page")
+    with found.repo.session() as s:
+        user = s.get(UserRow, session.user_id)
     if user is None:
-        raise errors.Unauthorized("the API token is not valid (revoked, or mistyped)")
+        raise errors.Unauthorized("the session's user no longer exists; log in again")
     return user
 
 

@@ -122,6 +122,12 @@ class ClipPatch(BaseModel):
     layout: Layout | None = None
 
 
+class Timeline(BaseModel):
+    duration: float
+    curve: list[float] = Field(description="Highlight score per second")
+    clips: list[Clip]
+
+
 class Review(BaseModel):
     clip_id: str
     status: str

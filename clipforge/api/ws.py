@@ -1,6 +1,9 @@
-"""WebSocket /ws: the events, live. Authenticate with `?token=` (browsers cannot set
-headers on a WebSocket) or an Authorization header; filter with `?stream_id=`; resume
-after a reconnect with `?since=<last event id>`."""
+"""WebSocket /ws: the events, live.
+
+Authenticate with `?token=` (browsers cannot set headers on a WebSocket), an
+Authorization header, or the web UI's session cookie (from a page of this site: the
+Origin must match, so another site cannot ride the cookie). Filter with `?stream_id=`;
+resume after a reconnect with `?since=<last event id>`."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
+from clipforge.api import sessions
 from clipforge.api.admin import events_after
 from clipforge.api.deps import Services, authenticate
 from clipforge.api.views import event_view
@@ -28,8 +32,10 @@ async def events_socket(ws: WebSocket, token: str | None = None,
     header = ws.headers.get("authorization", "")
     token = token or header.removeprefix("Bearer ").strip()
     user = await run_in_threadpool(authenticate, found, token or "")
+    session = sessions.read(found.key, ws.cookies.get(sessions.COOKIE))
+    same_site = ws.headers.get("origin", "").split("://")[-1] == ws.headers.get("host")
     await ws.accept()
-    if user is None:
+    if user is None and not (session is not None and same_site):
         await ws.send_json({"error": "unauthorized",
                             "message": "connect with ?token=API_TOKEN"})
         await ws.close(code=UNAUTHORIZED)

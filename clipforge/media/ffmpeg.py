@@ -19,6 +19,7 @@ from clipforge import errors
 from clipforge.domain import MediaInfo
 
 AUDIO_RATE = 16_000  # what faster-whisper and our audio signals expect
+SETPRIV = shutil.which("setpriv")
 
 
 def require_tools() -> None:
@@ -30,10 +31,18 @@ def require_tools() -> None:
             )
 
 
+def _tied(cmd: list[str]) -> list[str]:
+    """The command, made to die with ClipForge: if it is killed (kill -9, a crash), its
+    ffmpeg must not write on into files that a resumed run is writing. util-linux's
+    setpriv sets the parent-death signal and execs the command (no Python in the child,
+    which is what makes it safe from our threads)."""
+    return [SETPRIV, "--pdeathsig", "KILL", "--", *cmd] if SETPRIV else cmd
+
+
 def run(cmd: list[str], what: str, cwd: Path | None = None
         ) -> subprocess.CompletedProcess[bytes]:
     """Run a media command; turn failures into errors that say what we were doing."""
-    proc = subprocess.run(cmd, capture_output=True, cwd=cwd)
+    proc = subprocess.run(_tied(cmd), capture_output=True, cwd=cwd)
     if proc.returncode != 0:
         tail = proc.stderr.decode(errors="replace").strip().splitlines()[-3:]
         detail = " | ".join(tail)
@@ -135,7 +144,8 @@ def decode_frames(
                   "-vf", f"fps={fps},scale={width}:{height}:flags=fast_bilinear",
                   "-pix_fmt", "bgr24", "-f", "rawvideo", "-")
     frame_bytes = width * height * 3
-    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as proc:
+    with subprocess.Popen(_tied(cmd), stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL) as proc:
         assert proc.stdout is not None
         index = 0
         while True:

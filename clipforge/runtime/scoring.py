@@ -41,10 +41,17 @@ def score_stream(run: Run, job: JobRow) -> Path:
     picked, used_lag = score.pick(inputs, opts.top, opts.min_len, opts.max_len, run.weights,
                                   allowed=allowed, rerank=run.ranker)
     path = run.artifact(job, ".json")
+    timeline = [round(float(v), 2) for v in score.curve(inputs, run.weights)]
     artifacts.write_json(path, {"chat_lag": used_lag, "estimated": lag is None,
-                                "clips": artifacts.to_json(picked)})
+                                "clips": artifacts.to_json(picked), "curve": timeline})
     run.progress.advance("score", 1.0)
     return path
+
+
+def load_curve(path: Path) -> list[float]:
+    data = artifacts.read_json(path)
+    assert isinstance(data, dict)
+    return list(data.get("curve", []))
 
 
 def load_picks(path: Path) -> tuple[list[Candidate], int, bool]:

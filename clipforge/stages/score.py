@@ -112,8 +112,7 @@ def pick(inp: Inputs, top: int, min_len: float, max_len: float,
     weights = DEFAULT_WEIGHTS if weights is None else weights
     table, lag = feature_table(inp)
     contrib = {name: weights.get(name, 0.0) * z for name, z in table.items()}
-    fused = np.sum(list(contrib.values()), axis=0)
-    smooth = np.convolve(fused, np.ones(5) / 5, mode="same")
+    smooth = highlight_curve(contrib)
     if allowed is not None:
         smooth = np.where(allowed, smooth, -np.inf)
     pool = _candidates(inp, smooth, table, contrib, top * 3 if rerank else top,
@@ -122,6 +121,19 @@ def pick(inp: Inputs, top: int, min_len: float, max_len: float,
     pool = rerank(pool)[:top] if rerank is not None else sorted(pool, key=lambda c: -c.score)
     ranked = [replace(c, rank=i + 1) for i, c in enumerate(pool)]
     return ranked, lag
+
+
+def highlight_curve(contrib: dict[str, np.ndarray]) -> np.ndarray:
+    """The fused score per second, smoothed over 5 s: what peaks are picked from."""
+    fused = np.sum(list(contrib.values()), axis=0)
+    return np.convolve(fused, np.ones(5) / 5, mode="same")
+
+
+def curve(inp: Inputs, weights: dict[str, float] | None = None) -> np.ndarray:
+    """The highlight score over the whole stream, for a timeline."""
+    weights = DEFAULT_WEIGHTS if weights is None else weights
+    table, _ = feature_table(inp)
+    return highlight_curve({name: weights.get(name, 0.0) * z for name, z in table.items()})
 
 
 def _candidates(inp: Inputs, smooth: np.ndarray, table: dict[str, np.ndarray],

@@ -1,0 +1,127 @@
+"""The web UI's pages: server-rendered shells (Jinja2) whose plain JavaScript talks to the
+same JSON API and WebSocket as any client, with the login session's cookie and CSRF token.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from clipforge import __version__, errors
+from clipforge.api import sessions
+from clipforge.api.deps import ClipIdPath, IdPath, ServicesDep
+from clipforge.storage import users
+from clipforge.storage.models import ClipRow, StreamRow, UserRow
+from clipforge.storage.repository import fetch
+
+WEB = Path(__file__).resolve().parent.parent / "web"
+templates = Jinja2Templates(directory=WEB / "templates")
+router = APIRouter(include_in_schema=False)
+
+
+class LoginRequired(Exception):
+    """A page was asked for without a session: the handler in app.py redirects."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+
+def page_user(request: Request, found: ServicesDep) -> tuple[UserRow, sessions.WebSession]:
+    session = sessions.read(found.key, request.cookies.get(sessions.COOKIE))
+    if session is not None:
+        with found.repo.session() as s:
+            user = s.get(UserRow, session.user_id)
+        if user is not None:
+            return user, session
+    raise LoginRequired(request.url.path)
+
+
+def login_redirect(_request: Request, exc: LoginRequired) -> RedirectResponse:
+    return RedirectResponse(f"/login?next={quote(exc.path)}", status_code=303)
+
+
+def _page(request: Request, found: ServicesDep, name: str, **context: object) -> HTMLResponse:
+    user, session = page_user(request, found)
+    return templates.TemplateResponse(request, name, {
+        "user": user.name, "csrf": session.csrf, "version": __version__, **context})
+
+
+def _safe_next(target: str) -> str:
+    """Only a path on this site: never an open redirect to another one."""
+    return target if target.startswith("/") and not target.startswith("//") else "/"
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str = "/", failed: bool = False) -> HTMLResponse:
+    token = secrets.token_urlsafe(24)
+    response = templates.TemplateResponse(request, "login.html", {
+        "csrf": token, "next": _safe_next(next), "failed": failed, "version": __version__})
+    response.set_cookie(sessions.LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
+                        max_age=3600)
+    return response
+
+
+@router.post("/login")
+def login(request: Request, found: ServicesDep, username: Annotated[str, Form()],
+          password: Annotated[str, Form()], csrf: Annotated[str, Form()],
+          next: Annotated[str, Form()] = "/") -> Response:
+    if not sessions.csrf_ok(request.cookies.get(sessions.LOGIN_CSRF_COOKIE, ""), csrf):
+        raise errors.Forbidden("the login form is stale (no CSRF token); reload the page")
+    try:
+        with found.repo.session() as s:
+            user = users.login(s, username[:100], password[:200])
+    except errors.Unauthorized:
+        return RedirectResponse(f"/login?failed=1&next={quote(_safe_next(next))}",
+                                status_code=303)
+    value, _ = sessions.issue(found.key, user.id)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(sessions.COOKIE, value, httponly=True, samesite="lax",
+                        max_age=sessions.MAX_AGE)
+    response.delete_cookie(sessions.LOGIN_CSRF_COOKIE)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, found: ServicesDep, csrf: Annotated[str, Form()]) -> Response:
+    _, session = page_user(request, found)
+    if not sessions.csrf_ok(session.csrf, csrf):
+        raise errors.Forbidden("logout without this session's CSRF token; reload the page")
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(sessions.COOKIE)
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+def dashboard(request: Request, found: ServicesDep) -> HTMLResponse:
+    return _page(request, found, "dashboard.html", page="dashboard")
+
+
+@router.get("/streams/{stream_id}", response_class=HTMLResponse)
+def stream_page(request: Request, found: ServicesDep, stream_id: IdPath) -> HTMLResponse:
+    page_user(request, found)
+    with found.repo.session() as s:
+        stream = fetch(s, StreamRow, stream_id, "stream")
+        name = stream.name
+    return _page(request, found, "stream.html", page="stream", stream_id=stream_id,
+                 stream_name=name)
+
+
+@router.get("/clips/{clip_id}", response_class=HTMLResponse)
+def clip_page(request: Request, found: ServicesDep, clip_id: ClipIdPath) -> HTMLResponse:
+    page_user(request, found)
+    with found.repo.session() as s:
+        clip = fetch(s, ClipRow, clip_id, "clip")
+        stream_id = clip.stream_id
+    return _page(request, found, "clip.html", page="clip", clip_id=clip_id,
+                 stream_id=stream_id)
+
+
+@router.get("/streamers", response_class=HTMLResponse)
+def streamers_page(request: Request, found: ServicesDep) -> HTMLResponse:
+    return _page(request, found, "streamers.html", page="streamers")

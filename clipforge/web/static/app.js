@@ -1,0 +1,471 @@
+// ClipForge web UI: plain JavaScript over the JSON API and the /ws event stream.
+"use strict";
+
+const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content || "";
+const $ = (sel, root = document) => root.querySelector(sel);
+const STAGES = ["ingest", "chunk", "transcribe", "analyze", "score", "render", "report"];
+
+function flash(message, ok = false) {
+  const box = $("#flash");
+  if (!box) return;
+  box.textContent = message;
+  box.classList.toggle("ok", ok);
+  box.hidden = !message;
+}
+
+async function api(method, path, body) {
+  const init = { method, headers: { "X-CSRF-Token": csrf() } };
+  if (body instanceof FormData) init.body = body;
+  else if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(path, init);
+  if (response.status === 401) { location.href = "/login?next=" + encodeURIComponent(location.pathname); throw new Error("login"); }
+  const data = response.status === 204 ? null : await response.json();
+  if (!response.ok) throw new Error(data?.message || `${method} ${path}: ${response.status}`);
+  return data;
+}
+
+function clock(seconds) {
+  const s = Math.max(0, seconds), m = Math.floor(s / 60);
+  const h = Math.floor(m / 60);
+  const rest = (s % 60).toFixed(1).padStart(4, "0");
+  return h ? `${h}:${String(m % 60).padStart(2, "0")}:${rest}` : `${m}:${rest}`;
+}
+
+function setStatus(el, status) { el.textContent = status; el.dataset.status = status; }
+
+// Live events, resumed from the last id after a reconnect.
+function listen(onEvent, streamId) {
+  let last = null, retry = 500;
+  const open = () => {
+    const params = new URLSearchParams();
+    if (streamId) params.set("stream_id", streamId);
+    if (last !== null) params.set("since", last);
+    const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws?${params}`);
+    ws.onmessage = (msg) => {
+      const event = JSON.parse(msg.data);
+      if (event.id) last = event.id;
+      retry = 500;
+      onEvent(event);
+    };
+    ws.onclose = () => { setTimeout(open, retry); retry = Math.min(retry * 2, 10000); };
+  };
+  open();
+}
+
+function reasonBars(container, reasons, limit = 5) {
+  container.replaceChildren();
+  const items = Object.entries(reasons || {}).filter(([, v]) => v > 0).slice(0, limit);
+  const top = Math.max(...items.map(([, v]) => v), 1e-9);
+  container.setAttribute("aria-label", "Score by feature: " +
+    items.map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", "));
+  for (const [name, value] of items) {
+    const row = document.createElement("div");
+    row.className = "reason";
+    const label = document.createElement("span"); label.textContent = name.replaceAll("_", " ");
+    const bar = document.createElement("span"); bar.className = "bar";
+    bar.style.width = `${(100 * value / top).toFixed(1)}%`;
+    const num = document.createElement("span"); num.textContent = value.toFixed(2);
+    row.append(label, bar, num);
+    container.append(row);
+  }
+}
+
+// ---- Dashboard -------------------------------------------------------------------
+const EVENT_STAGE = {
+  "stream.ingested": "ingest", "stream.chunked": "chunk", "highlights.scored": "score",
+};
+
+async function dashboard() {
+  const list = $("#streams"), rows = new Map();
+
+  function row(stream) {
+    let li = rows.get(stream.id);
+    if (!li) {
+      li = $("#stream-row").content.firstElementChild.cloneNode(true);
+      li.dataset.streamId = stream.id;
+      const stages = $(".stages", li);
+      for (const stage of STAGES) {
+        const id = `p-${stream.id}-${stage}`;
+        const cell = document.createElement("div");
+        cell.className = "stage";
+        cell.innerHTML = `<label for="${id}"></label><progress id="${id}" max="1" value="0"></progress>`;
+        $("label", cell).textContent = stage;
+        cell.dataset.stage = stage;
+        stages.append(cell);
+      }
+      rows.set(stream.id, li);
+      list.prepend(li);
+    }
+    const link = $(".name", li);
+    link.textContent = stream.name || `Stream ${stream.id}`;
+    link.href = `/streams/${stream.id}`;
+    setStatus($(".status", li), stream.status);
+    $(".meta", li).textContent = `${clock(stream.duration)} · ${stream.clips ?? 0} clips`;
+    const error = $(".error", li);
+    error.hidden = !stream.error;
+    error.textContent = stream.error || "";
+    for (const stage of stream.stages || []) {
+      const done = stage.jobs ? stage.done / stage.jobs : 0;
+      progress(stream.id, stage.stage, stage.status === "done" ? 1 : done);
+    }
+    $("#no-streams").hidden = rows.size > 0;
+  }
+
+  function progress(streamId, stage, fraction) {
+    const bar = document.getElementById(`p-${streamId}-${stage}`);
+    if (bar && fraction >= bar.value) bar.value = fraction;
+  }
+
+  async function refresh(id) { row(await api("GET", `/api/streams/${id}`)); }
+
+  const page = await api("GET", "/api/streams?limit=50");
+  for (const stream of page.items.reverse()) await refresh(stream.id);
+  $("#no-streams").hidden = rows.size > 0;
+
+  listen((event) => {
+    const id = event.stream_id;
+    if (!id) return;
+    if (!rows.has(id) || ["stream.submitted", "stream.completed", "job.failed",
+        "stream.cancelled", "clip.rendered"].includes(event.name)) {
+      refresh(id).catch((err) => flash(err.message));
+    }
+    if (event.name === "job.progress") progress(id, event.payload.stage, event.payload.fraction);
+    if (EVENT_STAGE[event.name]) progress(id, EVENT_STAGE[event.name], 1);
+  });
+
+  $("#url-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try {
+      const stream = await api("POST", "/api/streams", { url: $("#url").value });
+      row(stream);
+      flash(`Submitted: ${stream.name}`, true);
+    } catch (err) { flash(err.message); }
+  });
+
+  $("#upload-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const file = $("#file").files[0];
+    if (!file) return;
+    const form = new FormData();
+    form.append("file", file);
+    form.append("top", $("#top").value || "5");
+    const bar = $("#upload-progress");
+    bar.hidden = false; bar.value = 0;
+    const xhr = new XMLHttpRequest();  // fetch cannot report upload progress
+    xhr.open("POST", "/api/streams/upload");
+    xhr.setRequestHeader("X-CSRF-Token", csrf());
+    xhr.upload.onprogress = (p) => { if (p.lengthComputable) bar.value = p.loaded / p.total; };
+    xhr.onload = () => {
+      const data = JSON.parse(xhr.responseText || "{}");
+      if (xhr.status === 201) { bar.value = 1; row(data); flash(`Uploaded: ${data.name}`, true); $("#upload-form").reset(); }
+      else flash(data.message || `Upload failed (${xhr.status})`);
+    };
+    xhr.onerror = () => flash("Upload failed: the connection dropped");
+    xhr.send(form);
+  });
+}
+
+// ---- Stream page -----------------------------------------------------------------
+async function streamPage() {
+  const id = document.body.dataset.streamId;
+
+  async function load() {
+    const [stream, timeline] = await Promise.all([
+      api("GET", `/api/streams/${id}`), api("GET", `/api/streams/${id}/timeline`)]);
+    setStatus($("#stream-status"), stream.status);
+    $("#stream-meta").textContent = `${clock(stream.duration)} · ${stream.clips} clips`;
+    drawTimeline(timeline);
+    const list = $("#clips");
+    list.replaceChildren();
+    for (const clip of timeline.clips) {
+      const li = $("#clip-card").content.firstElementChild.cloneNode(true);
+      const href = `/clips/${clip.id}`;
+      $(".thumb", li).href = href;
+      $(".thumb", li).setAttribute("aria-label", `Review clip ${clip.rank}`);
+      if (clip.thumbnail_url) $("img", li).src = `${clip.thumbnail_url}?r=${clip.revision}`;
+      else $("img", li).remove();
+      $(".title", li).textContent = `#${clip.rank} ${clip.title}`;
+      $(".title", li).href = href;
+      $(".meta", li).innerHTML = "";
+      const badge = document.createElement("span");
+      badge.className = "badge"; setStatus(badge, clip.status);
+      $(".meta", li).append(`${clock(clip.start)}–${clock(clip.end)} · ${(clip.end - clip.start).toFixed(1)} s · score ${clip.score.toFixed(2)} `, badge);
+      reasonBars($(".reasons", li), clip.reasons);
+      list.append(li);
+    }
+    $("#no-clips").hidden = timeline.clips.length > 0;
+  }
+
+  function drawTimeline(timeline) {
+    const svg = $("#timeline"), ns = "http://www.w3.org/2000/svg";
+    svg.replaceChildren();
+    const curve = timeline.curve, n = Math.max(curve.length, 1);
+    const hi = Math.max(...curve, 1e-6);
+    const x = (t) => (1000 * t / Math.max(timeline.duration, 1)).toFixed(1);
+    const y = (v) => (115 - 105 * Math.max(v, 0) / hi).toFixed(1);
+    for (const clip of timeline.clips) {
+      const rect = document.createElementNS(ns, "rect");
+      rect.setAttribute("class", "clipmark");
+      rect.setAttribute("x", x(clip.start)); rect.setAttribute("y", 0);
+      rect.setAttribute("width", Math.max(2, x(clip.end) - x(clip.start)));
+      rect.setAttribute("height", 120);
+      rect.setAttribute("tabindex", "0");
+      rect.setAttribute("role", "link");
+      rect.setAttribute("aria-label", `Clip ${clip.rank}: ${clip.title}`);
+      const go = () => { location.href = `/clips/${clip.id}`; };
+      rect.addEventListener("click", go);
+      rect.addEventListener("keydown", (e) => { if (e.key === "Enter") go(); });
+      svg.append(rect);
+    }
+    if (curve.length) {
+      const points = curve.map((v, i) => `${(1000 * i / n).toFixed(1)},${y(v)}`).join(" ");
+      const area = document.createElementNS(ns, "polygon");
+      area.setAttribute("class", "area");
+      area.setAttribute("points", `0,115 ${points} 1000,115`);
+      const line = document.createElementNS(ns, "polyline");
+      line.setAttribute("class", "curve");
+      line.setAttribute("points", points);
+      svg.append(area, line);
+    }
+  }
+
+  await load();
+  listen((event) => {
+    if (["stream.completed", "clip.rendered", "clip.approved", "clip.rejected"].includes(event.name)) {
+      load().catch((err) => flash(err.message));
+    }
+  }, id);
+}
+
+// ---- Clip review -----------------------------------------------------------------
+async function clipPage() {
+  const id = document.body.dataset.clipId, streamId = document.body.dataset.streamId;
+  let clip = null, words = [], order = [];
+  const video = $("#clip-video"), preview = $("#preview");
+  const start = $("#trim-start"), end = $("#trim-end");
+
+  async function load() {
+    clip = await api("GET", `/api/clips/${id}`);
+    words = clip.words;
+    $("#title").value = clip.title;
+    $("#layout").value = clip.layout || "auto";
+    setStatus($("#clip-status"), clip.status);
+    $("#clip-rank").textContent = `Clip #${clip.rank} · score ${clip.score.toFixed(2)}`;
+    if (clip.video_url) {
+      video.src = `${clip.video_url}?r=${clip.revision}`;
+      $("#download").href = clip.video_url;
+      $("#download").hidden = false;
+    } else $("#download").hidden = true;
+    reasonBars($("#reasons"), clip.reasons, 9);
+    setupTrim();
+    renderWords();
+  }
+
+  function bounds() {
+    const all = [];
+    for (const w of words) all.push(w.start, w.end);
+    return all;
+  }
+
+  function snap(t) {
+    const all = bounds();
+    if (!all.length) return t;
+    return all.reduce((best, b) => Math.abs(b - t) < Math.abs(best - t) ? b : best, all[0]);
+  }
+
+  function setupTrim() {
+    const lo = Math.max(0, clip.start - 15), hi = clip.end + 15;
+    for (const r of [start, end]) { r.min = lo; r.max = hi; }
+    start.value = clip.start; end.value = clip.end;
+    readout();
+    if (!preview.src) preview.src = `/api/streams/${streamId}/source`;
+  }
+
+  function readout() {
+    $("#trim-readout").textContent = `${clock(+start.value)} – ${clock(+end.value)} (${(end.value - start.value).toFixed(1)} s)`;
+  }
+
+  for (const [handle, other, sign] of [[start, end, 1], [end, start, -1]]) {
+    handle.addEventListener("input", () => {
+      readout();
+      preview.currentTime = +handle.value;  // instant preview of the frame at the handle
+    });
+    handle.addEventListener("change", () => {
+      let t = snap(+handle.value);
+      if (sign * (+other.value - t) < 1) t = +handle.value;  // keep at least a second
+      handle.value = t;
+      readout();
+      preview.currentTime = t;
+    });
+  }
+
+  $("#play-trim").addEventListener("click", () => {
+    preview.currentTime = +start.value;
+    preview.play().catch(() => {});
+    const stop = () => { if (preview.currentTime >= +end.value) { preview.pause(); preview.removeEventListener("timeupdate", stop); } };
+    preview.addEventListener("timeupdate", stop);
+  });
+
+  function renderWords() {
+    const box = $("#words");
+    box.replaceChildren();
+    const text = clip.captions ? clip.captions.split(/\s+/) : null;
+    words.forEach((w, i) => {
+      const input = document.createElement("input");
+      input.value = text && text.length === words.length ? text[i] : w.word;
+      input.size = Math.max(3, input.value.length);
+      input.setAttribute("aria-label", `Word ${i + 1} at ${clock(w.start)}`);
+      input.dataset.original = w.word;
+      box.append(input);
+    });
+  }
+
+  function captionText() {
+    const typed = [...$("#words").querySelectorAll("input")].map((i) => i.value.trim()).filter(Boolean);
+    const heard = words.map((w) => w.word.trim());
+    const changed = typed.join(" ") !== heard.join(" ");
+    return changed ? typed.join(" ") : null;
+  }
+
+  $("#edit-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const changes = {};
+    if ($("#title").value !== clip.title) changes.title = $("#title").value;
+    if (Math.abs(+start.value - clip.start) > 0.005) changes.start = +(+start.value).toFixed(3);
+    if (Math.abs(+end.value - clip.end) > 0.005) changes.end = +(+end.value).toFixed(3);
+    if ($("#layout").value !== (clip.layout || "auto")) changes.layout = $("#layout").value;
+    const text = captionText();
+    if (text !== null && text !== clip.captions) changes.captions = text;
+    if (!Object.keys(changes).length) { flash("Nothing changed."); return; }
+    try {
+      $("#save").disabled = true;
+      await api("PATCH", `/api/clips/${id}`, changes);
+      $("#render-status").textContent = "Rendering…";
+      flash("");
+    } catch (err) { flash(err.message); $("#save").disabled = false; }
+  });
+
+  async function review(verdict) {
+    try {
+      const result = await api("POST", `/api/clips/${id}/${verdict}`);
+      setStatus($("#clip-status"), result.status);
+      flash(`Clip ${result.status}.`, true);
+    } catch (err) { flash(err.message); }
+  }
+
+  async function go(step) {
+    if (!order.length) {
+      const page = await api("GET", `/api/streams/${streamId}/clips?limit=200`);
+      order = page.items.map((c) => c.id);
+    }
+    const next = order[order.indexOf(id) + step];
+    if (next) location.href = `/clips/${next}`;
+    else flash(step > 0 ? "This is the last clip." : "This is the first clip.");
+  }
+
+  $("#approve").addEventListener("click", () => review("approve"));
+  $("#reject").addEventListener("click", () => review("reject"));
+  $("#next").addEventListener("click", () => go(1));
+  $("#prev").addEventListener("click", () => go(-1));
+  document.addEventListener("keydown", (e) => {
+    const typing = ["INPUT", "SELECT", "TEXTAREA"].includes(document.activeElement?.tagName);
+    if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
+    const key = e.key.toLowerCase();
+    if (key === "a") review("approve");
+    else if (key === "r") review("reject");
+    else if (key === "j") go(1);
+    else if (key === "k") go(-1);
+    else return;
+    e.preventDefault();
+  });
+
+  await load();
+  listen((event) => {
+    if (event.payload?.clip_id !== id) return;
+    if (event.name === "clip.rendered") {
+      $("#render-status").textContent = "Rendered.";
+      $("#save").disabled = false;
+      load().catch((err) => flash(err.message));
+    } else if (event.name === "job.failed") {
+      $("#render-status").textContent = `Render failed: ${event.payload.error}`;
+      $("#save").disabled = false;
+    }
+  }, streamId);
+}
+
+// ---- Streamers -------------------------------------------------------------------
+async function streamersPage() {
+  const list = $("#streamers");
+
+  async function load() {
+    const page = await api("GET", "/api/streamers?limit=200");
+    list.replaceChildren();
+    for (const s of page.items) list.append(await card(s));
+  }
+
+  async function card(s) {
+    const li = $("#streamer-card").content.firstElementChild.cloneNode(true);
+    const form = $(".streamer-edit", li);
+    form.name.value = s.name;
+    form.channel.value = s.channel || "";
+    form.layout.value = s.settings.layout || "auto";
+    form.caption_size.value = s.settings.caption_size || 86;
+    form.caption_colour.value = s.settings.caption_colour || "#ffffff";
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      try {
+        await api("PATCH", `/api/streamers/${s.id}`, {
+          name: form.name.value, channel: form.channel.value || null,
+          settings: { layout: form.layout.value, caption_size: +form.caption_size.value,
+                      caption_colour: form.caption_colour.value } });
+        flash(`Saved ${form.name.value}.`, true);
+      } catch (err) { flash(err.message); }
+    });
+    const faces = $(".faces", li);
+    for (const face of await api("GET", `/api/streamers/${s.id}/faces`)) {
+      const item = document.createElement("li");
+      const img = document.createElement("img");
+      img.src = face.image_url; img.alt = `Reference face ${face.id} of ${s.name}`;
+      const remove = document.createElement("button");
+      remove.type = "button"; remove.className = "ghost small"; remove.textContent = "Remove";
+      remove.setAttribute("aria-label", `Remove reference face ${face.id}`);
+      remove.addEventListener("click", async () => {
+        try { await api("DELETE", `/api/streamers/${s.id}/faces/${face.id}`); item.remove(); }
+        catch (err) { flash(err.message); }
+      });
+      item.append(img, remove);
+      faces.append(item);
+    }
+    const faceForm = $(".face-form", li);
+    faceForm.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const body = new FormData();
+      body.append("image", faceForm.image.files[0]);
+      try { await api("POST", `/api/streamers/${s.id}/faces`, body); await load(); flash("Face added.", true); }
+      catch (err) { flash(err.message); }
+    });
+    return li;
+  }
+
+  $("#streamer-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const form = e.target;
+    try {
+      await api("POST", "/api/streamers", { name: form.name.value, platform: form.platform.value,
+                                           channel: form.channel.value || null });
+      form.reset();
+      await load();
+      flash("Streamer added.", true);
+    } catch (err) { flash(err.message); }
+  });
+  await load();
+}
+
+const PAGES = { dashboard, stream: streamPage, clip: clipPage, streamers: streamersPage };
+document.addEventListener("DOMContentLoaded", () => {
+  const page = PAGES[document.body.dataset.page];
+  if (page) page().catch((err) => { if (err.message !== "login") flash(err.message); });
+});
