@@ -4,14 +4,18 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := ffmpeg espeak-ng fonts-dejavu-core
+TEST_APT_PACKAGES := chromium  # the web UI's browser tests (Playwright drives it)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_DIR := .cache/demo
 
-.PHONY: demo test lint bench system venv dev clean
+.PHONY: demo test lint bench system apt venv dev clean
 
 system:  ## Debian packages: ffmpeg (with libass, libx264), espeak-ng, a caption font
+	@$(MAKE) --no-print-directory apt PACKAGES="$(APT_PACKAGES)"
+
+apt:
 	@missing=""; \
-	for pkg in $(APT_PACKAGES); do dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	for pkg in $(PACKAGES); do dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && \
@@ -33,6 +37,7 @@ $(VENV)/.dev: $(BIN)/clipforge
 	touch $@
 
 dev: venv $(VENV)/.dev
+	@$(MAKE) --no-print-directory apt PACKAGES="$(TEST_APT_PACKAGES)"
 
 demo: venv  ## make a 4-minute sample stream and turn it into clips
 	$(BIN)/python tools/synth.py stream $(DEMO_DIR)/sample-stream.mp4 --duration 240 --cached
