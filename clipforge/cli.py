@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import threading
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import typer
 from rich import box
@@ -87,6 +89,16 @@ def _clock(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:04.1f}" if hours else f"{minutes}:{secs:04.1f}"
 
 
+def _source_name(source: str) -> str:
+    """A folder name for a source: the file's stem; for a URL, its last path part and
+    query (`watch?v=ID` -> `watch_v_ID`)."""
+    if "://" not in source:
+        return Path(source).stem
+    parts = urlsplit(source)
+    name = "_".join(p for p in (Path(parts.path).stem, parts.query) if p)
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or parts.hostname or "url"
+
+
 def fail(exc: errors.ClipForgeError) -> None:
     stderr.print(f"clipforge: error: {exc.message}", markup=False, highlight=False,
                  soft_wrap=True)
@@ -95,11 +107,14 @@ def fail(exc: errors.ClipForgeError) -> None:
 
 @app.command()
 def process(
-    source: Annotated[str, typer.Argument(help="A video or audio file of the stream.")],
+    source: Annotated[str, typer.Argument(
+        help="A video or audio file of the stream, or a URL (Twitch or YouTube VOD, or a "
+             "media URL).")],
     out: Annotated[Path | None, typer.Option(
         help="Output folder [default: ./clipforge-out/<source name>]")] = None,
     chat: Annotated[Path | None, typer.Option(
-        help='Chat replay, JSON Lines: {"t": seconds, "user": ..., "text": ...}')] = None,
+        help='Chat replay: JSON Lines {"t": seconds, "user": ..., "text": ...}, yt-dlp '
+             'live_chat, chat-downloader or TwitchDownloader JSON')] = None,
     top: Annotated[int | None, typer.Option(help="How many clips to make.")] = None,
     layout: Annotated[str | None, typer.Option(help="auto, crop or blur.")] = None,
     min_len: Annotated[float | None, typer.Option(help="Shortest clip, seconds.")] = None,
@@ -119,7 +134,7 @@ def process(
     from clipforge.runtime.orchestrator import process as run_pipeline
 
     settings = get_settings()
-    out_dir = out or Path("clipforge-out") / Path(source).stem
+    out_dir = out or Path("clipforge-out") / _source_name(source)
     options = Options(
         out_dir=out_dir, chat=chat, top=top or settings.top,
         layout=layout or settings.layout,

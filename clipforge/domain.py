@@ -80,6 +80,7 @@ class ChatMessage:
     t: float
     user: str
     text: str
+    emotes: list[str] = field(default_factory=list)  # emote names, in message order
 
 
 @dataclass(frozen=True)

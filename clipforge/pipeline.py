@@ -10,7 +10,9 @@ redoes only what it touches.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,11 +21,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clipforge import domain, errors
+from clipforge.config import Settings, get_settings
 from clipforge.domain import ChatMessage, MediaInfo
 from clipforge.media import ffmpeg
 from clipforge.runtime import artifacts, rendering, scoring, steps
 from clipforge.runtime.context import Options, Run
 from clipforge.stages import chat as chat_stage
+from clipforge.stages import ingest
 from clipforge.storage import queue
 from clipforge.storage.models import ClipRow, JobRow, StreamerRow, StreamRow, utcnow
 from clipforge.storage.queue import JobSpec
@@ -52,13 +56,17 @@ EVENTS = {
 }
 
 
-def validate(source: Path | str, options: Options
-             ) -> tuple[MediaInfo, list[ChatMessage] | None]:
-    """Check every input before any work starts, so bad input costs nothing."""
-    if "://" in str(source):
-        raise errors.UnsupportedSource(
-            f"{source}: URLs are not supported yet; download the VOD and give the file path"
-        )
+@dataclass(frozen=True)
+class Source:
+    """A checked source: a local file, or a URL resolved by yt-dlp."""
+
+    where: str  # the file's absolute path, or the URL
+    key: str  # identifies the stream: content fingerprint, or the site's video id
+    name: str
+    info: MediaInfo  # for a URL, what the site says until ingest has downloaded it
+
+
+def check_options(options: Options) -> list[ChatMessage] | None:
     if options.layout not in LAYOUTS:
         raise errors.BadOption(
             f"layout (--layout) {options.layout}: use one of {', '.join(LAYOUTS)}")
@@ -69,14 +77,42 @@ def validate(source: Path | str, options: Options
         )
     if options.top < 1:
         raise errors.BadOption(f"top (--top) {options.top}: ask for at least one clip")
+    return chat_stage.read_chat(options.chat) if options.chat else None
+
+
+def validate(source: Path | str, options: Options, settings: Settings | None = None
+             ) -> Source:
+    """Check every input before any work starts, so bad input costs nothing."""
+    check_options(options)
     ffmpeg.require_tools()
-    info = ffmpeg.probe(Path(source))
-    chat = chat_stage.read_chat(options.chat) if options.chat else None
-    return info, chat
+    if ingest.is_url(source):
+        url = str(source)
+        remote = ingest.resolve(url, steps.ingest_limits(settings or get_settings()))
+        info = MediaInfo(path=url, duration=remote.duration, has_video=True, has_audio=True,
+                         width=remote.width, height=remote.height)
+        return Source(where=url, key=remote.key, name=remote.title or remote.id, info=info)
+    path = Path(source)
+    info = ffmpeg.probe(path)
+    return Source(where=str(path.resolve()), key=fingerprint(path), name=path.stem, info=info)
 
 
-def first_job() -> JobSpec:
-    return JobSpec("ingest", "stream")
+def fingerprint(path: Path) -> str:
+    """Identify a source by content (size, head and tail), so a moved file still resumes."""
+    size = path.stat().st_size
+    digest = hashlib.sha1(str(size).encode())
+    with path.open("rb") as f:
+        digest.update(f.read(1 << 20))
+        f.seek(max(0, size - (1 << 20)))
+        digest.update(f.read(1 << 20))
+    return digest.hexdigest()[:16]
+
+
+def first_job(source: str, settings: Settings) -> JobSpec:
+    if not ingest.is_url(source):
+        return JobSpec("ingest", "stream")
+    # What is downloaded for analysis decides everything after it.
+    fetched = "full" if settings.download_full else f"{settings.analysis_height}p"
+    return JobSpec("ingest", "stream", {"download": fetched})
 
 
 def units(spec: JobSpec) -> float:
@@ -88,6 +124,7 @@ def units(spec: JobSpec) -> float:
 def after(s: Session, run: Run, stream: StreamRow, job: JobRow) -> list[JobSpec]:
     """The jobs that follow a finished (or reused) one."""
     if job.stage == "ingest":
+        use_downloaded(stream, run, job)
         return [chunk_job(run, job)]
     if job.stage == "chunk":
         return chunk_jobs(s, run, stream, job)
@@ -111,6 +148,19 @@ def after(s: Session, run: Run, stream: StreamRow, job: JobRow) -> list[JobSpec]
         queue.emit(s, domain.STREAM_COMPLETED, stream.id, report=job.result,
                    clips=len(job.payload["clips"]))
     return []
+
+
+def use_downloaded(stream: StreamRow, run: Run, job: JobRow) -> None:
+    """A URL stream's media is, from ingest on, the file ingest downloaded (and its chat
+    replay the one that came with it, unless the user gave one)."""
+    fetched = steps.load_fetched(run, job)
+    if fetched is None:
+        return
+    info, chat = fetched
+    stream.info, stream.duration, run.info = asdict(info), info.duration, info
+    if chat is not None and run.options.chat is None:
+        run.options = replace(run.options, chat=chat)
+        stream.options = run.options.to_json()
 
 
 def chunk_job(run: Run, ingest: JobRow) -> JobSpec:

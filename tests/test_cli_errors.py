@@ -50,10 +50,16 @@ def test_missing_chat_file(run_cli: CliRunner, bad_inputs: dict[str, Path],
     assert_clean_error(proc, 2, str(chat), "not found")
 
 
-def test_url_is_not_supported_yet(run_cli: CliRunner) -> None:
-    url = "https://www.twitch.tv/videos/123456"
+def test_url_to_a_private_address_is_refused(run_cli: CliRunner) -> None:
+    url = "http://10.0.0.1/videos/123456.mp4"
     proc = run_cli("process", url, "-q")
-    assert_clean_error(proc, 2, url, "not supported yet")
+    assert_clean_error(proc, 2, url, "private, loopback or link-local")
+
+
+def test_only_http_urls(run_cli: CliRunner) -> None:
+    url = "ftp://example.com/vod.mp4"
+    proc = run_cli("process", url, "-q")
+    assert_clean_error(proc, 2, url, "only http:// and https://")
 
 
 def test_bad_options(run_cli: CliRunner, bad_inputs: dict[str, Path]) -> None:

@@ -14,7 +14,6 @@ from clipforge.api import schemas
 from clipforge.api.deps import CurrentUser, IdPath, ServicesDep, SessionDep
 from clipforge.api.views import page, stream_detail, stream_view
 from clipforge.runtime.context import Options
-from clipforge.runtime.orchestrator import fingerprint
 from clipforge.storage.models import StreamRow
 from clipforge.storage.repository import fetch
 
@@ -35,28 +34,29 @@ def _options(found: ServicesDep, body: schemas.StreamOptions, key: str) -> Optio
     )
 
 
-def _submit(found: ServicesDep, source: Path, body: schemas.StreamOptions,
+def _submit(found: ServicesDep, source: Path | str, body: schemas.StreamOptions,
             name: str | None) -> schemas.StreamDetail:
-    # Validate before fingerprinting: a missing or unreadable file gets its clear error.
+    """Check the source (a file, or a URL resolved by yt-dlp) before anything is stored:
+    its key names the stream's output folder."""
     probe = Options(out_dir=Path("."), chat=Path(body.chat) if body.chat else None)
-    pipeline.validate(source, probe)
-    options = _options(found, body, fingerprint(source))
-    pipeline.validate(source, options)
-    stream_id = found.orchestrator.submit(source, options, name)
+    checked = pipeline.validate(source, probe, found.settings)
+    options = _options(found, body, checked.key)
+    stream_id = found.orchestrator.submit(checked, options, name)
     with found.repo.session() as s:
         return stream_detail(s, s.get_one(StreamRow, stream_id))
 
 
 @router.post("", status_code=201, response_model=schemas.StreamDetail,
-             responses=schemas.responses(422))
+             responses=schemas.responses(403, 404, 409, 413, 422, 451))
 def create_stream(body: schemas.StreamCreate, found: ServicesDep,
                   _user: CurrentUser) -> schemas.StreamDetail:
-    """Submit a stream by a path on the server or a URL. The same file again is the same
-    stream: it is processed again with these options, reusing finished work."""
+    """Submit a stream by a path on the server or a URL (a Twitch or YouTube VOD, or any
+    media URL yt-dlp reads). The same file or video again is the same stream: it is
+    processed again with these options, reusing finished work."""
     if bool(body.path) == bool(body.url):
         raise errors.BadOption("give exactly one of `path` (a file on the server) or `url`")
     if body.url:
-        pipeline.validate(body.url, Options(out_dir=Path(".")))  # says what URLs can do
+        return _submit(found, body.url, body, body.name)
     assert body.path is not None
     return _submit(found, Path(body.path), body, body.name)
 

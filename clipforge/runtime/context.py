@@ -58,6 +58,7 @@ class Run:
     options: Options
     settings: Settings
     work: Path  # the stream's artifacts
+    source: str = ""  # the stream's file (absolute path) or URL
     streamer_lag: float | None = None
     ranker: Reranker | None = None  # the streamer's learned preferences, if any
     progress: Progress = NullProgress()

@@ -5,7 +5,6 @@ rows and queues jobs in one transaction, with its events in the outbox; a pool r
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,17 +23,6 @@ from clipforge.storage.models import ClipRow, JobRow, StreamerRow, StreamRow, ut
 from clipforge.storage.repository import Repository, fetch
 
 
-def fingerprint(path: Path) -> str:
-    """Identify a source by content (size, head and tail), so a moved file still resumes."""
-    size = path.stat().st_size
-    digest = hashlib.sha1(str(size).encode())
-    with path.open("rb") as f:
-        digest.update(f.read(1 << 20))
-        f.seek(max(0, size - (1 << 20)))
-        digest.update(f.read(1 << 20))
-    return digest.hexdigest()[:16]
-
-
 @dataclass
 class Orchestrator:
     repo: Repository
@@ -42,20 +30,25 @@ class Orchestrator:
     # Where queued work is announced to a progress display; none by default.
     tracker: Tracker = field(default_factory=lambda: Tracker(lambda _stream: NullProgress()))
 
-    def submit(self, source: Path, options: Options, name: str | None = None) -> int:
-        """Validate a source and queue its processing; returns the stream id. The same
-        source submitted again is the same stream: finished work is reused."""
-        info, _ = pipeline.validate(source, options)
-        key = fingerprint(source)
+    def submit(self, source: Path | str | pipeline.Source, options: Options,
+               name: str | None = None) -> int:
+        """Validate a source (a file or a URL; or one `pipeline.validate` checked) and
+        queue its processing; returns the stream id. The same source submitted again is
+        the same stream: finished work is reused."""
+        if isinstance(source, pipeline.Source):
+            found = source
+            pipeline.check_options(options)
+        else:
+            found = pipeline.validate(source, options, self.settings)
         with self.repo.session() as s:
             streamer = _streamer(s, options.streamer)
-            stream = s.scalar(select(StreamRow).where(StreamRow.key == key))
+            stream = s.scalar(select(StreamRow).where(StreamRow.key == found.key))
             if stream is None:
-                stream = StreamRow(key=key, source="", duration=0.0, run=0)
+                stream = StreamRow(key=found.key, source="", duration=0.0, run=0)
                 s.add(stream)
-            stream.source, stream.duration = str(source.resolve()), info.duration
-            stream.info, stream.options = asdict(info), options.to_json()
-            stream.name = name or source.stem
+            stream.source, stream.duration = found.where, found.info.duration
+            stream.info, stream.options = asdict(found.info), options.to_json()
+            stream.name = name or found.name
             stream.streamer_id = streamer.id
             s.flush()
             self._start(s, stream)
@@ -72,7 +65,7 @@ class Orchestrator:
         stream.run += 1
         stream.status, stream.error, stream.submitted_at = "processing", None, utcnow()
         queue.emit(s, domain.STREAM_SUBMITTED, stream.id, run=stream.run, name=stream.name)
-        self._queue(s, stream, [pipeline.first_job()])
+        self._queue(s, stream, [pipeline.first_job(stream.source, self.settings)])
 
     def _queue(self, s: Session, stream: StreamRow, specs: list[queue.JobSpec]) -> None:
         run = load_run(s, self.settings, stream, self.tracker.progress_for(stream.id), None)
@@ -166,9 +159,8 @@ def process(source: Path | str, options: Options, settings: Settings,
     repo = Repository(settings.database_url)
     pool = LocalPool(repo, settings, progress)
     orchestrator = Orchestrator(repo, settings, pool.tracker)
-    pipeline.validate(source, options)  # before any folder is made for bad input
+    stream_id = orchestrator.submit(source, options)  # validates: bad input costs nothing
     options.out_dir.mkdir(parents=True, exist_ok=True)
-    stream_id = orchestrator.submit(Path(source), options)
     pool.start(stream_id)
     try:
         stream = pool.wait(stream_id)

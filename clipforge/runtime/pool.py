@@ -42,6 +42,7 @@ def load_run(s: Session, settings: Settings, stream: StreamRow, progress: Progre
     return Run(
         stream_id=stream.id, stream_key=stream.key, info=MediaInfo(**stream.info),
         options=Options.from_json(stream.options), settings=settings, work=work,
+        source=stream.source,
         streamer_lag=streamer.chat_lag if streamer else None,
         ranker=feedback.reranker(streamer.ranker if streamer else None),
         progress=progress, transcriber=transcriber,

@@ -7,12 +7,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from clipforge.domain import Candidate, FaceSample, MediaInfo, RenderedClip
+from clipforge.domain import Candidate, Face, FaceSample, MediaInfo, RenderedClip
 from clipforge.media import ffmpeg
 from clipforge.media.render import OUT_FPS, RenderSpec, render
 from clipforge.runtime import artifacts, steps
 from clipforge.runtime.context import Run
-from clipforge.stages import captions
+from clipforge.stages import captions, ingest
 from clipforge.stages.camera import camera_path, face_presence
 from clipforge.storage.models import JobRow
 
@@ -48,13 +48,40 @@ def clip_files(run: Run, cid: str) -> tuple[Path, Path, Path]:
     return folder / f"{cid}.mp4", folder / f"{cid}.ass", folder / f"{cid}.jpg"
 
 
+SECTION_PAD = 2.0  # seconds fetched either side of a clip, for the encoder's seek
+
+
+def clip_source(run: Run, start: float, end: float) -> tuple[MediaInfo, float]:
+    """What a clip is rendered from, and where that file starts in the stream: the
+    stream's file; for a URL stream, the clip's time range fetched in full quality (once;
+    a re-run reuses it), unless everything was downloaded in full quality already."""
+    if not ingest.is_url(run.source) or run.settings.download_full:
+        return run.info, 0.0
+    lo, hi = max(0.0, start - SECTION_PAD), min(run.info.duration, end + SECTION_PAD)
+    path = ingest.download(run.source, run.work / "sections", f"hd-{lo:09.3f}-{hi:09.3f}",
+                           ingest.RENDER_FORMAT, steps.ingest_limits(run.settings),
+                           section=(lo, hi))
+    return ffmpeg.probe(path), lo
+
+
+def _rescaled(faces: list[FaceSample], scale: float) -> list[FaceSample]:
+    """Face boxes found on the analysis rendition, in the pixels of a larger one."""
+    if scale == 1.0:
+        return faces
+    return [FaceSample(t=f.t, faces=[Face(x=b.x * scale, y=b.y * scale, w=b.w * scale,
+                                          h=b.h * scale, score=b.score) for b in f.faces])
+            for f in faces]
+
+
 def render_clip(run: Run, job: JobRow) -> Path:
     """Render one clip as the job's payload describes it (bounds, title, edits)."""
-    info, opts, s, clip = run.info, run.options, run.settings, job.payload["clip"]
+    opts, s, clip = run.options, run.settings, job.payload["clip"]
     start, end = clip["start"], clip["end"]
     mp4, ass, jpg = clip_files(run, job.target)
     mp4.parent.mkdir(parents=True, exist_ok=True)
+    info, offset = clip_source(run, start, end)
     faces = [f for a in steps.load_analyses(job.payload["analyses"]) for f in a.faces]
+    faces = _rescaled(faces, info.width / run.info.width if run.info.width else 1.0)
     layout = job.payload["rendered_layout"]
     words = [w for seg in steps.load_transcripts(job.payload["transcripts"]) for w in seg.words]
     if job.payload.get("captions_text") is not None:
@@ -64,7 +91,8 @@ def render_clip(run: Run, job: JobRow) -> Path:
     path = camera_path(faces, info.width, info.height, crop_w, start, end, OUT_FPS) \
         if layout == "crop" else None
     render(RenderSpec(
-        source=Path(info.path), start=start, duration=end - start, layout=layout, out=mp4,
+        source=Path(info.path), start=start - offset, duration=end - start, layout=layout,
+        out=mp4,
         captions=ass if opts.captions else None, crop_width=crop_w, crop_height=crop_h,
         crop_path=path, target_lufs=s.target_lufs, preset=s.x264_preset, crf=s.x264_crf,
     ))
@@ -103,7 +131,8 @@ def write_report(run: Run, job: JobRow) -> Path:
     clips = [listed(run, row) for row in job.payload["clips"]]
     segments = steps.load_transcripts(job.payload["transcripts"])
     report = {
-        "stream": {"source": run.info.path, "duration": round(run.info.duration, 3)},
+        "stream": {"source": run.source if ingest.is_url(run.source) else run.info.path,
+                   "duration": round(run.info.duration, 3)},
         "clips": [asdict(c) for c in clips],
         "transcript": [asdict(s) for s in segments],
         "timings": job.payload["timings"],

@@ -7,18 +7,22 @@ then rename) and returns the result's path; `pipeline.py` says which step follow
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from clipforge.domain import Analysis, Chunk, Segment
+from clipforge import errors
+from clipforge.config import Settings
+from clipforge.domain import Analysis, Chunk, MediaInfo, Segment
 from clipforge.media import ffmpeg
 from clipforge.runtime import artifacts
 from clipforge.runtime.context import Run
 from clipforge.stages import cascade, signals, transcribe
 from clipforge.stages import chat as chat_stage
 from clipforge.stages import chunk as chunk_stage
+from clipforge.stages import ingest as ingest_stage
 from clipforge.stages.analyze import analyze as analyze_frames
 from clipforge.stages.faces import FaceDetector
 from clipforge.storage.models import JobRow
@@ -29,8 +33,11 @@ LAG_MIN_MESSAGES = 30
 
 
 def ingest(run: Run, job: JobRow) -> Path:
-    """Extract the audio once and compute the cheap per-second audio signals."""
+    """Download a URL's analysis rendition (a file is used as it is); extract the audio
+    once and compute the cheap per-second audio signals."""
     run.progress.advance("ingest", 0.0)
+    if ingest_stage.is_url(run.source):
+        run.info = fetch(run, job)  # from here on, the stream is the downloaded file
     samples = chunk_stage.extract_audio(run.info, audio_path(run))
     result = signals.audio_signals(samples, run.seconds)
     path = run.artifact(job, ".npz")
@@ -38,8 +45,61 @@ def ingest(run: Run, job: JobRow) -> Path:
     np.savez(tmp, loudness=result.loudness, brightness=result.brightness,
              flatness=result.flatness)
     tmp.replace(path)
-    run.progress.advance("ingest", 1.0)
+    run.progress.advance("ingest", 1.0 - DOWNLOAD_SHARE if ingest_stage.is_url(run.source)
+                         else 1.0)
     return path
+
+
+DOWNLOAD_SHARE = 0.9  # of the ingest progress bar
+
+
+def ingest_limits(settings: Settings) -> ingest_stage.Limits:
+    return ingest_stage.Limits(allow_private=settings.allow_private_urls,
+                               max_bytes=settings.max_download_mb << 20,
+                               max_seconds=settings.max_duration_hours * 3600.0)
+
+
+def fetch(run: Run, job: JobRow) -> MediaInfo:
+    """Download what a URL stream is analyzed from (the low rendition, or everything in
+    full quality with `download_full`) and its chat replay when the site has one; record
+    both next to the job's result for `load_fetched`."""
+    s = run.settings
+    fmt = ingest_stage.RENDER_FORMAT if s.download_full else \
+        ingest_stage.analysis_format(s.analysis_height)
+    done = [0.0]
+
+    def tick(fraction: float) -> None:
+        if fraction > done[0]:
+            run.progress.advance("ingest", DOWNLOAD_SHARE * (fraction - done[0]))
+            done[0] = fraction
+
+    chat = run.options.chat is None
+    path = ingest_stage.download(run.source, run.work / "source", "media", fmt,
+                                 ingest_limits(s), on_progress=tick, live_chat=chat)
+    info = ffmpeg.probe(path)
+    if info.duration > s.max_duration_hours * 3600.0:
+        raise errors.TooLong(f"{run.source}: lasts {info.duration / 3600:.1f} h, longer than "
+                             f"the limit of {s.max_duration_hours:g} h "
+                             "(CLIPFORGE_MAX_DURATION_HOURS)")
+    replay = run.work / "source" / "media.live_chat.json"
+    artifacts.write_json(_fetched_path(run, job), {
+        "media": asdict(info), "chat": str(replay) if replay.exists() else None})
+    run.progress.advance("ingest", DOWNLOAD_SHARE - done[0])
+    return info
+
+
+def _fetched_path(run: Run, job: JobRow) -> Path:
+    return run.artifact(job, ".source.json")
+
+
+def load_fetched(run: Run, job: JobRow) -> tuple[MediaInfo, Path | None] | None:
+    """The downloaded media (and chat replay) of a URL stream; None for a local file."""
+    path = _fetched_path(run, job)
+    if not path.exists():
+        return None
+    raw = artifacts.read_json(path)
+    assert isinstance(raw, dict)
+    return MediaInfo(**raw["media"]), Path(raw["chat"]) if raw["chat"] else None
 
 
 def audio_path(run: Run) -> Path:

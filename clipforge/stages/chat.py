@@ -1,35 +1,162 @@
-"""Chat: read a chat replay file (JSON Lines) into messages.
+"""Chat: read a chat replay file into messages, whatever tool wrote it.
 
-One message a line: {"t": seconds from stream start, "user": str, "text": str}.
+The format is told from the content, not the file name:
+
+* ours, JSON Lines: `{"t": seconds from stream start, "user": str, "text": str}` a line
+  (`"emotes": [names]` optional);
+* yt-dlp `live_chat` (YouTube, `--sub-langs live_chat`): JSON Lines of
+  `{"replayChatItemAction": {"actions": [...], "videoOffsetTimeMsec": "..."}}`;
+* chat-downloader (`chat_downloader URL --output chat.json`): a JSON list of messages with
+  `time_in_seconds`, `message`, `author.name` and `emotes[].name`;
+* TwitchDownloader (chat download, JSON): `{"streamer", "video", "comments": [...]}` with
+  `content_offset_seconds`, `commenter.display_name`, `message.body` and
+  `message.fragments[].emoticon`.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from clipforge import errors
 from clipforge.domain import ChatMessage
+
+FORMATS = ("jsonl", "yt-dlp live_chat", "chat-downloader", "TwitchDownloader")
+HINT = ("give JSON Lines like {\"t\": 12.5, \"user\": \"name\", \"text\": \"hello\"}, a yt-dlp "
+        ".live_chat.json, a chat-downloader JSON or a TwitchDownloader JSON file")
 
 
 def read_chat(path: Path) -> list[ChatMessage]:
     if not path.is_file():
         raise errors.ChatFileError(f"{path}: chat file not found; check the --chat path")
-    messages = []
-    with path.open(encoding="utf-8", errors="replace") as lines:
-        for number, line in enumerate(lines, start=1):
-            if line.strip():
-                messages.append(_parse(line, path, number))
+    text = path.read_text(encoding="utf-8", errors="replace")
+    messages = list(parse_chat(text, path))
     messages.sort(key=lambda m: m.t)
     return messages
 
 
-def _parse(line: str, path: Path, number: int) -> ChatMessage:
-    hint = 'each line must be JSON like {"t": 12.5, "user": "name", "text": "hello"}'
+def detect_format(text: str) -> str:
+    head = text.lstrip()
+    if head.startswith("["):
+        return "chat-downloader"
+    first = head.split("\n", 1)[0]
+    if '"replayChatItemAction"' in first or '"addChatItemAction"' in first:
+        return "yt-dlp live_chat"
+    if head.startswith("{") and '"comments"' in head[:200_000]:
+        try:
+            whole = json.loads(head)
+        except json.JSONDecodeError:
+            whole = None
+        if isinstance(whole, dict) and isinstance(whole.get("comments"), list):
+            return "TwitchDownloader"
+    return "jsonl"
+
+
+def parse_chat(text: str, path: Path) -> Iterator[ChatMessage]:
+    kind = detect_format(text)
+    if kind == "chat-downloader":
+        yield from _chat_downloader(_load(text, path), path)
+    elif kind == "TwitchDownloader":
+        yield from _twitch_downloader(_load(text, path), path)
+    else:
+        for number, line in enumerate(text.splitlines(), start=1):
+            if line.strip():
+                parse = _live_chat_line if kind == "yt-dlp live_chat" else _jsonl_line
+                yield from parse(line, path, number)
+
+
+def _load(text: str, path: Path) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise errors.ChatFileError(f"{path}: not valid JSON ({exc}); {HINT}") from exc
+
+
+def _bad(path: Path, where: str, exc: Exception) -> errors.ChatFileError:
+    return errors.ChatFileError(f"{path}: {where} is not a chat message ({exc}); {HINT}")
+
+
+def _jsonl_line(line: str, path: Path, number: int) -> Iterator[ChatMessage]:
     try:
         raw = json.loads(line)
-        return ChatMessage(t=float(raw["t"]), user=str(raw.get("user", "")),
-                           text=str(raw.get("text", "")))
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-        raise errors.ChatFileError(f"{path}: line {number} is not a chat message ({exc}); "
-                                   f"{hint}") from exc
+        yield ChatMessage(t=float(raw["t"]), user=str(raw.get("user", "")),
+                          text=str(raw.get("text", "")),
+                          emotes=[str(e) for e in raw.get("emotes") or []])
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise _bad(path, f"line {number}", exc) from exc
+
+
+# yt-dlp live_chat: each line is one replay action from YouTube's live chat continuation
+# API; text messages are liveChatTextMessageRenderer, Super Chats liveChatPaidMessage-
+# Renderer. Emoji runs carry `shortcuts` (":face-blue-smiling:") or, for channel emotes,
+# a searchable name.
+_RENDERERS = ("liveChatTextMessageRenderer", "liveChatPaidMessageRenderer")
+
+
+def _live_chat_line(line: str, path: Path, number: int) -> Iterator[ChatMessage]:
+    try:
+        replay = json.loads(line)["replayChatItemAction"]
+        t = int(replay.get("videoOffsetTimeMsec", 0)) / 1000.0
+        for action in replay.get("actions", []):
+            item = action.get("addChatItemAction", {}).get("item", {})
+            for name in _RENDERERS:
+                if name in item:
+                    yield _live_chat_message(item[name], t)
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise _bad(path, f"line {number}", exc) from exc
+
+
+def _live_chat_message(renderer: dict[str, Any], t: float) -> ChatMessage:
+    words: list[str] = []
+    emotes: list[str] = []
+    for run in renderer.get("message", {}).get("runs", []):
+        if "text" in run:
+            words.append(run["text"])
+        elif "emoji" in run:
+            emoji = run["emoji"]
+            names = emoji.get("shortcuts") or emoji.get("searchTerms") or [
+                emoji.get("emojiId", "")]
+            name = str(names[0]).strip(":")  # ":KEKW:" is the emote KEKW
+            emotes.append(name)
+            words.append(name)
+    user = renderer.get("authorName", {}).get("simpleText", "")
+    return ChatMessage(t=t, user=str(user), text="".join(words), emotes=emotes)
+
+
+def _chat_downloader(items: Any, path: Path) -> Iterator[ChatMessage]:
+    if not isinstance(items, list):
+        raise errors.ChatFileError(f"{path}: expected a list of messages; {HINT}")
+    for index, item in enumerate(items):
+        try:
+            if item.get("message_type", "text_message") != "text_message" \
+                    and item.get("message") is None:  # subscriptions, tickers, ...
+                continue
+            yield ChatMessage(
+                t=float(item["time_in_seconds"]), user=str(item["author"]["name"]),
+                text=str(item["message"]),
+                emotes=_placed_emotes(item.get("emotes") or []))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise _bad(path, f"message {index + 1}", exc) from exc
+
+
+def _placed_emotes(emotes: list[dict[str, Any]]) -> list[str]:
+    """chat-downloader lists an emote once with every place ("0-2", "4-6") it is used."""
+    placed = [(int(str(where).split("-")[0]), str(e["name"]))
+              for e in emotes for where in e.get("locations") or ["0"]]
+    return [name for _, name in sorted(placed, key=lambda p: p[0])]
+
+
+def _twitch_downloader(root: Any, path: Path) -> Iterator[ChatMessage]:
+    for index, comment in enumerate(root["comments"]):
+        try:
+            message = comment["message"]
+            emotes = [str(f["text"]) for f in message.get("fragments") or []
+                      if f.get("emoticon")]
+            yield ChatMessage(
+                t=float(comment["content_offset_seconds"]),
+                user=str(comment["commenter"]["display_name"]), text=str(message["body"]),
+                emotes=emotes)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise _bad(path, f"comment {index + 1}", exc) from exc
