@@ -80,6 +80,8 @@ def render_clip(run: Run, job: JobRow) -> Path:
     mp4, ass, jpg = clip_files(run, job.target)
     mp4.parent.mkdir(parents=True, exist_ok=True)
     info, offset = clip_source(run, start, end)
+    for stale in mp4.parent.glob(f"{job.target}*.part*"):  # left by a killed attempt
+        stale.unlink()
     faces = [f for a in steps.load_analyses(job.payload["analyses"]) for f in a.faces]
     faces = _rescaled(faces, info.width / run.info.width if run.info.width else 1.0)
     layout = job.payload["rendered_layout"]
