@@ -56,9 +56,9 @@ def free_port() -> int:
 class Server:
     """`clipforge serve` on a free port with its own data dir and database."""
 
-    def __init__(self, data_dir: Path, database_url: str, workers: bool = True,
+    def __init__(self, data_dir: Path, database_url: str, pool: bool = True,
                  **settings: str) -> None:
-        self.data_dir, self.database_url, self.workers = data_dir, database_url, workers
+        self.data_dir, self.database_url, self.pool = data_dir, database_url, pool
         self.env = cli_env(data_dir)
         self.env["CLIPFORGE_DATABASE_URL"] = database_url
         self.env.update({f"CLIPFORGE_{k.upper()}": v for k, v in settings.items()})
@@ -76,7 +76,7 @@ class Server:
     def start(self) -> Server:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         args = ["serve", "--port", str(self.port)]
-        if not self.workers:
+        if not self.pool:
             args.append("--no-workers")
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(clipforge_cmd(*args), env=self.env, stdout=log,

@@ -241,7 +241,7 @@ def test_a_failed_job_keeps_its_error_and_is_retried(tmp_path: Path,
     source = tmp_path / "on-a-usb-drive.mp4"
     shutil.copy(stream_90s.video, source)
     url = f"sqlite:///{tmp_path / 'api.db'}"
-    servers.append(Server(tmp_path / "data", url, workers=False, **SERVER_SETTINGS))
+    servers.append(Server(tmp_path / "data", url, pool=False, **SERVER_SETTINGS))
     queued_only = servers[-1].start()
     token = make_token(queued_only)
     created = queued_only.client(token).post("/api/streams",

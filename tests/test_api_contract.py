@@ -28,12 +28,12 @@ def contract_server(request: pytest.FixtureRequest,
                     tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     root = tmp_path_factory.mktemp(f"contract-{request.param}")
     if request.param == "sqlite":
-        running = Server(root / "data", f"sqlite:///{root / 'api.db'}", workers=False).start()
+        running = Server(root / "data", f"sqlite:///{root / 'api.db'}", pool=False).start()
         yield running
         running.stop()
         return
     with pg_database() as url:
-        running = Server(root / "data", url, workers=False).start()
+        running = Server(root / "data", url, pool=False).start()
         yield running
         running.stop()
 
