@@ -46,8 +46,9 @@ def login_redirect(_request: Request, exc: LoginRequired) -> RedirectResponse:
     return RedirectResponse(f"/login?next={quote(exc.path)}", status_code=303)
 
 
-def _page(request: Request, found: ServicesDep, name: str, **context: object) -> HTMLResponse:
-    user, session = page_user(request, found)
+def _page(request: Request, name: str, login: tuple[UserRow, sessions.WebSession],
+          **context: object) -> HTMLResponse:
+    user, session = login
     return templates.TemplateResponse(request, name, {
         "user": user.name, "csrf": session.csrf, "version": __version__, **context})
 
@@ -99,29 +100,27 @@ def logout(request: Request, found: ServicesDep, csrf: Annotated[str, Form()]) -
 
 @router.get("/", response_class=HTMLResponse)
 def dashboard(request: Request, found: ServicesDep) -> HTMLResponse:
-    return _page(request, found, "dashboard.html", page="dashboard")
+    return _page(request, "dashboard.html", page_user(request, found), page="dashboard")
 
 
 @router.get("/streams/{stream_id}", response_class=HTMLResponse)
 def stream_page(request: Request, found: ServicesDep, stream_id: IdPath) -> HTMLResponse:
-    page_user(request, found)
+    login = page_user(request, found)  # before the lookup: no 404 tells a stranger anything
     with found.repo.session() as s:
-        stream = fetch(s, StreamRow, stream_id, "stream")
-        name = stream.name
-    return _page(request, found, "stream.html", page="stream", stream_id=stream_id,
+        name = fetch(s, StreamRow, stream_id, "stream").name
+    return _page(request, "stream.html", login, page="stream", stream_id=stream_id,
                  stream_name=name)
 
 
 @router.get("/clips/{clip_id}", response_class=HTMLResponse)
 def clip_page(request: Request, found: ServicesDep, clip_id: ClipIdPath) -> HTMLResponse:
-    page_user(request, found)
+    login = page_user(request, found)
     with found.repo.session() as s:
-        clip = fetch(s, ClipRow, clip_id, "clip")
-        stream_id = clip.stream_id
-    return _page(request, found, "clip.html", page="clip", clip_id=clip_id,
+        stream_id = fetch(s, ClipRow, clip_id, "clip").stream_id
+    return _page(request, "clip.html", login, page="clip", clip_id=clip_id,
                  stream_id=stream_id)
 
 
 @router.get("/streamers", response_class=HTMLResponse)
 def streamers_page(request: Request, found: ServicesDep) -> HTMLResponse:
-    return _page(request, found, "streamers.html", page="streamers")
+    return _page(request, "streamers.html", page_user(request, found), page="streamers")

@@ -87,7 +87,10 @@ class LocalPool:
             self.tracker = Tracker(lambda _stream_id: shared)
         self.worker = queue.this_worker()
         self.holding: dict[int, int] = {}  # thread ident -> job id, for the heartbeat
-        self.failures: dict[int, BaseException] = {}  # stream id -> what stopped it
+        # What stopped the one stream a `clipforge process` pool works on (a server's pool
+        # serves many streams for a long time: their errors are on the jobs, not here).
+        self.failures: dict[int, BaseException] = {}
+        self._only: int | None = None
         self.model = ModelCache(lambda: transcribe.load_model(
             settings.whisper_model, settings.whisper_compute_type, 1, max(1, settings.workers)))
         self._stop = threading.Event()
@@ -95,6 +98,7 @@ class LocalPool:
 
     # Starting and stopping -----------------------------------------------------------
     def start(self, stream_id: int | None = None) -> None:
+        self._only = stream_id
         with self.repo.session() as s:
             recovered = queue.recover(s)
         if recovered:
@@ -180,7 +184,8 @@ class LocalPool:
         else:
             message = f"{type(exc).__name__}: {exc}"
             log.error("job %s failed:\n%s", job.key, traceback.format_exc())
-        self.failures[job.stream_id] = exc
+        if job.stream_id == self._only:
+            self.failures[job.stream_id] = exc
         with self.repo.session() as s:
             stream = queue.lock_stream(s, job.stream_id)
             row = s.get_one(JobRow, job.id)
