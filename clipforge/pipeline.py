@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from clipforge import domain, errors
 from clipforge.config import Settings, get_settings
-from clipforge.domain import ChatMessage, MediaInfo
+from clipforge.domain import ChatMessage, FaceSample, MediaInfo, Word
 from clipforge.media import ffmpeg
 from clipforge.runtime import artifacts, rendering, scoring, steps
 from clipforge.runtime.context import Options, Run
@@ -135,7 +135,7 @@ def after(s: Session, run: Run, stream: StreamRow, job: JobRow) -> list[JobSpec]
         clips = keep_picks(s, run, stream, job)
         if not run.options.render:
             return [report_job(s, run, stream)]
-        return [render_job(s, run, stream, clip) for clip in clips]
+        return render_jobs(s, run, stream, clips)
     if job.stage == "render":
         clip = s.get(ClipRow, job.target)
         if clip is not None:
@@ -245,24 +245,43 @@ def keep_picks(s: Session, run: Run, stream: StreamRow, job: JobRow) -> list[Cli
     return kept
 
 
-def render_job(s: Session, run: Run, stream: StreamRow, clip: ClipRow) -> JobSpec:
-    analyses = [str(j.result) for j in results(s, stream, "analyze")]
+@dataclass(frozen=True)
+class Seen:
+    """What the stream's finished chunk jobs heard and saw: the inputs of every render."""
+
+    transcripts: list[str]
+    analyses: list[str]
+    words: list[Word]
+    faces: list[FaceSample]
+
+
+def seen(s: Session, stream: StreamRow) -> Seen:
     transcripts = [str(j.result) for j in results(s, stream, "transcribe")]
-    faces = [f for a in steps.load_analyses(analyses) for f in a.faces]
-    layout = rendering.choose_layout(run.info, clip.layout, faces, clip.start, clip.end)
+    analyses = [str(j.result) for j in results(s, stream, "analyze")]
+    return Seen(transcripts, analyses,
+                [w for seg in steps.load_transcripts(transcripts) for w in seg.words],
+                [f for a in steps.load_analyses(analyses) for f in a.faces])
+
+
+def render_jobs(s: Session, run: Run, stream: StreamRow, clips: list[ClipRow]) -> list[JobSpec]:
+    inputs = seen(s, stream)  # read once for all the clips
+    return [render_job(run, inputs, clip) for clip in clips]
+
+
+def render_job(run: Run, inputs: Seen, clip: ClipRow) -> JobSpec:
+    layout = rendering.choose_layout(run.info, clip.layout, inputs.faces, clip.start, clip.end)
     described = {"id": clip.id, "start": clip.start, "end": clip.end, "peak": clip.peak,
                  "title": clip.title}
     # What the picture and captions are made of: a render is reused while they are the
     # same, whatever else changed in the run.
-    words = [w for seg in steps.load_transcripts(transcripts) for w in seg.words
-             if w.end > clip.start and w.start < clip.end]
-    seen = [f for f in faces if clip.start - 1 <= f.t <= clip.end + 1]
+    words = [w for w in inputs.words if w.end > clip.start and w.start < clip.end]
+    faces = [f for f in inputs.faces if clip.start - 1 <= f.t <= clip.end + 1]
     params = {**rendering.render_params(run, layout), "clip": described,
               "captions_text": clip.captions,
-              "content": queue.params_hash([artifacts.to_json(words), artifacts.to_json(seen)])}
+              "content": queue.params_hash([artifacts.to_json(words), artifacts.to_json(faces)])}
     return JobSpec("render", clip.id, params, {
         "clip": described, "rendered_layout": layout, "captions_text": clip.captions,
-        "transcripts": transcripts, "analyses": analyses})
+        "transcripts": inputs.transcripts, "analyses": inputs.analyses})
 
 
 def report_job(s: Session, run: Run, stream: StreamRow) -> JobSpec:

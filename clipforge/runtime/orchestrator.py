@@ -128,7 +128,7 @@ class Orchestrator:
             stream.status = "processing"
             s.flush()
             run = load_run(s, self.settings, stream, self.tracker.progress_for(stream.id), None)
-            self._queue(s, stream, [pipeline.render_job(s, run, stream, clip)])
+            self._queue(s, stream, pipeline.render_jobs(s, run, stream, [clip]))
             return clip
 
     def review(self, clip_id: str, approved: bool) -> feedback.Feedback:
