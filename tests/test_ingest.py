@@ -20,6 +20,7 @@ from clipforge.stages import ingest
 from tests.conftest import cli_env, clipforge_cmd
 from tests.ingest_media import IngestMedia, ingest_media
 from tests.media_server import MediaServer
+from tests.servers import Server
 from tests.test_cli_errors import assert_clean_error
 
 ALLOW = ingest.Limits(allow_private=True)
@@ -281,3 +282,34 @@ def test_cli_refuses_a_loopback_url_by_default(server: MediaServer, tmp_path: Pa
     assert_clean_error(proc, 2, url, "private, loopback or link-local")
     assert server.log == []  # refused before any request
 
+
+
+# --- the API takes URLs too --------------------------------------------------------------
+
+def test_api_processes_a_url_and_refuses_a_private_one(server: MediaServer,
+                                                       tmp_path: Path) -> None:
+    url = server.url("hls/master.m3u8")
+    allowed = Server(tmp_path / "allowed", f"sqlite:///{tmp_path / 'allowed.db'}",
+                     allow_private_urls="true", chunk_seconds="60").start()
+    guarded = Server(tmp_path / "guarded", f"sqlite:///{tmp_path / 'guarded.db'}").start()
+    try:
+        api = allowed.client(allowed.cli("user", "create", "ed").strip())
+        created = api.post("/api/streams", json={"url": url, "top": 1})
+        assert created.status_code == 201, created.text
+        sid = created.json()["id"]
+        assert created.json()["source"] == url
+        deadline = time.monotonic() + 600
+        while (status := api.get(f"/api/streams/{sid}").json()["status"]) == "processing":
+            assert time.monotonic() < deadline
+            time.sleep(0.5)
+        assert status == "done"
+        [clip] = api.get(f"/api/streams/{sid}/clips").json()["items"]
+        assert api.get(f"/api/clips/{clip['id']}/video").status_code == 200
+
+        refused = guarded.client(guarded.cli("user", "create", "ed").strip()).post(
+            "/api/streams", json={"url": url})
+        assert refused.status_code == 422 and refused.json()["code"] == "unsafe_url"
+        assert "127.0.0.1" in refused.json()["message"]
+    finally:
+        allowed.stop()
+        guarded.stop()
