@@ -34,7 +34,8 @@ class Settings(BaseSettings):
     database_url: str = ""  # empty: SQLite in data_dir
     redis_url: str = ""  # empty: embedded local pool
     storage_url: str = ""  # empty: data_dir/media
-    allow_private_urls: bool = False
+    allow_private_urls: bool = False  # fetch from any private/loopback address
+    private_hosts: list[str] = Field(default_factory=list)  # or only from these hosts
     # URL sources: analyze a rendition of at most `analysis_height` lines and fetch only
     # the clips' time ranges in full quality; `download_full` fetches everything in full
     # quality instead. Downloads larger or longer than the limits are refused.

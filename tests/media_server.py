@@ -1,5 +1,5 @@
 """A local media server for ingest tests: serves files with HTTP Range support, can be
-throttled, can answer chosen paths with an error status, and logs every request (path,
+throttled, can answer chosen paths with an error status or a redirect, and logs every request (path,
 Range header, status, bytes sent so far), so tests can check what yt-dlp fetched."""
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ class MediaServer:
         self.root = root
         self.log: list[Request] = []
         self.statuses: dict[str, int] = {}  # path -> status to answer with
+        self.redirects: dict[str, str] = {}  # path -> URL to send the client to (302)
         self.rate: float | None = None  # bytes per second, None: as fast as possible
         self.lock = threading.Lock()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -72,6 +73,13 @@ class MediaServer:
                 entry = Request(path, self.headers.get("Range"), 200)
                 with server.lock:
                     server.log.append(entry)
+                if path in server.redirects:
+                    entry.status = 302
+                    self.send_response(302)
+                    self.send_header("Location", server.redirects[path])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 forced = server.statuses.get(path)
                 file = (server.root / path.lstrip("/")).resolve()
                 if forced or not file.is_file() or server.root.resolve() not in file.parents:

@@ -270,6 +270,57 @@ def test_private_addresses_are_refused(url: str) -> None:
     ingest.check_url(url, allow_private=True)
 
 
+def test_a_named_private_host_is_allowed_and_no_other(server: MediaServer,
+                                                     tmp_path: Path) -> None:
+    """CLIPFORGE_PRIVATE_HOSTS lets one host through: the same server named `localhost`
+    (which resolves to the same loopback address) stays refused."""
+    only = ingest.Limits(private_hosts=frozenset({"127.0.0.1"}))
+    got = ingest.download(server.url("hls/low/index.m3u8"), tmp_path, "low", "b", only)
+    assert got.stat().st_size > 0
+    with pytest.raises(errors.UnsafeUrl, match="CLIPFORGE_PRIVATE_HOSTS"):
+        ingest.check_url(server.url("x.mp4").replace("127.0.0.1", "localhost"),
+                         private_hosts=only.private_hosts)
+
+
+def test_hls_segments_on_a_private_host_are_refused_before_any_is_fetched(
+        server: MediaServer, media: IngestMedia, tmp_path: Path) -> None:
+    """A playlist on an allowed host whose segments live on another, private one: the
+    download stops before a single segment is requested."""
+    port = server.httpd.server_address[1]
+    playlist = (media.root / "hls" / "low" / "index.m3u8").read_text()
+    sneaky = "\n".join(f"http://localhost:{port}/hls/low/{line}" if line.endswith(".ts")
+                       else line for line in playlist.splitlines())
+    (media.root / "hls" / "low" / "sneaky.m3u8").write_text(sneaky + "\n")
+    only = ingest.Limits(private_hosts=frozenset({"127.0.0.1"}))
+    url = server.url("hls/low/sneaky.m3u8")
+    with pytest.raises(errors.UnsafeUrl, match="localhost"):
+        ingest.download(url, tmp_path, "x", "b", only)
+    assert not server.requests("/hls/low/seg")
+    with pytest.raises(errors.UnsafeUrl, match="localhost"):  # and for a section too
+        ingest.download(url, tmp_path, "y", "b", only, section=(10.0, 20.0))
+    assert not server.requests("/hls/low/seg")
+
+
+def test_a_redirect_into_a_private_host_is_refused(server: MediaServer,
+                                                   tmp_path: Path) -> None:
+    port = server.httpd.server_address[1]
+    server.redirects["/jump.mp4"] = f"http://localhost:{port}/low.mp4"
+    only = ingest.Limits(private_hosts=frozenset({"127.0.0.1"}))
+    with pytest.raises(errors.UnsafeUrl, match="localhost"):
+        ingest.download(server.url("jump.mp4"), tmp_path, "x", "b", only)
+    assert not list(tmp_path.glob("x.*"))
+
+
+def test_playlist_keys_and_maps_are_checked_too() -> None:
+    public = ingest.Limits()
+    base = "http://93.184.216.34/vod/index.m3u8"  # a public address: no lookup needed
+    ingest.check_playlist("#EXTM3U\n#EXTINF:2,\nseg0.ts\n", base, public)
+    for line in ('#EXT-X-KEY:METHOD=AES-128,URI="http://10.0.0.1/key"',
+                 '#EXT-X-MAP:URI="http://169.254.169.254/init.mp4"'):
+        with pytest.raises(errors.UnsafeUrl):
+            ingest.check_playlist(f"#EXTM3U\n{line}\n#EXTINF:2,\nseg0.ts\n", base, public)
+
+
 @pytest.mark.parametrize("url", ["ftp://example.com/vod.mp4", "file:///etc/passwd"])
 def test_only_http_urls(url: str) -> None:
     with pytest.raises(errors.UnsupportedSource):

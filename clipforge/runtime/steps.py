@@ -55,6 +55,7 @@ DOWNLOAD_SHARE = 0.9  # of the ingest progress bar
 
 def ingest_limits(settings: Settings) -> ingest_stage.Limits:
     return ingest_stage.Limits(allow_private=settings.allow_private_urls,
+                               private_hosts=frozenset(settings.private_hosts),
                                max_bytes=settings.max_download_mb << 20,
                                max_seconds=settings.max_duration_hours * 3600.0)
 

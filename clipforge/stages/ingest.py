@@ -5,7 +5,10 @@ time ranges in full quality, so a 4-hour VOD is not fetched in 1080p to make fiv
 Downloads are resumable: yt-dlp continues a `.part` file (HTTP Range) or the fragments
 of an HLS download it had started, and a finished download is never fetched again (a
 `NAME.done.json` marker next to it says which file it is). Only http(s) URLs whose host
-resolves to a public address are fetched, unless private ones are allowed (tests).
+resolves to a public address are fetched, unless private ones are allowed (all, or
+named hosts). The check covers every request yt-dlp makes (pages, manifests, media,
+fragments, and where a redirect led) and, before an HLS download, every host its playlist
+names, since ffmpeg fetches a section's segments itself.
 """
 
 from __future__ import annotations
@@ -14,11 +17,11 @@ import hashlib
 import ipaddress
 import json
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from yt_dlp import YoutubeDL
 from yt_dlp.postprocessor.common import PostProcessor
@@ -33,12 +36,14 @@ ANALYSIS_FORMAT = "b[height<=?{h}]/bv*[height<=?{h}]+ba/w/b"
 RENDER_FORMAT = "bv*[height<=?1080]+ba/b[height<=?1080]/bv*+ba/b"
 LIVE = ("is_live", "is_upcoming", "post_live")
 
+MAX_PLAYLIST_BYTES = 16 << 20
 Progress = Callable[[float], None]  # fraction of the download done, 0..1
 
 
 @dataclass(frozen=True)
 class Limits:
-    allow_private: bool = False
+    allow_private: bool = False  # any private, loopback or link-local host
+    private_hosts: frozenset[str] = frozenset()  # these hosts only, as the URL names them
     max_bytes: int = 20 << 30
     max_seconds: float = 24 * 3600.0
 
@@ -69,14 +74,16 @@ def is_url(source: object) -> bool:
     return "://" in str(source)
 
 
-def check_url(url: str, allow_private: bool = False) -> None:
-    """Refuse anything but http(s), and hosts that resolve into a private network."""
+def check_url(url: str, allow_private: bool = False,
+              private_hosts: Collection[str] = ()) -> None:
+    """Refuse anything but http(s), and hosts that resolve into a private network (unless
+    all private hosts are allowed, or this one by name)."""
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise errors.UnsupportedSource(
             f"{url}: only http:// and https:// URLs can be fetched; give a video page, a "
             "media URL or a local file")
-    if allow_private:
+    if allow_private or parts.hostname in private_hosts:
         return
     host = parts.hostname
     try:
@@ -92,13 +99,33 @@ def check_url(url: str, allow_private: bool = False) -> None:
         if not ip.is_global:
             raise errors.UnsafeUrl(
                 f"{url}: {host} is a private, loopback or link-local address ({ip}); "
-                "ClipForge only fetches public URLs (set CLIPFORGE_ALLOW_PRIVATE_URLS=true "
-                "to allow this one)")
+                "ClipForge only fetches public URLs (name the host in "
+                "CLIPFORGE_PRIVATE_HOSTS, or set CLIPFORGE_ALLOW_PRIVATE_URLS=true, to "
+                "allow it)")
+
+
+def _check(url: str, limits: Limits) -> None:
+    check_url(url, limits.allow_private, limits.private_hosts)
+
+
+def check_playlist(text: str, url: str, limits: Limits) -> None:
+    """Check every URL an HLS playlist at URL names (segments, keys, init sections)."""
+    hosts: dict[tuple[str, str | None], str] = {}
+    for line in text.splitlines():
+        line = line.strip()
+        found = [line] if line and not line.startswith("#") else \
+            [part.split('"')[1] for part in line.split("URI=")[1:] if '"' in part]
+        for ref in found:
+            absolute = urljoin(url, ref)
+            parts = urlsplit(absolute)
+            hosts.setdefault((parts.scheme, parts.hostname), absolute)
+    for absolute in hosts.values():
+        _check(absolute, limits)
 
 
 def resolve(url: str, limits: Limits) -> RemoteMedia:
     """Look the URL up (no download) and check it can be processed."""
-    check_url(url, limits.allow_private)
+    _check(url, limits)
     with _ydl({"format": RENDER_FORMAT}, limits) as ydl:
         info = _run(url, lambda: ydl.extract_info(url, download=False))
     if info.get("_type") in ("playlist", "multi_video"):
@@ -141,7 +168,7 @@ def download(url: str, folder: Path, name: str, fmt: str, limits: Limits,
         done = folder / json.loads(marker.read_text())["file"]
         if done.exists():
             return done
-    check_url(url, limits.allow_private)
+    _check(url, limits)
     params: dict[str, Any] = {
         "format": fmt, "outtmpl": {"default": f"{name}.%(ext)s"},
         "paths": {"home": str(folder), "temp": str(folder)},
@@ -154,7 +181,7 @@ def download(url: str, folder: Path, name: str, fmt: str, limits: Limits,
         # or fetches only the HLS segments that hold it.
         params["download_ranges"] = download_range_func(None, [section])
     with _ydl(params, limits) as ydl:
-        ydl.add_post_processor(_HostCheck(limits.allow_private), when="before_dl")
+        ydl.add_post_processor(_HostCheck(limits), when="before_dl")
         info = _run(url, lambda: ydl.extract_info(url, download=True))
     downloads = info.get("requested_downloads") or []
     path = Path(downloads[0]["filepath"]) if downloads else None
@@ -183,17 +210,41 @@ class _TooLarge(Exception):
 
 class _HostCheck(PostProcessor):
     """Before downloading, check the hosts of the media URLs too: a page or a manifest
-    on a public host must not lead the download into a private network."""
+    on a public host must not lead the download into a private network. An HLS
+    playlist is read (through the checked `urlopen`) and every host it names checked."""
 
-    def __init__(self, allow_private: bool) -> None:
+    def __init__(self, limits: Limits) -> None:
         super().__init__(None)
-        self.allow_private = allow_private
+        self.limits = limits
 
     def run(self, info: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
         for fmt in info.get("requested_formats") or [info]:
-            if fmt.get("url"):
-                check_url(str(fmt["url"]), self.allow_private)
+            if not fmt.get("url"):
+                continue
+            url = str(fmt["url"])
+            _check(url, self.limits)
+            if str(fmt.get("protocol", "")).startswith("m3u8") and self._downloader:
+                with self._downloader.urlopen(url) as response:
+                    text = response.read(MAX_PLAYLIST_BYTES).decode("utf-8", "replace")
+                check_playlist(text, url, self.limits)
         return [], info
+
+
+class _CheckedYDL(YoutubeDL):
+    """Every request yt-dlp itself makes goes through `urlopen`: check its host, and
+    where a redirect led, before anything is read from the answer."""
+
+    limits = Limits()
+
+    def urlopen(self, req: Any) -> Any:
+        _check(req if isinstance(req, str) else req.url, self.limits)
+        response = super().urlopen(req)
+        try:
+            _check(response.url, self.limits)
+        except errors.ClipForgeError:
+            response.close()
+            raise
+        return response
 
 
 def _ydl(params: dict[str, Any], limits: Limits) -> YoutubeDL:
@@ -203,7 +254,9 @@ def _ydl(params: dict[str, Any], limits: Limits) -> YoutubeDL:
         "merge_output_format": "mp4", "retries": 3, "fragment_retries": 3,
         "extractor_retries": 1, "socket_timeout": 20,
     }
-    return YoutubeDL({**base, **params})
+    ydl = _CheckedYDL({**base, **params})
+    ydl.limits = limits
+    return ydl
 
 
 def _progress_hook(url: str, limits: Limits, on_progress: Progress | None
@@ -303,9 +356,20 @@ def describe_error(url: str, exc: BaseException) -> errors.ClipForgeError:
 
 
 def _cause(exc: BaseException) -> BaseException | None:
-    info = getattr(exc, "exc_info", None)
-    inner = info[1] if info and len(info) > 1 else None
-    return inner if inner is not None else exc.__cause__
+    """What went wrong inside yt-dlp's wrappers: one of ours if there is one in the
+    chain, else the first cause."""
+    first, seen = None, exc
+    for _ in range(5):
+        info = getattr(seen, "exc_info", None)
+        inner = info[1] if info and len(info) > 1 else None
+        nxt = inner if inner is not None else (seen.__cause__ or seen.__context__)
+        if nxt is None or nxt is seen:
+            break
+        first = first or nxt
+        if isinstance(nxt, errors.ClipForgeError | _TooLarge):
+            return nxt
+        seen = nxt
+    return first
 
 
 def _said(message: str) -> str:
