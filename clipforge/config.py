@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     storage_url: str = ""  # empty: data_dir/media
     allow_private_urls: bool = False  # fetch from any private/loopback address
     private_hosts: list[str] = Field(default_factory=list)  # or only from these hosts
+    # Twitch VOD chat: the GraphQL endpoint Twitch's web player reads it from.
+    twitch_gql_url: str = "https://gql.twitch.tv/gql"
+    twitch_client_id: str = "kimne78kx3ncx6brgo4mv6wki5h1ko"
     # URL sources: analyze a rendition of at most `analysis_height` lines and fetch only
     # the clips' time ranges in full quality; `download_full` fetches everything in full
     # quality instead. Downloads larger or longer than the limits are refused.

@@ -135,6 +135,7 @@ CLIP_REJECTED = "clip.rejected"
 CLIP_EDITED = "clip.edited"
 STREAM_COMPLETED = "stream.completed"
 STREAM_CANCELLED = "stream.cancelled"
+STREAM_NOTICE = "stream.notice"  # something the user should know, e.g. no chat replay
 CLIP_PUBLISHED = "clip.published"
 JOB_PROGRESS = "job.progress"
 JOB_FAILED = "job.failed"

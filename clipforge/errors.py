@@ -136,6 +136,12 @@ class TooLong(InputError):
     http_status = 413
 
 
+class ChatUnavailable(InputError):
+    """A site's chat replay could not be fetched; the stream goes on without chat."""
+
+    code = "chat_unavailable"
+
+
 class DownloadFailed(InputError):
     code = "download_failed"
 

@@ -124,7 +124,7 @@ def units(spec: JobSpec) -> float:
 def after(s: Session, run: Run, stream: StreamRow, job: JobRow) -> list[JobSpec]:
     """The jobs that follow a finished (or reused) one."""
     if job.stage == "ingest":
-        use_downloaded(stream, run, job)
+        use_downloaded(s, stream, run, job)
         return [chunk_job(run, job)]
     if job.stage == "chunk":
         return chunk_jobs(s, run, stream, job)
@@ -150,17 +150,19 @@ def after(s: Session, run: Run, stream: StreamRow, job: JobRow) -> list[JobSpec]
     return []
 
 
-def use_downloaded(stream: StreamRow, run: Run, job: JobRow) -> None:
+def use_downloaded(s: Session, stream: StreamRow, run: Run, job: JobRow) -> None:
     """A URL stream's media is, from ingest on, the file ingest downloaded (and its chat
     replay the one that came with it, unless the user gave one)."""
     fetched = steps.load_fetched(run, job)
     if fetched is None:
         return
-    info, chat = fetched
+    info = fetched.info
     stream.info, stream.duration, run.info = asdict(info), info.duration, info
-    if chat is not None and run.options.chat is None:
-        run.options = replace(run.options, chat=chat)
+    if fetched.chat is not None and run.options.chat is None:
+        run.options = replace(run.options, chat=fetched.chat)
         stream.options = run.options.to_json()
+    if fetched.chat_error:
+        queue.emit(s, domain.STREAM_NOTICE, stream.id, message=fetched.chat_error)
 
 
 def chunk_job(run: Run, ingest: JobRow) -> JobSpec:

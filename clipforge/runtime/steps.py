@@ -7,7 +7,8 @@ then rename) and returns the result's path; `pipeline.py` says which step follow
 
 from __future__ import annotations
 
-from dataclasses import asdict
+import logging
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +20,15 @@ from clipforge.domain import Analysis, Chunk, MediaInfo, Segment
 from clipforge.media import ffmpeg
 from clipforge.runtime import artifacts
 from clipforge.runtime.context import Run
-from clipforge.stages import cascade, signals, transcribe
+from clipforge.stages import cascade, signals, transcribe, twitch_chat
 from clipforge.stages import chat as chat_stage
 from clipforge.stages import chunk as chunk_stage
 from clipforge.stages import ingest as ingest_stage
 from clipforge.stages.analyze import analyze as analyze_frames
 from clipforge.stages.faces import FaceDetector
 from clipforge.storage.models import JobRow
+
+log = logging.getLogger(__name__)
 
 # Below these, a stream's own chat says too little about its lag: use the streamer's.
 LAG_MIN_SECONDS = 120
@@ -83,24 +86,52 @@ def fetch(run: Run, job: JobRow) -> MediaInfo:
                              f"the limit of {s.max_duration_hours:g} h "
                              "(CLIPFORGE_MAX_DURATION_HOURS)")
     replay = run.work / "source" / "media.live_chat.json"
+    found, problem = (replay if replay.exists() else None), None
+    if chat and found is None:
+        found, problem = twitch_chat_replay(run, info.duration)
     artifacts.write_json(_fetched_path(run, job), {
-        "media": asdict(info), "chat": str(replay) if replay.exists() else None})
+        "media": asdict(info), "chat": str(found) if found else None, "chat_error": problem})
     run.progress.advance("ingest", DOWNLOAD_SHARE - done[0])
     return info
+
+
+def twitch_chat_replay(run: Run, duration: float) -> tuple[Path | None, str | None]:
+    """A Twitch VOD's chat replay, or why there is none: chat only adds to the picks,
+    so a stream whose chat cannot be fetched goes on without it."""
+    vod = twitch_chat.video_id(run.source)
+    if vod is None:
+        return None, None
+    endpoint = twitch_chat.Endpoint(run.settings.twitch_gql_url, run.settings.twitch_client_id)
+    try:
+        return twitch_chat.download(vod, run.work / "source" / "media.twitch_chat.jsonl",
+                                    endpoint, duration), None
+    except errors.ChatUnavailable as exc:
+        log.warning("%s", exc.message)
+        return None, exc.message
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """What ingest downloaded for a URL stream."""
+
+    info: MediaInfo
+    chat: Path | None
+    chat_error: str | None  # why a site's chat replay could not be fetched
 
 
 def _fetched_path(run: Run, job: JobRow) -> Path:
     return run.artifact(job, ".source.json")
 
 
-def load_fetched(run: Run, job: JobRow) -> tuple[MediaInfo, Path | None] | None:
+def load_fetched(run: Run, job: JobRow) -> Fetched | None:
     """The downloaded media (and chat replay) of a URL stream; None for a local file."""
     path = _fetched_path(run, job)
     if not path.exists():
         return None
     raw = artifacts.read_json(path)
     assert isinstance(raw, dict)
-    return MediaInfo(**raw["media"]), Path(raw["chat"]) if raw["chat"] else None
+    return Fetched(MediaInfo(**raw["media"]), Path(raw["chat"]) if raw["chat"] else None,
+                   raw.get("chat_error"))
 
 
 def audio_path(run: Run) -> Path:

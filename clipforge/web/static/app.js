@@ -133,6 +133,7 @@ async function dashboard() {
       refresh(id).catch((err) => flash(err.message));
     }
     if (event.name === "job.progress") progress(id, event.payload.stage, event.payload.fraction);
+    if (event.name === "stream.notice") flash(event.payload.message);
     if (EVENT_STAGE[event.name]) progress(id, EVENT_STAGE[event.name], 1);
   });
 
