@@ -1,20 +1,36 @@
-"""Analyze: shot cuts and faces for one chunk, from a single low-resolution decode.
+"""Analyze: shot cuts, faces (and who they are), the facecam overlay and where the picture
+moves, for one chunk.
 
-Frames are decoded once at `fps` (shot cuts need every sampled frame); faces are looked
-for on every n-th frame, since people move slowly compared with cuts.
+Frames are decoded once at `fps` and low resolution (shot cuts need every sampled frame);
+faces are looked for on every n-th frame, since people move slowly compared with cuts.
+Recognition needs more pixels than detection: a face 14 px wide in the 320 px analysis
+frame is ~55 px in a 1280 px one, enough for a useful embedding. So, when an embedder is
+given, a second decode at `recognize_width` and `recognize_fps` runs alongside, and the
+faces of the samples at those times are embedded from it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
 from scenedetect.common import FrameTimecode
 from scenedetect.detectors import ContentDetector
 
 from clipforge.domain import Analysis, Chunk, Face, FaceSample, MediaInfo
 from clipforge.media import ffmpeg
+from clipforge.stages import facecam as facecam_stage
 from clipforge.stages.faces import FaceDetector
+from clipforge.stages.recognize import Embedder
+
+
+@dataclass(frozen=True)
+class Recognition:
+    embedder: Embedder
+    fps: float = 1.0
+    width: int = 1280
 
 
 def analysis_size(info: MediaInfo, width: int) -> tuple[int, int]:
@@ -31,6 +47,7 @@ def analyze(
     face_fps: float = 2.0,
     width: int = 320,
     on_progress: Callable[[float], None] | None = None,
+    recognition: Recognition | None = None,
 ) -> Analysis:
     """Shot cut times and face samples (boxes in source pixels) within the chunk."""
     if not info.has_video:
@@ -41,18 +58,69 @@ def analyze(
     every = max(1, round(fps / face_fps))
     cuts: list[float] = []
     faces: list[FaceSample] = []
+    edges, motion = facecam_stage.EdgeVotes(), facecam_stage.Motion()
     frames = ffmpeg.decode_frames(Path(info.path), chunk.start, chunk.duration, fps, w, h)
+    sharp = _Sharp(info, chunk, recognition)
     for index, (t, frame) in enumerate(frames):
+        motion.add(frame)
         for cut in scenes.process_frame(FrameTimecode(index, fps=fps), frame):
             cuts.append(round(chunk.start + cut.seconds, 3))
         if index % every == 0:
+            edges.add(frame)
             found = [_scaled(f, scale) for f in detector.detect(frame)]
-            faces.append(FaceSample(t=round(t, 3), faces=found))
+            faces.append(FaceSample(t=round(t, 3), faces=sharp.embed(t, found)))
             if on_progress is not None:
                 on_progress(t - chunk.start)
-    return Analysis(cuts=cuts, faces=faces)
+    sharp.close()
+    small = [FaceSample(s.t, [_scaled(f, 1 / scale) for f in s.faces]) for s in faces]
+    cam = facecam_stage.find_facecam(small, edges.persistence() if edges.frames else None,
+                                     w, h)
+    return Analysis(cuts=cuts, faces=faces,
+                    facecam=facecam_stage.scaled(cam, scale) if cam else None,
+                    motion=motion.grid())
+
+
+class _Sharp:
+    """The higher-resolution frames recognition embeds faces from, read in step with
+    the analysis frames (both decodes start at the chunk start, so a frame at time t
+    exists in both when t is a multiple of 1/recognize_fps)."""
+
+    def __init__(self, info: MediaInfo, chunk: Chunk, recognition: Recognition | None):
+        self.recognition = recognition
+        self.frames: Iterator[tuple[float, np.ndarray]] | None = None
+        self.scale = 1.0
+        if recognition is not None:
+            w, h = analysis_size(info, recognition.width)
+            self.scale = w / info.width
+            self.frames = ffmpeg.decode_frames(Path(info.path), chunk.start, chunk.duration,
+                                               recognition.fps, w, h)
+        self.current: tuple[float, np.ndarray] | None = None
+
+    def embed(self, t: float, faces: list[Face]) -> list[Face]:
+        frame = self._frame_at(t)
+        if frame is None or not faces or self.recognition is None:
+            return faces
+        return [replace(f, embedding=self.recognition.embedder.embed(
+            frame, _scaled(f, self.scale))) for f in faces]
+
+    def _frame_at(self, t: float) -> np.ndarray | None:
+        if self.frames is None or self.recognition is None:
+            return None
+        half = 0.5 / self.recognition.fps
+        while self.current is None or self.current[0] < t - half:
+            self.current = next(self.frames, None)
+            if self.current is None:
+                self.frames = None
+                return None
+        at, frame = self.current
+        return frame if abs(at - t) < 0.06 else None  # only where the times agree
+
+    def close(self) -> None:
+        close = getattr(self.frames, "close", None)  # stops the decoder early
+        if close is not None:
+            close()
 
 
 def _scaled(face: Face, scale: float) -> Face:
-    return Face(x=face.x * scale, y=face.y * scale, w=face.w * scale, h=face.h * scale,
-                score=face.score)
+    return replace(face, x=face.x * scale, y=face.y * scale, w=face.w * scale,
+                   h=face.h * scale)

@@ -22,6 +22,7 @@ import numpy as np
 
 from clipforge.domain import Face, FaceSample
 from clipforge.errors import MissingDependency
+from clipforge.stages.recognize import SAME_PERSON, nearest
 
 
 @dataclass(frozen=True)
@@ -193,11 +194,18 @@ class _Track:
         return len(self.faces), float(np.mean([f.w * f.h for f in self.faces.values()]))
 
 
-def main_face_track(samples: list[FaceSample]) -> list[tuple[float, Face | None]]:
+def main_face_track(samples: list[FaceSample], references: list[list[float]] | None = None
+                    ) -> list[tuple[float, Face | None]]:
     """The main person's face at each sample time, or None when they are not seen.
 
-    The main track is the one seen in the most samples (ties: the larger face), so a
-    streamer who is always on camera wins over passers-by and one-frame false hits."""
+    With reference embeddings (the streamer's face) the main person is whoever matches
+    them (`reference_track`). Without, or when nobody on screen does, the main track is
+    the one seen in the most samples (ties: the larger face), so a streamer who is
+    always on camera wins over passers-by and one-frame false hits."""
+    if references:
+        found = reference_track(samples, references)
+        if any(face is not None for _, face in found):
+            return found
     tracks: list[_Track] = []
     for index, sample in enumerate(samples):
         _extend_tracks(tracks, index, sample)
@@ -227,4 +235,43 @@ def _nearest(tracks: list[_Track], face: Face) -> _Track | None:
         dist = np.hypot(face.cx - last.cx, face.cy - last.cy) / max(last.w, face.w, 1.0)
         if dist <= best_dist:
             best, best_dist = track, float(dist)
+    return best
+
+
+def reference_track(samples: list[FaceSample], references: list[list[float]]
+                    ) -> list[tuple[float, Face | None]]:
+    """The face of the person in `references` at each sample time.
+
+    Where faces were embedded, the one closest to a reference (within SAME_PERSON) is
+    the person; samples in between (not embedded, or too small to embed) take the face
+    nearest to where the person was last seen, within LINK_REACH face widths. So two
+    people crossing each other are told apart by identity, not by position."""
+    chosen: list[tuple[float, Face | None]] = []
+    last: Face | None = None
+    last_t = -np.inf
+    for sample in sorted(samples, key=lambda s: s.t):
+        face = _identified(sample.faces, references)
+        if face is None and last is not None and sample.t - last_t <= LINK_GAP:
+            face = _closest(sample.faces, last)
+        if face is not None:
+            last, last_t = face, sample.t
+        chosen.append((sample.t, face))
+    return chosen
+
+
+def _identified(faces: list[Face], references: list[list[float]]) -> Face | None:
+    scored = [(nearest(f.embedding, references), f) for f in faces if f.embedding]
+    best = min(scored, key=lambda pair: pair[0], default=None)
+    return best[1] if best is not None and best[0] < SAME_PERSON else None
+
+
+def _closest(faces: list[Face], last: Face) -> Face | None:
+    """The face nearest to `last`, unless it was embedded as someone else."""
+    best, best_dist = None, LINK_REACH
+    for face in faces:
+        if face.embedding:
+            continue  # embedded but not identified: someone else
+        dist = float(np.hypot(face.cx - last.cx, face.cy - last.cy)) / max(last.w, face.w, 1.0)
+        if dist <= best_dist:
+            best, best_dist = face, dist
     return best
