@@ -58,7 +58,7 @@ def analyze(
     every = max(1, round(fps / face_fps))
     cuts: list[float] = []
     faces: list[FaceSample] = []
-    edges, motion = facecam_stage.EdgeVotes(), facecam_stage.Motion()
+    motion = facecam_stage.Motion()
     frames = ffmpeg.decode_frames(Path(info.path), chunk.start, chunk.duration, fps, w, h)
     sharp = _Sharp(info, chunk, recognition)
     for index, (t, frame) in enumerate(frames):
@@ -66,15 +66,13 @@ def analyze(
         for cut in scenes.process_frame(FrameTimecode(index, fps=fps), frame):
             cuts.append(round(chunk.start + cut.seconds, 3))
         if index % every == 0:
-            edges.add(frame)
             found = [_scaled(f, scale) for f in detector.detect(frame)]
-            faces.append(FaceSample(t=round(t, 3), faces=sharp.embed(t, found)))
+            faces.append(FaceSample(t=round(t, 3), faces=sharp.faces(t, found, detector)))
             if on_progress is not None:
                 on_progress(t - chunk.start)
     sharp.close()
     small = [FaceSample(s.t, [_scaled(f, 1 / scale) for f in s.faces]) for s in faces]
-    cam = facecam_stage.find_facecam(small, edges.persistence() if edges.frames else None,
-                                     w, h)
+    cam = facecam_stage.find_facecam(small, motion, w, h)
     return Analysis(cuts=cuts, faces=faces,
                     facecam=facecam_stage.scaled(cam, scale) if cam else None,
                     motion=motion.grid())
@@ -96,12 +94,16 @@ class _Sharp:
                                                recognition.fps, w, h)
         self.current: tuple[float, np.ndarray] | None = None
 
-    def embed(self, t: float, faces: list[Face]) -> list[Face]:
+    def faces(self, t: float, found: list[Face], detector: FaceDetector) -> list[Face]:
+        """At recognition times: the faces found in the sharp frame (tiled, so smaller
+        faces are found too), each with its embedding; else `found` as it is."""
         frame = self._frame_at(t)
-        if frame is None or not faces or self.recognition is None:
-            return faces
-        return [replace(f, embedding=self.recognition.embedder.embed(
-            frame, _scaled(f, self.scale))) for f in faces]
+        if frame is None or self.recognition is None:
+            return found
+        sharp = detector.detect_tiled(frame)
+        embedder = self.recognition.embedder
+        return [replace(_scaled(f, 1 / self.scale), embedding=embedder.embed(frame, f))
+                for f in sharp]
 
     def _frame_at(self, t: float) -> np.ndarray | None:
         if self.frames is None or self.recognition is None:

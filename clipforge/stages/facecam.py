@@ -4,16 +4,24 @@ What gives an overlay away, in the sampled low-resolution frames of a chunk:
 
 * a face that stays put (the main face track barely moves) and is small compared with
   the frame: a face that fills the frame is the scene itself, not an overlay;
-* the overlay's border is an edge at the same place in nearly every frame, while the
-  gameplay's edges move; so the rectangle's sides are the lines around the face where
-  edges persist longest (`EdgeVotes`). A side with no such line is the frame's border
-  (overlays sit in corners) or, failing both, a margin around the face.
+* when the gameplay changes a lot at once (a cut, a flash, a fast turn), the whole
+  picture changes except the overlay: the webcam's room stays as it was. `Motion` keeps,
+  per pixel, the change over the frames where the picture changed most (`BIG_CHANGES`
+  of them, each well above the chunk's median change); without such moments, the mean
+  change over all frames (gameplay moves, a webcam's room does not).
+* So the overlay is the rectangle grown outward from the face, side by side, for as
+  long as the next line of pixels is still "calm" (changed at most CALM of the frame's
+  mean at those moments). Edges of the picture stop the growth too.
 
-`Motion` keeps where the picture changes (a coarse grid), for the gameplay pane of the
-`stacked` layout.
+Measured on the generated facecam-over-bikes stream (tests/test_vision.py): the overlay
+at (230.5, 104.8)-(313.5, 172.8) in the 320x180 analysis frame is found as
+(230, 105)-(312, 172).
+`Motion.grid()` also tells the stacked layout where the gameplay moves most.
 """
 
 from __future__ import annotations
+
+import heapq
 
 import cv2
 import numpy as np
@@ -25,68 +33,78 @@ MOTION_ROWS, MOTION_COLS = 9, 16
 MIN_SEEN = 0.6  # the face is in at least this share of the samples
 MAX_WANDER = 0.35  # face centre's standard deviation, in face widths
 MAX_FACE_SHARE = 0.2  # face width / frame width above which the face is the scene
-EDGE_PERSIST = 0.55  # share of frames with an edge at a pixel that makes it a border
-LINE_COVER = 0.6  # share of a side's length that must be border for it to count
-MIN_GAP = 0.35  # a side is at least this many face widths from the face box
-MARGIN = (1.0, 0.9, 1.0, 1.4)  # fallback sides: left, top, right, bottom in face widths
-
-
-class EdgeVotes:
-    """How often each pixel is an edge, over the frames it is given."""
-
-    def __init__(self) -> None:
-        self.votes: np.ndarray | None = None
-        self.frames = 0
-
-    def add(self, frame_bgr: np.ndarray) -> None:
-        grey = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY)
-        edges = cv2.Canny(grey, 60, 150) > 0
-        # A 1 px wobble (scaling, compression) must not split a border's votes.
-        edges = cv2.dilate(edges.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-        self.votes = edges.astype(np.float32) if self.votes is None else self.votes + edges
-        self.frames += 1
-
-    def persistence(self) -> np.ndarray:
-        assert self.votes is not None
-        return self.votes / max(1, self.frames)
+BIG_CHANGES = 12  # frames of largest change kept
+BIG_FACTOR = 2.0  # ... that changed at least this many times the median frame
+CALM = 0.35  # a pixel this calm (share of the mean change) can belong to the overlay
+LINE_CALM = 0.75  # share of a line's pixels that must be calm for the rectangle to grow
+CLOSE = 5  # px (analysis frame) of restless holes closed inside the calm area
+MAX_AREA = 0.45  # an "overlay" larger than this share of the frame is not one
 
 
 class Motion:
-    """Mean absolute change between consecutive frames, pooled on a coarse grid."""
+    """Per-pixel change between consecutive frames: over all of them, and over the
+    frames where the picture changed most."""
 
     def __init__(self) -> None:
-        self.total = np.zeros((MOTION_ROWS, MOTION_COLS), np.float64)
+        self.total: np.ndarray | None = None
         self.pairs = 0
+        self.levels: list[float] = []  # mean change of each frame
+        self._big: list[tuple[float, int, np.ndarray]] = []  # a min-heap by level
         self._last: np.ndarray | None = None
 
     def add(self, frame_bgr: np.ndarray) -> None:
         grey = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY).astype(np.float32)
-        if self._last is not None and self._last.shape == grey.shape:
-            change = np.abs(grey - self._last)
-            self.total += cv2.resize(change, (MOTION_COLS, MOTION_ROWS),
-                                     interpolation=cv2.INTER_AREA)
-            self.pairs += 1
-        self._last = grey
+        last, self._last = self._last, grey
+        if last is None or last.shape != grey.shape:
+            return
+        change = np.abs(grey - last)
+        self.total = change if self.total is None else self.total + change
+        self.pairs += 1
+        level = float(change.mean())
+        self.levels.append(level)
+        entry = (level, self.pairs, change)
+        if len(self._big) < BIG_CHANGES:
+            heapq.heappush(self._big, entry)
+        elif level > self._big[0][0]:
+            heapq.heapreplace(self._big, entry)
+
+    def mean(self) -> np.ndarray | None:
+        return None if self.total is None else self.total / max(1, self.pairs)
+
+    def at_big_changes(self) -> np.ndarray | None:
+        """Mean change over the frames that changed far more than usual; None if none."""
+        if not self.levels:
+            return None
+        floor = BIG_FACTOR * float(np.median(self.levels)) + 1.0
+        big = [change for level, _, change in self._big if level > floor]
+        return np.mean(big, axis=0) if big else None
 
     def grid(self) -> list[list[float]]:
-        mean = self.total / max(1, self.pairs)
-        return [[round(float(v), 3) for v in row] for row in mean]
+        mean = self.mean()
+        if mean is None:
+            return []
+        pooled = cv2.resize(mean, (MOTION_COLS, MOTION_ROWS), interpolation=cv2.INTER_AREA)
+        return [[round(float(v), 3) for v in row] for row in pooled]
 
 
-def find_facecam(samples: list[FaceSample], persistence: np.ndarray | None,
-                 width: int, height: int) -> Region | None:
+def find_facecam(samples: list[FaceSample], motion: Motion, width: int,
+                 height: int) -> Region | None:
     """The overlay holding the main face, in the pixels of the analysed frames (the
     samples' boxes are in those pixels too); None if the face is not an overlay."""
     face = steady_face(samples, width)
-    if face is None:
+    change = motion.at_big_changes()
+    if change is None:
+        change = motion.mean()
+    if face is None or change is None or change.shape != (height, width):
         return None
-    sides = _fallback_sides(face, width, height)
-    if persistence is not None:
-        sides = _border_sides(persistence, face, sides)
-    x0, y0, x1, y1 = sides
-    if (x1 - x0) * (y1 - y0) > 0.5 * width * height:
-        return None  # half the frame is no overlay
-    return Region(x0, y0, x1 - x0, y1 - y0)
+    calm = (change <= CALM * max(float(change.mean()), 1e-6)).astype(np.uint8)
+    # The person in the overlay moves: close the small restless holes they leave.
+    calm = cv2.morphologyEx(calm, cv2.MORPH_CLOSE, np.ones((CLOSE, CLOSE), np.uint8)) > 0
+    x0, y0, x1, y1 = _grow(calm, face)
+    area = (x1 - x0) * (y1 - y0)
+    if area > MAX_AREA * width * height or area < 2 * face.w * face.h:
+        return None  # the whole picture is calm (or nothing is): no overlay to tell
+    return Region(float(x0), float(y0), float(x1 - x0), float(y1 - y0))
 
 
 def steady_face(samples: list[FaceSample], width: int) -> Face | None:
@@ -104,41 +122,23 @@ def steady_face(samples: list[FaceSample], width: int) -> Face | None:
                 score=1.0)
 
 
-def _fallback_sides(face: Face, width: int, height: int) -> tuple[float, float, float, float]:
-    left, top, right, bottom = MARGIN
-    return (max(0.0, face.x - left * face.w), max(0.0, face.y - top * face.w),
-            min(float(width), face.x + face.w + right * face.w),
-            min(float(height), face.y + face.h + bottom * face.w))
-
-
-def _border_sides(persistence: np.ndarray, face: Face,
-                  guess: tuple[float, float, float, float]
-                  ) -> tuple[float, float, float, float]:
-    """Refine each side to the persistent line around the face (twice: each pass
-    measures a side's line over the span the other sides give it)."""
-    h, w = persistence.shape
-    border = persistence >= EDGE_PERSIST
-    gap = MIN_GAP * face.w
-    x0, y0, x1, y1 = guess
-    for _ in range(2):
-        rows = slice(int(y0), max(int(y0) + 1, int(y1)))
-        cols = slice(int(x0), max(int(x0) + 1, int(x1)))
-        cover_x = border[rows].mean(axis=0)  # per column, over the current rows
-        cover_y = border[:, cols].mean(axis=1)  # per row, over the current columns
-        x0 = _side(cover_x, range(int(face.x - gap), -1, -1), 0.0)
-        x1 = _side(cover_x, range(int(face.x + face.w + gap), w), float(w))
-        y0 = _side(cover_y, range(int(face.y - gap), -1, -1), 0.0)
-        y1 = _side(cover_y, range(int(face.y + face.h + gap), h), float(h))
+def _grow(calm: np.ndarray, face: Face) -> tuple[int, int, int, int]:
+    """Grow a rectangle from the face box while the line outside each side is calm."""
+    h, w = calm.shape
+    x0, y0 = max(0, int(face.x)), max(0, int(face.y))
+    x1, y1 = min(w, int(np.ceil(face.x + face.w))), min(h, int(np.ceil(face.y + face.h)))
+    grew = True
+    while grew:
+        grew = False
+        if x0 > 0 and calm[y0:y1, x0 - 1].mean() >= LINE_CALM:
+            x0, grew = x0 - 1, True
+        if x1 < w and calm[y0:y1, x1].mean() >= LINE_CALM:
+            x1, grew = x1 + 1, True
+        if y0 > 0 and calm[y0 - 1, x0:x1].mean() >= LINE_CALM:
+            y0, grew = y0 - 1, True
+        if y1 < h and calm[y1, x0:x1].mean() >= LINE_CALM:
+            y1, grew = y1 + 1, True
     return x0, y0, x1, y1
-
-
-def _side(cover: np.ndarray, outward: range, frame_edge: float) -> float:
-    """The first line (going outward from the face) that the border covers enough; the
-    frame's edge if there is none."""
-    for i in outward:
-        if 0 <= i < len(cover) and cover[i] >= LINE_COVER:
-            return float(i + 1) if frame_edge == 0.0 else float(i)
-    return frame_edge
 
 
 def scaled(region: Region, scale: float) -> Region:
