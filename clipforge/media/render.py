@@ -121,3 +121,14 @@ def _write_camera_commands(path: Path, xs: list[float]) -> None:
     """One crop command per output frame; times are from the clip start."""
     lines = [f"{i / OUT_FPS:.4f} crop@cam x {int(round(x))};" for i, x in enumerate(xs)]
     path.write_text("\n".join(lines) + "\n")
+
+
+def caption_still(captions: Path, at: float, out: Path) -> None:
+    """One frame of captions alone, over black, at `at` seconds: shows where a style puts
+    its text (previews, and the check that captions keep off the facecam pane)."""
+    folder = captions.parent
+    run(["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+         "-f", "lavfi", "-i", f"color=c=black:s={OUT_W}x{OUT_H}:r={OUT_FPS}:d={at + 1:.3f}",
+         "-vf", f"ass={_local_name(captions, folder)}", "-ss", f"{at:.3f}",
+         "-frames:v", "1", str(out.resolve())],
+        f"drawing captions of {captions.name}", cwd=folder)

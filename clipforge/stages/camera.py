@@ -95,22 +95,15 @@ def face_presence(samples: list[FaceSample], start: float, end: float) -> float:
 
 def _face_centres(samples: list[FaceSample], start: float, end: float,
                   references: list[list[float]] | None = None) -> list[tuple[float, float]]:
-    """(t, x) per sample: the main person's face centre, or where it was last seen.
+    """(t, x) of the samples where the main person's face is seen.
 
     Samples a little outside the clip make the choice of main person steadier for
-    short clips. Before the first sighting the first known position is used, so the
-    camera starts on the face instead of sweeping to it."""
+    short clips. Where the face is not seen the target holds or moves straight between
+    sightings (`_targets`): before the first sighting the first known position is used,
+    so the camera starts on the face instead of sweeping to it."""
     near = sorted((s for s in samples if start - CONTEXT <= s.t <= end + CONTEXT),
                   key=lambda s: s.t)
-    track = main_face_track(near, references)
-    seen = [face.cx for _, face in track if face is not None]
-    if not seen:
-        return []
-    held, centres = seen[0], []
-    for t, face in track:
-        held = face.cx if face is not None else held
-        centres.append((t, held))
-    return centres
+    return [(t, face.cx) for t, face in main_face_track(near, references) if face is not None]
 
 
 def _follow(targets: np.ndarray, high: float, dead_zone: float, fps: float,
