@@ -100,6 +100,36 @@ def test_auto_stacks_the_facecam_over_gameplay_through_the_pipeline(
     in_top = [any(f.cy < top for f in detector.detect(frame)) for _, frame in sampled]
     assert len(sampled) >= 15
     assert sum(in_top) >= 0.95 * len(sampled), f"{sum(in_top)} of {len(sampled)}"
+    edit_the_panes_and_style(data, clip["id"])
+
+
+def edit_the_panes_and_style(data: Path, clip_id: str) -> None:
+    """A person moves the gameplay pane and picks another caption style: the clip is
+    rendered again with both, and the edit is kept."""
+    from clipforge.config import Settings
+    from clipforge.runtime.orchestrator import Orchestrator
+    from clipforge.runtime.pool import LocalPool
+    from clipforge.storage.models import ClipRow
+    from clipforge.storage.repository import Repository
+
+    settings = Settings(data_dir=data, workers=1)
+    repo = Repository(settings.database_url)
+    pool = LocalPool(repo, settings)
+    edited = Orchestrator(repo, settings, pool.tracker).edit_clip(
+        clip_id, {"caption_style": "oneword", "regions": {"gameplay": [0, 0, 640, 720]}})
+    pool.start(edited.stream_id)
+    try:
+        assert pool.wait(edited.stream_id).status == "done"
+    finally:
+        pool.stop()
+    with repo.session() as s:
+        row = s.get_one(ClipRow, clip_id)
+        assert row.caption_style == "oneword" and row.rendered_layout == "stacked"
+        assert row.regions is not None and row.regions["edited"]
+        x, _, w, _ = row.regions["gameplay"]
+        assert x + w <= 640 + 1  # the bottom pane is inside the chosen part
+        ass = Path(str(row.file)).with_suffix(".ass").read_text()
+    assert "Roboto Black" in ass
 
 
 # --- 2. two people: the crop follows the reference ---------------------------------------
@@ -209,3 +239,34 @@ def test_streamer_defaults_and_caption_overrides() -> None:
     assert captions.placed(captions.PRESETS["classic"], 880) == captions.PRESETS["classic"]
     pages = captions.pages([], captions.PRESETS["oneword"])
     assert pages == []
+
+
+def test_cli_adds_a_streamer_with_faces_and_defaults_new_streams_take(
+        run_cli: Any, facecam_stream: synth.FacecamSpec, tmp_path: Path) -> None:
+    from clipforge.config import Settings
+    from clipforge.runtime.context import Options
+    from clipforge.runtime.orchestrator import Orchestrator
+    from clipforge.storage.models import StreamRow
+    from clipforge.storage.repository import Repository
+
+    data = tmp_path / "data"
+    proc = run_cli("streamer", "add", "ada", "--face", str(DATA / "astronaut.png"),
+                   "--layout", "stacked", "--caption-style", "clean", data_dir=data)
+    assert proc.returncode == 0, proc.stderr
+    assert "1 reference face" in proc.stdout
+    blank = tmp_path / "blank.png"
+    cv2.imwrite(str(blank), np.full((200, 200, 3), 128, np.uint8))
+    proc = run_cli("streamer", "add", "ada", "--face", str(blank), data_dir=data)
+    assert proc.returncode == 2 and "no face found" in proc.stderr and "blank.png" in proc.stderr
+    proc = run_cli("streamer", "add", "ada", "--facecam", "0.9,0.9,0.5,0.5", data_dir=data)
+    assert proc.returncode == 2 and "fractions of the frame" in proc.stderr
+
+    settings = Settings(data_dir=data)
+    repo = Repository(settings.database_url)
+    orchestrator = Orchestrator(repo, settings)
+    stream_id = orchestrator.submit(facecam_stream.video, Options(
+        out_dir=tmp_path / "out", streamer="ada", layout="", caption_style=""))
+    with repo.session() as s:
+        options = Options.from_json(s.get_one(StreamRow, stream_id).options)
+    assert (options.layout, options.caption_style) == ("stacked", "clean")
+    orchestrator.cancel(stream_id)
