@@ -14,8 +14,8 @@ What gives an overlay away, in the sampled low-resolution frames of a chunk:
   mean at those moments). Edges of the picture stop the growth too.
 
 Measured on the generated facecam-over-bikes stream (tests/test_vision.py): the overlay
-at (230.5, 104.8)-(313.5, 172.8) in the 320x180 analysis frame is found as
-(230, 105)-(312, 172).
+at (230.5, 104.8)-(313.5, 172.8) in the 320x180 analysis frame grows to
+(230, 105)-(312, 172), kept one pixel in from each side.
 `Motion.grid()` also tells the stacked layout where the gameplay moves most.
 """
 
@@ -37,6 +37,7 @@ BIG_CHANGES = 12  # frames of largest change kept
 BIG_FACTOR = 2.0  # ... that changed at least this many times the median frame
 CALM = 0.35  # a pixel this calm (share of the mean change) can belong to the overlay
 LINE_CALM = 0.75  # share of a line's pixels that must be calm for the rectangle to grow
+INSET = 1  # px (analysis frame) trimmed off each side of the grown rectangle
 CLOSE = 5  # px (analysis frame) of restless holes closed inside the calm area
 MAX_AREA = 0.45  # an "overlay" larger than this share of the frame is not one
 
@@ -101,6 +102,9 @@ def find_facecam(samples: list[FaceSample], motion: Motion, width: int,
     # The person in the overlay moves: close the small restless holes they leave.
     calm = cv2.morphologyEx(calm, cv2.MORPH_CLOSE, np.ones((CLOSE, CLOSE), np.uint8)) > 0
     x0, y0, x1, y1 = _grow(calm, face)
+    # One pixel in from each side: the border line itself often mixes in the gameplay
+    # (or the overlay's frame), which would show as a stripe along the pane's edge.
+    x0, y0, x1, y1 = x0 + INSET, y0 + INSET, x1 - INSET, y1 - INSET
     area = (x1 - x0) * (y1 - y0)
     if area > MAX_AREA * width * height or area < 2 * face.w * face.h:
         return None  # the whole picture is calm (or nothing is): no overlay to tell
