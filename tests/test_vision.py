@@ -270,3 +270,24 @@ def test_cli_adds_a_streamer_with_faces_and_defaults_new_streams_take(
         options = Options.from_json(s.get_one(StreamRow, stream_id).options)
     assert (options.layout, options.caption_style) == ("stacked", "clean")
     orchestrator.cancel(stream_id)
+
+
+def test_without_a_reference_the_crop_prefers_the_person_speaking(
+        detector: FaceDetector) -> None:
+    """The real talking face of carphone (small) beside Grace Hopper's still portrait
+    (larger): with nobody speaking the larger face is the main one; during speech, the
+    one whose mouth moves."""
+    people = (synth.Portrait("carphone_pristine.mp4", 330, x0=120, ax=0, y=200),
+              synth.Portrait("grace_hopper.jpg", 420, x0=800, ax=0, y=150))
+    video = synth.make_portraits_stream(STREAMS / "talking.mp4", people, duration=8.0)
+    info = ffmpeg.probe(video)
+    seen = analyze(info, Chunk(0, 0.0, info.duration, ""), detector)
+    crop_w = info.height * 9 // 16 // 2 * 2
+
+    def window_centre(speech: list[tuple[float, float]] | None) -> float:
+        xs = camera_path(seen.faces, info.width, info.height, crop_w, 0.0, info.duration,
+                         OUT_FPS, speech=speech)
+        return float(np.median(xs)) + crop_w / 2
+
+    assert abs(window_centre(None) - 980) < crop_w / 2  # Grace Hopper, the larger face
+    assert abs(window_centre([(0.0, 8.0)]) - 300) < crop_w / 2  # the man talking

@@ -664,10 +664,11 @@ def make_facecam_stream(out: Path, duration: float = 16.0, width: int = 1280,
 
 @dataclass(frozen=True)
 class Portrait:
-    """A still portrait moving on a sine: x(t) = x0 + ax * sin(2 pi t / period + phase);
+    """A portrait (a still image, or a video such as the talking carphone) moving on a
+    sine: x(t) = x0 + ax * sin(2 pi t / period + phase);
     after `cut_at` (a hard cut of the whole scene) it is `jump` px further right."""
 
-    image: str  # a file in tests/data
+    image: str  # a file in tests/data: an image, or an .mp4 (looped)
     size: int  # scaled to this height
     x0: float
     ax: float
@@ -701,15 +702,17 @@ def make_portraits_stream(out: Path, portraits: tuple[Portrait, ...] = TWO_PORTR
     quiet tone is the audio, so the file is like any stream."""
     out.parent.mkdir(parents=True, exist_ok=True)
     inputs: list[str] = []
-    for p in portraits:
-        inputs += ["-loop", "1", "-framerate", str(fps), "-i", str(data_dir / p.image)]
+    for p in portraits:  # a still image, or a video (looped)
+        loop = ["-stream_loop", "-1"] if p.image.endswith(".mp4") else \
+            ["-loop", "1", "-framerate", str(fps)]
+        inputs += [*loop, "-i", str(data_dir / p.image)]
     n = len(portraits)
     scene = f"gradients=s={width}x{height}:r={fps}:speed=0.02:c0=0x203050:c1=0x506070:d={duration}"
     graph = [f"{scene},hue=H='{180 if cut_at is not None else 0}*gte(t,{cut_at or 0:.3f})'"
              ",format=yuv420p[bg0]"]
     below = "bg0"
     for i, p in enumerate(portraits):
-        graph.append(f"[{i}:v]scale=-2:{p.size},setsar=1[p{i}]")
+        graph.append(f"[{i}:v]fps={fps},scale=-2:{p.size},setsar=1[p{i}]")
         graph.append(f"[{below}][p{i}]overlay=x='{p.x_expr(cut_at)}':y={p.y:.0f}:"
                      f"shortest=1[bg{i + 1}]")
         below = f"bg{i + 1}"

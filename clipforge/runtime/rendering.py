@@ -24,7 +24,7 @@ from clipforge.runtime import artifacts, steps
 from clipforge.runtime.context import Options, Run
 from clipforge.stages import captions, ingest
 from clipforge.stages import layout as layouts
-from clipforge.stages.camera import camera_path, face_presence
+from clipforge.stages.camera import camera_path, face_presence, speech_spans
 from clipforge.stages.faces import main_face_track
 from clipforge.storage.models import JobRow
 
@@ -170,7 +170,7 @@ def render_clip(run: Run, job: JobRow) -> Path:
     if layout == "crop":
         cuts = [c for a in steps.load_analyses(job.payload["analyses"]) for c in a.cuts]
         path = camera_path(faces, info.width, info.height, crop_w, start, end, OUT_FPS,
-                           job.payload.get("references"), cuts)
+                           job.payload.get("references"), cuts, speech_spans(words))
     render(RenderSpec(
         source=Path(info.path), start=start - offset, duration=end - start, layout=layout,
         out=mp4,

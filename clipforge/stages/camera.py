@@ -30,7 +30,7 @@ import math
 
 import numpy as np
 
-from clipforge.domain import FaceSample
+from clipforge.domain import FaceSample, Word
 from clipforge.stages.faces import main_face_track
 
 DEAD_ZONE = 0.12  # of the crop width, either side of the window centre
@@ -48,14 +48,16 @@ def max_step(src_w: int, fps: float) -> float:
 def camera_path(samples: list[FaceSample], src_w: int, src_h: int, crop_w: int,
                 start: float, end: float, fps: float,
                 references: list[list[float]] | None = None,
-                cuts: list[float] | None = None) -> list[float]:
+                cuts: list[float] | None = None,
+                speech: list[tuple[float, float]] | None = None) -> list[float]:
     """Left x (source pixels) of the crop window for each output frame in [start, end);
-    it follows the person matching `references` (else the main face)."""
+    it follows the person matching `references` (else the one speaking, else the main
+    face; see `main_face_track`)."""
     del src_h  # the window spans the full height; kept for the caller's symmetry
     n = max(0, math.ceil((end - start) * fps - 1e-9))
     high = float(max(0, src_w - crop_w))
     times = start + np.arange(n) / fps
-    centres = _face_centres(samples, start, end, references)
+    centres = _face_centres(samples, start, end, references, speech)
     if not centres:
         return [high / 2] * n
     shots = np.searchsorted(sorted(cuts or []), times, side="right")
@@ -85,6 +87,17 @@ def _targets(times: np.ndarray, shots: np.ndarray, centres: list[tuple[float, fl
     return out
 
 
+def speech_spans(words: list[Word], gap: float = 0.6) -> list[tuple[float, float]]:
+    """Where someone speaks: words joined across pauses shorter than `gap` seconds."""
+    spans: list[tuple[float, float]] = []
+    for w in sorted(words, key=lambda w: w.start):
+        if spans and w.start - spans[-1][1] <= gap:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], w.end))
+        else:
+            spans.append((w.start, w.end))
+    return spans
+
+
 def face_presence(samples: list[FaceSample], start: float, end: float) -> float:
     """Share (0..1) of the samples in [start, end] that show at least one face."""
     inside = [s for s in samples if start <= s.t <= end]
@@ -94,7 +107,9 @@ def face_presence(samples: list[FaceSample], start: float, end: float) -> float:
 
 
 def _face_centres(samples: list[FaceSample], start: float, end: float,
-                  references: list[list[float]] | None = None) -> list[tuple[float, float]]:
+                  references: list[list[float]] | None = None,
+                  speech: list[tuple[float, float]] | None = None,
+                  ) -> list[tuple[float, float]]:
     """(t, x) of the samples where the main person's face is seen.
 
     Samples a little outside the clip make the choice of main person steadier for
@@ -103,7 +118,8 @@ def _face_centres(samples: list[FaceSample], start: float, end: float,
     so the camera starts on the face instead of sweeping to it."""
     near = sorted((s for s in samples if start - CONTEXT <= s.t <= end + CONTEXT),
                   key=lambda s: s.t)
-    return [(t, face.cx) for t, face in main_face_track(near, references) if face is not None]
+    track = main_face_track(near, references, speech)
+    return [(t, face.cx) for t, face in track if face is not None]
 
 
 def _follow(targets: np.ndarray, high: float, dead_zone: float, fps: float,

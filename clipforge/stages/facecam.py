@@ -98,9 +98,9 @@ def find_facecam(samples: list[FaceSample], motion: Motion, width: int,
         change = motion.mean()
     if face is None or change is None or change.shape != (height, width):
         return None
-    calm = (change <= CALM * max(float(change.mean()), 1e-6)).astype(np.uint8)
+    still = (change <= CALM * max(float(change.mean()), 1e-6)).astype(np.uint8)
     # The person in the overlay moves: close the small restless holes they leave.
-    calm = cv2.morphologyEx(calm, cv2.MORPH_CLOSE, np.ones((CLOSE, CLOSE), np.uint8)) > 0
+    calm = cv2.morphologyEx(still, cv2.MORPH_CLOSE, np.ones((CLOSE, CLOSE), np.uint8)) > 0
     x0, y0, x1, y1 = _grow(calm, face)
     # One pixel in from each side: the border line itself often mixes in the gameplay
     # (or the overlay's frame), which would show as a stripe along the pane's edge.

@@ -215,13 +215,16 @@ class _Track:
         return len(self.faces), float(np.mean([f.w * f.h for f in self.faces.values()]))
 
 
-def main_face_track(samples: list[FaceSample], references: list[list[float]] | None = None
+def main_face_track(samples: list[FaceSample], references: list[list[float]] | None = None,
+                    speech: list[tuple[float, float]] | None = None,
                     ) -> list[tuple[float, Face | None]]:
     """The main person's face at each sample time, or None when they are not seen.
 
     With reference embeddings (the streamer's face) the main person is whoever matches
-    them (`reference_track`). Without, or when nobody on screen does, the main track is
-    the one seen in the most samples (ties: the larger face), so a streamer who is
+    them (`reference_track`). Without, or when nobody on screen does: among the people
+    seen about as often as the most seen one, the one whose mouth moves most while
+    someone speaks (`speech`: (start, end) spans), when that stands out (`_speaker`);
+    else the one seen in the most samples (ties: the larger face), so a streamer who is
     always on camera wins over passers-by and one-frame false hits."""
     if references:
         found = reference_track(samples, references)
@@ -233,7 +236,33 @@ def main_face_track(samples: list[FaceSample], references: list[list[float]] | N
     if not tracks:
         return [(s.t, None) for s in samples]
     main = max(tracks, key=_Track.score)
+    if speech:
+        main = _speaker(tracks, main, samples, speech) or main
     return [(s.t, main.faces.get(i)) for i, s in enumerate(samples)]
+
+
+SPEAKING_MIN = 1.0  # mean mouth change (grey levels) that can be speech, not noise
+SPEAKING_LEAD = 1.5  # ... and how many times more than the next person's it must be
+SPEAKING_SEEN = 0.5  # candidates are seen at least this share as often as the main one
+
+
+def _speaker(tracks: list[_Track], main: _Track, samples: list[FaceSample],
+             speech: list[tuple[float, float]]) -> _Track | None:
+    """The person speaking, when it can be told: of the people on screen about as much
+    as the main one, the one whose mouth moves most during speech, clearly more than the
+    others'."""
+    def during_speech(track: _Track) -> float:
+        moves = [f.mouth for i, f in track.faces.items() if f.mouth is not None
+                 and any(a <= samples[i].t <= b for a, b in speech)]
+        return float(np.mean(moves)) if len(moves) >= 4 else 0.0
+
+    seen = len(main.faces)
+    ranked = sorted(((during_speech(t), id(t), t) for t in tracks
+                     if len(t.faces) >= SPEAKING_SEEN * seen), reverse=True)
+    if len(ranked) < 2:
+        return None
+    (best, _, track), (second, _, _) = ranked[0], ranked[1]
+    return track if best >= SPEAKING_MIN and best >= SPEAKING_LEAD * second else None
 
 
 def _extend_tracks(tracks: list[_Track], index: int, sample: FaceSample) -> None:
