@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     # times a second from frames `recognize_width` pixels wide.
     face_backend: str = "dlib"
     face_model_dir: Path | None = None
-    recognize_fps: float = 1.0
+    recognize_fps: float = 0.5
     recognize_width: int = 1280
     # Captions: the default style preset (stages/captions.py PRESETS); a streamer's own
     # `caption_style` setting wins over it.

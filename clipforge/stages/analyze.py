@@ -5,8 +5,8 @@ Frames are decoded once at `fps` and low resolution (shot cuts need every sample
 faces are looked for on every n-th frame, since people move slowly compared with cuts.
 Recognition needs more pixels than detection: a face 14 px wide in the 320 px analysis
 frame is ~55 px in a 1280 px one, enough for a useful embedding. So, when an embedder is
-given, a second decode at `recognize_width` and `recognize_fps` runs alongside, and the
-faces of the samples at those times are embedded from it.
+given, the chunk is decoded at `recognize_width` (each analysis frame shrunk from that),
+and at `recognize_fps` the faces are found in the sharp frame and embedded from it.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import cv2
 import numpy as np
 from scenedetect.common import FrameTimecode
 from scenedetect.detectors import ContentDetector
@@ -29,7 +30,7 @@ from clipforge.stages.recognize import Embedder
 @dataclass(frozen=True)
 class Recognition:
     embedder: Embedder
-    fps: float = 1.0
+    fps: float = 0.5
     width: int = 1280
 
 
@@ -56,19 +57,22 @@ def analyze(
     scale = info.width / w
     scenes = ContentDetector(min_scene_len=max(1, int(fps)))
     every = max(1, round(fps / face_fps))
+    # Recognition on every n-th face sample (a multiple of `every` frames).
+    every_sharp = every * max(1, round(face_fps / recognition.fps)) if recognition else 0
     cuts: list[float] = []
     faces: list[FaceSample] = []
     motion = facecam_stage.Motion()
-    frames = ffmpeg.decode_frames(Path(info.path), chunk.start, chunk.duration, fps, w, h)
-    sharp = _Sharp(info, chunk, recognition)
     previous: np.ndarray | None = None
-    for index, (t, frame) in enumerate(frames):
+    for index, (t, frame, sharp) in enumerate(
+            _frames(info, chunk, fps, (w, h), recognition, every_sharp)):
         motion.add(frame)
         for cut in scenes.process_frame(FrameTimecode(index, fps=fps), frame):
             cuts.append(round(chunk.start + cut.seconds, 3))
         if index % every == 0:
-            found = [_scaled(f, scale) for f in detector.detect(frame)]
-            found = sharp.faces(t, found, detector)
+            if sharp is not None and recognition is not None:
+                found = _recognised(sharp, info.width, detector, recognition.embedder)
+            else:
+                found = [_scaled(f, scale) for f in detector.detect(frame)]
             if previous is not None:
                 found = [replace(f, mouth=mouth_motion(previous, frame, _scaled(f, 1 / scale)))
                          for f in found]
@@ -76,12 +80,38 @@ def analyze(
             if on_progress is not None:
                 on_progress(t - chunk.start)
         previous = frame
-    sharp.close()
     small = [FaceSample(s.t, [_scaled(f, 1 / scale) for f in s.faces]) for s in faces]
     cam = facecam_stage.find_facecam(small, motion, w, h)
     return Analysis(cuts=cuts, faces=faces,
                     facecam=facecam_stage.scaled(cam, scale) if cam else None,
                     motion=motion.grid())
+
+
+def _frames(info: MediaInfo, chunk: Chunk, fps: float, size: tuple[int, int],
+            recognition: Recognition | None, every_sharp: int,
+            ) -> Iterator[tuple[float, np.ndarray, np.ndarray | None]]:
+    """(time, analysis frame, sharp frame or None) at `fps`. With recognition the chunk
+    is decoded once at the recognition width and each analysis frame is shrunk from it
+    (one decode, not two); every `every_sharp`-th frame also comes sharp."""
+    path = Path(info.path)
+    if recognition is None:
+        for t, frame in ffmpeg.decode_frames(path, chunk.start, chunk.duration, fps, *size):
+            yield t, frame, None
+        return
+    big = analysis_size(info, max(recognition.width, size[0]))
+    decoded = ffmpeg.decode_frames(path, chunk.start, chunk.duration, fps, *big)
+    for index, (t, frame) in enumerate(decoded):
+        small = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+        yield t, small, frame if index % every_sharp == 0 else None
+
+
+def _recognised(sharp: np.ndarray, src_w: int, detector: FaceDetector,
+                embedder: Embedder) -> list[Face]:
+    """Faces found in the sharp frame (tiled, so smaller faces are found too), in source
+    pixels, each with its embedding."""
+    scale = src_w / sharp.shape[1]
+    return [replace(_scaled(f, scale), embedding=embedder.embed(sharp, f))
+            for f in detector.detect_tiled(sharp)]
 
 
 MIN_MOUTH_FACE = 12  # px (analysis frame): smaller faces' mouths are a pixel or two
@@ -102,51 +132,6 @@ def mouth_motion(previous: np.ndarray, frame: np.ndarray, face: Face) -> float |
         return float(np.abs(a - b).mean()) if a.size else 0.0
 
     return round(max(0.0, change(0.25, 0.62, 0.75, 0.95) - change(0.2, 0.15, 0.8, 0.45)), 3)
-
-
-class _Sharp:
-    """The higher-resolution frames recognition embeds faces from, read in step with
-    the analysis frames (both decodes start at the chunk start, so a frame at time t
-    exists in both when t is a multiple of 1/recognize_fps)."""
-
-    def __init__(self, info: MediaInfo, chunk: Chunk, recognition: Recognition | None):
-        self.recognition = recognition
-        self.frames: Iterator[tuple[float, np.ndarray]] | None = None
-        self.scale = 1.0
-        if recognition is not None:
-            w, h = analysis_size(info, recognition.width)
-            self.scale = w / info.width
-            self.frames = ffmpeg.decode_frames(Path(info.path), chunk.start, chunk.duration,
-                                               recognition.fps, w, h)
-        self.current: tuple[float, np.ndarray] | None = None
-
-    def faces(self, t: float, found: list[Face], detector: FaceDetector) -> list[Face]:
-        """At recognition times: the faces found in the sharp frame (tiled, so smaller
-        faces are found too), each with its embedding; else `found` as it is."""
-        frame = self._frame_at(t)
-        if frame is None or self.recognition is None:
-            return found
-        sharp = detector.detect_tiled(frame)
-        embedder = self.recognition.embedder
-        return [replace(_scaled(f, 1 / self.scale), embedding=embedder.embed(frame, f))
-                for f in sharp]
-
-    def _frame_at(self, t: float) -> np.ndarray | None:
-        if self.frames is None or self.recognition is None:
-            return None
-        half = 0.5 / self.recognition.fps
-        while self.current is None or self.current[0] < t - half:
-            self.current = next(self.frames, None)
-            if self.current is None:
-                self.frames = None
-                return None
-        at, frame = self.current
-        return frame if abs(at - t) < 0.06 else None  # only where the times agree
-
-    def close(self) -> None:
-        close = getattr(self.frames, "close", None)  # stops the decoder early
-        if close is not None:
-            close()
 
 
 def _scaled(face: Face, scale: float) -> Face:
