@@ -4,6 +4,7 @@ as the most frequent face across their streams; and the references a render foll
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 from functools import lru_cache
@@ -23,6 +24,7 @@ from clipforge.stages import recognize
 from clipforge.stages.faces import FaceDetector
 from clipforge.storage.models import JobRow, StreamerFaceRow, StreamRow
 
+log = logging.getLogger("clipforge.vision")
 AUTO_PREFIX = "auto-"  # file name of an automatically enrolled face
 AUTO_MIN_SAMPLES = 8  # embedded sightings the most frequent face needs to be enrolled
 AUTO_STREAMS = 20  # newest streams of the streamer looked at
@@ -87,24 +89,33 @@ def references(s: Session, streamer_id: int | None) -> list[list[float]]:
 
 def auto_enrol(s: Session, settings: Settings, stream: StreamRow) -> StreamerFaceRow | None:
     """With no reference face given for the stream's streamer, enrol (or update) the most
-    frequent face across their newest streams, with a crop of it as its image."""
+    frequent face across their newest streams, with a crop of it as its image. A guess
+    that helps: it never fails the stream (a failure is logged, nothing is enrolled)."""
     if stream.streamer_id is None:
         return None
-    rows = _faces(s, stream.streamer_id)
+    try:  # _enrol changes rows only once everything that can fail has worked
+        return _enrol(s, settings, stream.streamer_id)
+    except (errors.ClipForgeError, OSError, ValueError) as exc:
+        log.warning("stream %s: no face enrolled automatically: %s", stream.id, exc)
+        return None
+
+
+def _enrol(s: Session, settings: Settings, streamer_id: int) -> StreamerFaceRow | None:
+    rows = _faces(s, streamer_id)
     if any(not _is_auto(r) for r in rows):
         return None
-    sightings = _sightings(s, stream.streamer_id)
+    sightings = _sightings(s, streamer_id)
     person = recognize.most_frequent_person([e for _, _, e in sightings],
                                             min_count=AUTO_MIN_SAMPLES)
     if person is None:
         return None
-    path = _face_folder(settings, stream.streamer_id) / f"{AUTO_PREFIX}{uuid.uuid4().hex}.png"
+    path = _face_folder(settings, streamer_id) / f"{AUTO_PREFIX}{uuid.uuid4().hex}.png"
     if not _save_crop(sightings, person, path):
         return None
     for row in rows:
         Path(row.file).unlink(missing_ok=True)
         s.delete(row)
-    row = StreamerFaceRow(streamer_id=stream.streamer_id, file=str(path), embedding=person)
+    row = StreamerFaceRow(streamer_id=streamer_id, file=str(path), embedding=person)
     s.add(row)
     s.flush()
     return row
