@@ -291,3 +291,33 @@ def test_without_a_reference_the_crop_prefers_the_person_speaking(
 
     assert abs(window_centre(None) - 980) < crop_w / 2  # Grace Hopper, the larger face
     assert abs(window_centre([(0.0, 8.0)]) - 300) < crop_w / 2  # the man talking
+
+
+def test_api_reference_faces_and_streamer_vision_settings(tmp_path: Path) -> None:
+    """Over HTTP: a face image is embedded when uploaded, an image without a face is
+    refused with `no_face`, and streamer settings are checked."""
+    from tests.servers import Server
+
+    server = Server(tmp_path / "data", f"sqlite:///{tmp_path / 'api.db'}", pool=False)
+    server.start()
+    try:
+        api = server.client(server.cli("user", "create", "ed", "--password", "pw").strip())
+        made = api.post("/api/streamers", json={"name": "ada", "settings": {
+            "layout": "stacked", "caption_style": "bold", "facecam": "0.7,0.6,0.3,0.4"}})
+        assert made.status_code == 201, made.text
+        sid = made.json()["id"]
+        bad = api.patch(f"/api/streamers/{sid}", json={"settings": {"layout": "sideways"}})
+        assert bad.status_code == 422 and "settings.layout" in bad.json()["message"]
+        face = api.post(f"/api/streamers/{sid}/faces", files={
+            "image": ("ada.png", (DATA / "astronaut.png").read_bytes(), "image/png")})
+        assert face.status_code == 201, face.text
+        _, blank = cv2.imencode(".png", np.full((120, 120, 3), 90, np.uint8))
+        none = api.post(f"/api/streamers/{sid}/faces", files={
+            "image": ("wall.png", blank.tobytes(), "image/png")})
+        assert none.status_code == 422 and none.json()["code"] == "no_face"
+        assert "wall.png" in none.json()["message"]
+    finally:
+        server.stop()
+    with sqlite3.connect(tmp_path / "api.db") as db:
+        (embedding,) = db.execute("select embedding from streamer_faces").fetchone()
+    assert len(json.loads(embedding)) == 128
