@@ -71,10 +71,16 @@ def add_reference(s: Session, settings: Settings, streamer_id: int, image_bgr: n
     embedding = image_embedding(settings, image_bgr, name)
     path = _face_folder(settings, streamer_id) / f"{uuid.uuid4().hex}.png"
     cv2.imwrite(str(path), image_bgr)
-    for row in _faces(s, streamer_id):
-        if _is_auto(row):
-            Path(row.file).unlink(missing_ok=True)
-            s.delete(row)
+    return _replace_faces(s, streamer_id, [r for r in _faces(s, streamer_id) if _is_auto(r)],
+                          path, embedding)
+
+
+def _replace_faces(s: Session, streamer_id: int, old: list[StreamerFaceRow], path: Path,
+                   embedding: list[float]) -> StreamerFaceRow:
+    """Drop `old` faces (rows and images) and store the new one."""
+    for row in old:
+        Path(row.file).unlink(missing_ok=True)
+        s.delete(row)
     row = StreamerFaceRow(streamer_id=streamer_id, file=str(path), embedding=embedding)
     s.add(row)
     s.flush()
@@ -112,13 +118,7 @@ def _enrol(s: Session, settings: Settings, streamer_id: int) -> StreamerFaceRow 
     path = _face_folder(settings, streamer_id) / f"{AUTO_PREFIX}{uuid.uuid4().hex}.png"
     if not _save_crop(sightings, person, path):
         return None
-    for row in rows:
-        Path(row.file).unlink(missing_ok=True)
-        s.delete(row)
-    row = StreamerFaceRow(streamer_id=streamer_id, file=str(path), embedding=person)
-    s.add(row)
-    s.flush()
-    return row
+    return _replace_faces(s, streamer_id, rows, path, person)
 
 
 def _sightings(s: Session, streamer_id: int) -> list[tuple[str, tuple[float, Face], list[float]]]:
