@@ -3,14 +3,15 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := ffmpeg espeak-ng fonts-dejavu-core
+# Caption fonts: DejaVu Sans, Bebas Neue, Lato, Roboto (stages/captions.py PRESETS).
+APT_PACKAGES := ffmpeg espeak-ng fonts-dejavu-core fonts-bebas-neue fonts-lato fonts-roboto-unhinted
 TEST_APT_PACKAGES := chromium  # the web UI's browser tests (Playwright drives it)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_DIR := .cache/demo
 
 .PHONY: demo test lint bench system apt venv dev clean
 
-system:  ## Debian packages: ffmpeg (with libass, libx264), espeak-ng, a caption font
+system:  ## Debian packages: ffmpeg (with libass, libx264), espeak-ng, caption fonts
 	@$(MAKE) --no-print-directory apt PACKAGES="$(APT_PACKAGES)"
 
 apt:

@@ -116,7 +116,11 @@ def process(
         help='Chat replay: JSON Lines {"t": seconds, "user": ..., "text": ...}, yt-dlp '
              'live_chat, chat-downloader or TwitchDownloader JSON')] = None,
     top: Annotated[int | None, typer.Option(help="How many clips to make.")] = None,
-    layout: Annotated[str | None, typer.Option(help="auto, crop or blur.")] = None,
+    layout: Annotated[str | None, typer.Option(
+        help="auto, crop, blur or stacked [default: the streamer's, else auto]")] = None,
+    caption_style: Annotated[str | None, typer.Option(
+        help="Caption preset: classic, bold, clean or oneword [default: the streamer's, "
+             "else classic]")] = None,
     min_len: Annotated[float | None, typer.Option(help="Shortest clip, seconds.")] = None,
     max_len: Annotated[float | None, typer.Option(help="Longest clip, seconds.")] = None,
     captions: Annotated[bool, typer.Option(help="Burn in captions.")] = True,
@@ -137,7 +141,7 @@ def process(
     out_dir = out or Path("clipforge-out") / _source_name(source)
     options = Options(
         out_dir=out_dir, chat=chat, top=top or settings.top,
-        layout=layout or settings.layout,
+        layout=layout or "", caption_style=caption_style or "",  # empty: the streamer's
         min_len=min_len if min_len is not None else settings.min_len,
         max_len=max_len if max_len is not None else settings.max_len, captions=captions,
         streamer=streamer, full_transcript=full_transcript, render=render,
@@ -202,6 +206,44 @@ def serve(
         uvicorn.run(app_, host=host, port=port, log_level="info")
     except errors.ClipForgeError as exc:
         fail(exc)
+
+
+streamer_app = typer.Typer(help="Streamers: reference faces and defaults.",
+                           no_args_is_help=True)
+app.add_typer(streamer_app, name="streamer")
+
+
+@streamer_app.command("add")
+def streamer_add(
+    name: Annotated[str, typer.Argument(help="The streamer (as in --streamer).")],
+    face: Annotated[list[Path] | None, typer.Option(
+        help="A photo of the streamer's face (JPEG/PNG); repeat for more.")] = None,
+    layout: Annotated[str | None, typer.Option(
+        help="Default layout of their streams: auto, crop, blur or stacked.")] = None,
+    caption_style: Annotated[str | None, typer.Option(
+        help="Default caption preset: classic, bold, clean or oneword.")] = None,
+    facecam: Annotated[str | None, typer.Option(
+        help="Their fixed facecam as x,y,w,h fractions of the frame (skips detection).")
+    ] = None,
+) -> None:
+    """Add a streamer (or update one): reference faces the camera follows, and defaults
+    for their new streams."""
+    from clipforge.runtime import vision
+    from clipforge.runtime.streamers import update_streamer
+    from clipforge.storage.repository import Repository
+
+    settings = get_settings()
+    try:
+        images = [(str(p), vision.read_image(p)) for p in face or []]
+        with Repository(settings.database_url).session() as s:
+            row = update_streamer(s, name, {"layout": layout, "caption_style": caption_style,
+                                            "facecam": facecam})
+            for label, image in images:
+                vision.add_reference(s, settings, row.id, image, label)
+            count = len(vision.references(s, row.id))
+    except errors.ClipForgeError as exc:
+        fail(exc)
+    stdout.print(f"streamer {name}: {count} reference face(s), settings {row.settings}")
 
 
 db_app = typer.Typer(help="The database schema (Alembic migrations).", no_args_is_help=True)

@@ -64,6 +64,16 @@ class Settings(BaseSettings):
     analysis_fps: float = 10.0
     face_fps: float = 2.0
     analysis_width: int = 320
+    # Face recognition (who is on screen): backend dlib (default) or insightface (only
+    # with its model pack already in face_model_dir); faces are embedded `recognize_fps`
+    # times a second from frames `recognize_width` pixels wide.
+    face_backend: str = "dlib"
+    face_model_dir: Path | None = None
+    recognize_fps: float = 0.5
+    recognize_width: int = 1280
+    # Captions: the default style preset (stages/captions.py PRESETS); a streamer's own
+    # `caption_style` setting wins over it.
+    caption_style: str = "classic"
 
     # Word lists for the highlight score; empty means the built-in lists
     # (stages/score.py HYPE_LEXICON, stages/signals.py DEFAULT_EMOTES).

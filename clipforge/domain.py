@@ -57,6 +57,11 @@ class Face:
     w: float
     h: float
     score: float
+    # 128-d identity embedding (stages/recognize.py), on the samples recognition ran on.
+    embedding: list[float] | None = None
+    # How much the mouth moved against the rest of the face since the frame before
+    # (mean grey-level change), where it could be measured: who is speaking.
+    mouth: float | None = None
 
     @property
     def cx(self) -> float:
@@ -84,11 +89,28 @@ class ChatMessage:
 
 
 @dataclass(frozen=True)
+class Region:
+    """A rectangle in source pixels."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+
+    def as_list(self) -> list[float]:
+        return [round(self.x, 1), round(self.y, 1), round(self.w, 1), round(self.h, 1)]
+
+
+@dataclass(frozen=True)
 class Analysis:
-    """Vision results for one chunk: shot cuts and sampled faces."""
+    """Vision results for one chunk: shot cuts, sampled faces, the facecam overlay (if
+    one was found) and where the picture moves (a coarse grid of mean frame change,
+    MOTION_ROWS x MOTION_COLS, row-major)."""
 
     cuts: list[float]
     faces: list[FaceSample]
+    facecam: Region | None = None
+    motion: list[list[float]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

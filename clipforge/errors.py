@@ -39,6 +39,12 @@ class NotMedia(InputError):
     code = "not_media"
 
 
+class NoFace(InputError):
+    """A reference face image in which no face is found."""
+
+    code = "no_face"
+
+
 class NoAudio(InputError):
     code = "no_audio"
 

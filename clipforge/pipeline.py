@@ -24,16 +24,18 @@ from clipforge import domain, errors
 from clipforge.config import Settings, get_settings
 from clipforge.domain import ChatMessage, FaceSample, MediaInfo, Word
 from clipforge.media import ffmpeg
-from clipforge.runtime import artifacts, rendering, scoring, steps
+from clipforge.runtime import artifacts, rendering, scoring, steps, vision
 from clipforge.runtime.context import Options, Run
 from clipforge.stages import chat as chat_stage
 from clipforge.stages import ingest
+from clipforge.stages import layout as layout_stage
+from clipforge.stages.captions import PRESETS
 from clipforge.storage import queue
 from clipforge.storage.models import ClipRow, JobRow, StreamerRow, StreamRow, utcnow
 from clipforge.storage.queue import JobSpec
 from clipforge.storage.repository import save_chunks
 
-LAYOUTS = ("auto", "crop", "blur")
+LAYOUTS = layout_stage.LAYOUTS
 CHUNK_STAGES = ("transcribe", "analyze")
 
 STEPS: dict[str, Callable[[Run, JobRow], Path]] = {
@@ -67,9 +69,12 @@ class Source:
 
 
 def check_options(options: Options) -> list[ChatMessage] | None:
-    if options.layout not in LAYOUTS:
+    if options.layout and options.layout not in LAYOUTS:
         raise errors.BadOption(
             f"layout (--layout) {options.layout}: use one of {', '.join(LAYOUTS)}")
+    if options.caption_style and options.caption_style not in PRESETS:
+        raise errors.BadOption(f"caption style (--caption-style) {options.caption_style}: "
+                               f"use one of {', '.join(PRESETS)}")
     if not 1.0 <= options.min_len <= options.max_len:
         raise errors.BadOption(
             f"min-len {options.min_len} / max-len {options.max_len} (--min-len, --max-len): "
@@ -133,6 +138,7 @@ def after(s: Session, run: Run, stream: StreamRow, job: JobRow) -> list[JobSpec]
             else []
     if job.stage == "score":
         clips = keep_picks(s, run, stream, job)
+        vision.auto_enrol(s, run.settings, stream)  # before the renders that follow it
         if not run.options.render:
             return [report_job(s, run, stream)]
         return render_jobs(s, run, stream, clips)
@@ -140,6 +146,8 @@ def after(s: Session, run: Run, stream: StreamRow, job: JobRow) -> list[JobSpec]
         clip = s.get(ClipRow, job.target)
         if clip is not None:
             clip.file, clip.rendered_layout = job.result, job.payload["rendered_layout"]
+            if job.payload.get("regions") or not (clip.regions or {}).get("edited"):
+                clip.regions = job.payload.get("regions")  # a person's panes outlive a blur
             clip.status = "rendered" if clip.status == "candidate" else clip.status
         return [report_job(s, run, stream)] if queue.pending(s, stream, ("render",)) == 0 \
             else []
@@ -181,7 +189,8 @@ def chunk_jobs(s: Session, run: Run, stream: StreamRow, job: JobRow) -> list[Job
     save_chunks(s, stream.id, chunks)
     s_ = run.settings
     heard = {"model": s_.whisper_model, "language": s_.language}
-    seen = {"fps": s_.analysis_fps, "face_fps": s_.face_fps, "width": s_.analysis_width}
+    seen = {"fps": s_.analysis_fps, "face_fps": s_.face_fps, "width": s_.analysis_width,
+            "faces": [s_.face_backend, s_.recognize_fps, s_.recognize_width]}
     specs = []
     for piece in chunks:
         payload = {"chunk": {"index": piece.index, "start": piece.start, "end": piece.end,
@@ -249,20 +258,25 @@ def keep_picks(s: Session, run: Run, stream: StreamRow, job: JobRow) -> list[Cli
 
 @dataclass(frozen=True)
 class Seen:
-    """What the stream's finished chunk jobs heard and saw: the inputs of every render."""
+    """What the stream's finished chunk jobs heard and saw: the inputs of every render,
+    and the streamer's reference faces (whom the camera follows)."""
 
     transcripts: list[str]
     analyses: list[str]
     words: list[Word]
     faces: list[FaceSample]
+    vision: list[domain.Analysis]
+    references: list[list[float]]
 
 
 def seen(s: Session, stream: StreamRow) -> Seen:
     transcripts = [str(j.result) for j in results(s, stream, "transcribe")]
     analyses = [str(j.result) for j in results(s, stream, "analyze")]
+    loaded = steps.load_analyses(analyses)
     return Seen(transcripts, analyses,
                 [w for seg in steps.load_transcripts(transcripts) for w in seg.words],
-                [f for a in steps.load_analyses(analyses) for f in a.faces])
+                [f for a in loaded for f in a.faces], loaded,
+                vision.references(s, stream.streamer_id))
 
 
 def render_jobs(s: Session, run: Run, stream: StreamRow, clips: list[ClipRow]) -> list[JobSpec]:
@@ -271,7 +285,10 @@ def render_jobs(s: Session, run: Run, stream: StreamRow, clips: list[ClipRow]) -
 
 
 def render_job(run: Run, inputs: Seen, clip: ClipRow) -> JobSpec:
-    layout = rendering.choose_layout(run.info, clip.layout, inputs.faces, clip.start, clip.end)
+    edited = clip.regions if clip.regions and clip.regions.get("edited") else None
+    layout, regions = rendering.plan_layout(run, clip.layout, inputs.vision, clip.start,
+                                            clip.end, edited)
+    style = rendering.caption_style(run.options, clip.caption_style)
     described = {"id": clip.id, "start": clip.start, "end": clip.end, "peak": clip.peak,
                  "title": clip.title}
     # What the picture and captions are made of: a render is reused while they are the
@@ -279,10 +296,12 @@ def render_job(run: Run, inputs: Seen, clip: ClipRow) -> JobSpec:
     words = [w for w in inputs.words if w.end > clip.start and w.start < clip.end]
     faces = [f for f in inputs.faces if clip.start - 1 <= f.t <= clip.end + 1]
     params = {**rendering.render_params(run, layout), "clip": described,
-              "captions_text": clip.captions,
-              "content": queue.params_hash([artifacts.to_json(words), artifacts.to_json(faces)])}
+              "captions_text": clip.captions, "regions": regions, "style": asdict(style),
+              "content": queue.params_hash([artifacts.to_json(words), artifacts.to_json(faces),
+                                            inputs.references])}
     return JobSpec("render", clip.id, params, {
         "clip": described, "rendered_layout": layout, "captions_text": clip.captions,
+        "regions": regions, "style": asdict(style), "references": inputs.references,
         "transcripts": inputs.transcripts, "analyses": inputs.analyses})
 
 

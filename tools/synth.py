@@ -619,6 +619,115 @@ def make_speech_file(out: Path, seconds: float) -> None:
                    "-c:a", "aac", "-b:a", "96k", str(out)))
 
 
+# --- vision test streams -----------------------------------------------------------------
+
+@dataclass
+class FacecamSpec:
+    video: Path
+    facecam: tuple[int, int, int, int]  # x, y, w, h of the overlay in the frame
+    sentences: list[tuple[float, float, str]]
+
+
+def make_facecam_stream(out: Path, duration: float = 16.0, width: int = 1280,
+                        height: int = 720, fps: int = 30, seed: int = 5,
+                        data_dir: Path = DATA_DIR) -> FacecamSpec:
+    """Gameplay with a webcam overlay: bikes.mp4 (with its own shot cuts) filling the
+    frame, the real face of carphone_pristine.mp4 as a fixed facecam in the bottom-right
+    corner (a quarter of the frame wide, no border), espeak-ng speech with one excited
+    exclamation and cheering at mid-stream."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cam_w = round(width * 0.26 / 2) * 2
+    cam_h = round(cam_w * 144 / 176 / 2) * 2
+    cam_x, cam_y = width - cam_w - round(width * 0.02), height - cam_h - round(height * 0.04)
+    rng = np.random.default_rng(seed)
+    graph = ";".join([
+        pingpong("0:v", "game", 25, ""),
+        f"[game]fps={fps},scale=-2:{height},crop={width}:{height},setsar=1[bg]",
+        pingpong("1:v", "cam0", fps, ""),
+        f"[cam0]scale={cam_w}:{cam_h},setsar=1[cam]",
+        f"[bg][cam]overlay=x={cam_x}:y={cam_y},format=yuv420p[v]",
+    ])
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=".synth-") as tmp:
+        work = Path(tmp)
+        mix, sentences = build_audio(rng, duration, work, [duration * 0.55], [])
+        write_wav(work / "audio.wav", mix)
+        partial = work / out.name
+        run(ffmpeg("-i", str(data_dir / "bikes.mp4"), "-i",
+                   str(data_dir / "carphone_pristine.mp4"), "-i", str(work / "audio.wav"),
+                   "-filter_complex", graph, "-map", "[v]", "-map", "2:a",
+                   "-t", f"{duration:.3f}", "-c:v", "libx264", "-preset", "ultrafast",
+                   "-crf", "24", "-g", str(2 * fps), "-c:a", "aac", "-b:a", "128k",
+                   "-ar", str(RATE), "-ac", "2", "-movflags", "+faststart", str(partial)))
+        os.replace(partial, out)
+    return FacecamSpec(video=out, facecam=(cam_x, cam_y, cam_w, cam_h), sentences=sentences)
+
+
+@dataclass(frozen=True)
+class Portrait:
+    """A portrait (a still image, or a video such as the talking carphone) moving on a
+    sine: x(t) = x0 + ax * sin(2 pi t / period + phase);
+    after `cut_at` (a hard cut of the whole scene) it is `jump` px further right."""
+
+    image: str  # a file in tests/data: an image, or an .mp4 (looped)
+    size: int  # scaled to this height
+    x0: float
+    ax: float
+    y: float
+    period: float = 8.0
+    phase: float = 0.0
+    jump: float = 0.0
+
+    def x(self, t: float, cut_at: float | None = None) -> float:
+        shift = self.jump if cut_at is not None and t >= cut_at else 0.0
+        return self.x0 + self.ax * float(np.sin(2 * np.pi * t / self.period + self.phase)) \
+            + shift
+
+    def x_expr(self, cut_at: float | None) -> str:
+        shift = f"+{self.jump:.1f}*gte(t,{cut_at:.3f})" if cut_at is not None else ""
+        return f"{self.x0:.1f}+{self.ax:.1f}*sin(2*PI*t/{self.period:g}+{self.phase:g}){shift}"
+
+
+TWO_PORTRAITS = (
+    Portrait("astronaut.png", 300, x0=170, ax=130, y=60, period=9.0),
+    Portrait("grace_hopper.jpg", 300, x0=820, ax=130, y=340, period=7.0, phase=1.5),
+)
+
+
+def make_portraits_stream(out: Path, portraits: tuple[Portrait, ...] = TWO_PORTRAITS,
+                          duration: float = 10.0, width: int = 1280, height: int = 720,
+                          fps: int = 30, cut_at: float | None = None,
+                          data_dir: Path = DATA_DIR) -> Path:
+    """Still portraits moving over a generated, changing scene (ffmpeg `gradients`); at
+    `cut_at` the scene changes colour at once (a shot cut) and each portrait jumps. A
+    quiet tone is the audio, so the file is like any stream."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    inputs: list[str] = []
+    for p in portraits:  # a still image, or a video (looped)
+        loop = ["-stream_loop", "-1"] if p.image.endswith(".mp4") else \
+            ["-loop", "1", "-framerate", str(fps)]
+        inputs += [*loop, "-i", str(data_dir / p.image)]
+    n = len(portraits)
+    scene = f"gradients=s={width}x{height}:r={fps}:speed=0.02:c0=0x203050:c1=0x506070:d={duration}"
+    graph = [f"{scene},hue=H='{180 if cut_at is not None else 0}*gte(t,{cut_at or 0:.3f})'"
+             ",format=yuv420p[bg0]"]
+    below = "bg0"
+    for i, p in enumerate(portraits):
+        graph.append(f"[{i}:v]fps={fps},scale=-2:{p.size},setsar=1[p{i}]")
+        graph.append(f"[{below}][p{i}]overlay=x='{p.x_expr(cut_at)}':y={p.y:.0f}:"
+                     f"shortest=1[bg{i + 1}]")
+        below = f"bg{i + 1}"
+    graph.append(f"[{below}]format=yuv420p[v]")
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=".synth-") as tmp:
+        partial = Path(tmp) / out.name
+        run(ffmpeg(*inputs, "-f", "lavfi", "-i", f"sine=f=220:d={duration}:r={RATE}",
+                   "-filter_complex", ";".join(graph), "-map", "[v]", "-map", f"{n}:a",
+                   "-t", f"{duration:.3f}", "-c:v", "libx264", "-preset", "ultrafast",
+                   "-crf", "22", "-g", str(fps), "-c:a", "aac", "-b:a", "64k",
+                   "-af", "volume=0.05", str(partial)))
+        os.replace(partial, out)
+    return out
+
+
 # --- command line ------------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> None:

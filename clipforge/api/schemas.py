@@ -21,7 +21,10 @@ Title = Annotated[str, Field(max_length=300), AfterValidator(_no_nul)]
 PathText = Annotated[str, Field(max_length=4096), AfterValidator(_no_nul)]
 LongText = Annotated[str, Field(max_length=5000), AfterValidator(_no_nul)]
 Finite = Annotated[float, Field(allow_inf_nan=False, ge=0.0, le=1e7)]
-Layout = Literal["auto", "crop", "blur"]
+Layout = Literal["auto", "crop", "blur", "stacked"]
+CaptionStyle = Literal["classic", "bold", "clean", "oneword"]
+Box = Annotated[list[Annotated[float, Field(allow_inf_nan=False, ge=0.0, le=1e5)]],
+                Field(min_length=4, max_length=4, description="x, y, w, h in source pixels")]
 Item = TypeVar("Item")
 
 
@@ -46,6 +49,7 @@ class StreamOptions(BaseModel):
     min_len: Annotated[float, Field(ge=1.0, le=600.0, allow_inf_nan=False)] | None = None
     max_len: Annotated[float, Field(ge=1.0, le=600.0, allow_inf_nan=False)] | None = None
     captions: bool = True
+    caption_style: CaptionStyle | None = None
     streamer: Name = "default"
     full_transcript: bool = False
     chat: PathText | None = Field(default=None, description="Chat replay file on the server")
@@ -95,6 +99,10 @@ class Clip(BaseModel):
     title: str
     layout: str
     rendered_layout: str
+    regions: dict[str, Any] | None = Field(
+        default=None, description="stacked layout: facecam and gameplay (x, y, w, h in "
+        "source pixels), top_height (output pixels), edited (set by a person)")
+    caption_style: str | None = None
     status: str
     captions: str | None
     revision: int
@@ -113,6 +121,12 @@ class ClipDetail(Clip):
     words: list[Word]
 
 
+class Regions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    facecam: Box | None = None
+    gameplay: Box | None = None
+
+
 class ClipPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
     start: Finite | None = None
@@ -120,6 +134,10 @@ class ClipPatch(BaseModel):
     title: Title | None = None
     captions: LongText | None = Field(default=None, description="Caption text")
     layout: Layout | None = None
+    caption_style: CaptionStyle | None = None
+    regions: Regions | None = Field(default=None, description="stacked layout panes set "
+                                    "by hand; {} goes back to the detected ones")
+
 
 
 class Timeline(BaseModel):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +15,8 @@ from clipforge import errors
 from clipforge.api import schemas
 from clipforge.api.deps import CurrentUser, IdPath, ServicesDep, SessionDep
 from clipforge.api.views import face_view, page, streamer_view
+from clipforge.runtime import vision
+from clipforge.runtime.streamers import check_settings
 from clipforge.storage.models import StreamerFaceRow, StreamerRow, StreamRow
 from clipforge.storage.repository import fetch
 
@@ -46,6 +47,7 @@ def list_streamers(s: SessionDep, _user: CurrentUser,
 def create_streamer(body: schemas.StreamerIn, s: SessionDep,
                     _user: CurrentUser) -> schemas.Streamer:
     _unique_name(s, body.name)
+    check_settings(body.settings)
     row = StreamerRow(name=body.name, platform=body.platform, channel=body.channel,
                       settings=body.settings)
     s.add(row)
@@ -67,6 +69,8 @@ def edit_streamer(streamer_id: IdPath, body: schemas.StreamerPatch, s: SessionDe
     changes = body.model_dump(exclude_unset=True)
     if changes.get("name"):
         _unique_name(s, changes["name"], streamer_id)
+    if changes.get("settings"):
+        check_settings(changes["settings"])
     for field, value in changes.items():
         if value is not None or field in ("platform", "channel"):
             setattr(row, field, value)
@@ -103,7 +107,8 @@ def list_faces(streamer_id: IdPath, s: SessionDep, _user: CurrentUser) -> list[s
 def add_face(streamer_id: IdPath, found: ServicesDep, s: SessionDep, _user: CurrentUser,
              image: Annotated[UploadFile, File(description="A JPEG or PNG of the face")],
              ) -> schemas.Face:
-    """Add a reference image of the streamer's face (used to find them in frame)."""
+    """Add a reference image of the streamer's face: the camera follows whoever matches
+    it. An image without a recognisable face is refused (422, `no_face`)."""
     fetch(s, StreamerRow, streamer_id, "streamer")
     data = image.file.read(MAX_IMAGE + 1)
     if len(data) > MAX_IMAGE:
@@ -111,13 +116,8 @@ def add_face(streamer_id: IdPath, found: ServicesDep, s: SessionDep, _user: Curr
     decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
     if decoded is None:
         raise errors.NotMedia(f"{image.filename}: not an image; send a JPEG or PNG")
-    folder = Path(found.settings.data_dir) / "faces" / str(streamer_id)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{uuid.uuid4().hex}.png"
-    cv2.imwrite(str(path), decoded)
-    row = StreamerFaceRow(streamer_id=streamer_id, file=str(path))
-    s.add(row)
-    s.flush()
+    row = vision.add_reference(s, found.settings, streamer_id, decoded,
+                               image.filename or "image")
     return face_view(row)
 
 

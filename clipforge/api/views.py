@@ -64,7 +64,8 @@ def clip_view(row: ClipRow) -> schemas.Clip:
     return schemas.Clip(
         id=row.id, stream_id=row.stream_id, rank=row.rank, start=row.start, end=row.end,
         score=row.score, reasons=row.reasons, title=row.title, layout=row.layout,
-        rendered_layout=row.rendered_layout, status=row.status, captions=row.captions,
+        rendered_layout=row.rendered_layout, regions=row.regions,
+        caption_style=row.caption_style, status=row.status, captions=row.captions,
         revision=row.revision,
         video_url=f"/api/clips/{row.id}/video" if files else None,
         thumbnail_url=f"/api/clips/{row.id}/thumbnail" if files else None,

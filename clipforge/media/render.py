@@ -2,8 +2,9 @@
 
 Layouts: `crop` (a 9:16 window that moves along a precomputed camera path, fed to the
 crop filter frame by frame with sendcmd), `blur` (the whole frame fitted over a blurred
-copy of itself), `waveform` (audio-only sources). Captions are burned in with libass and
-loudness is normalised with loudnorm.
+copy of itself), `stacked` (the facecam region on top of a gameplay region, each cropped
+to its pane's aspect and scaled to fill it), `waveform` (audio-only sources). Captions
+are burned in with libass and loudness is normalised with loudnorm.
 """
 
 from __future__ import annotations
@@ -25,12 +26,17 @@ class RenderSpec:
     source: Path
     start: float
     duration: float
-    layout: str  # crop | blur | waveform
+    layout: str  # crop | blur | stacked | waveform
     out: Path
     captions: Path | None = None  # .ass file in the same folder as `out`
     crop_width: int = 0
     crop_height: int = 0
     crop_path: list[float] | None = None  # left x per output frame, for `crop`
+    # `stacked`: (x, y, w, h) source regions of the top and bottom panes, and the top
+    # pane's height in output pixels; each region already has its pane's aspect.
+    top_region: tuple[float, float, float, float] | None = None
+    bottom_region: tuple[float, float, float, float] | None = None
+    top_height: int = 0
     target_lufs: float = -14.0
     preset: str = "veryfast"
     crf: int = 21
@@ -81,6 +87,8 @@ def _video_graph(spec: RenderSpec, folder: Path) -> str:
                  f"crop={OUT_W // 4}:{OUT_H // 4},boxblur=10:2,scale={OUT_W}:{OUT_H},"
                  f"eq=brightness=-0.08[bg];"
                  f"[fgsrc]scale={OUT_W}:-2[fg];[bg][fg]overlay=(W-w)/2:(H-h)/2,setsar=1")
+    elif spec.layout == "stacked":
+        chain = _stacked_graph(spec)
     elif spec.layout == "waveform":
         chain = (f"[0:a]showwaves=s={OUT_W}x480:mode=cline:colors=0x38bdf8:r={OUT_FPS}[wave];"
                  f"[1:v][wave]overlay=0:(H-h)/2-200")
@@ -92,6 +100,18 @@ def _video_graph(spec: RenderSpec, folder: Path) -> str:
     return chain + ",format=yuv420p[v]"
 
 
+def _stacked_graph(spec: RenderSpec) -> str:
+    assert spec.top_region and spec.bottom_region and 0 < spec.top_height < OUT_H
+    panes = []
+    for label, region, height in (("top", spec.top_region, spec.top_height),
+                                  ("bottom", spec.bottom_region, OUT_H - spec.top_height)):
+        x, y, w, h = (int(round(v)) for v in region)
+        panes.append(f"[{label}src]crop={w // 2 * 2}:{h // 2 * 2}:{x}:{y},"
+                     f"scale={OUT_W}:{height}:flags=lanczos,setsar=1[{label}]")
+    return (f"[0:v]split[topsrc][bottomsrc];{panes[0]};{panes[1]};"
+            "[top][bottom]vstack=inputs=2,setsar=1")
+
+
 def _audio_graph(spec: RenderSpec) -> str:
     return (f"[0:a]loudnorm=I={spec.target_lufs}:TP=-1.5:LRA=11,"
             "aresample=48000,aformat=channel_layouts=stereo[a]")
@@ -101,3 +121,14 @@ def _write_camera_commands(path: Path, xs: list[float]) -> None:
     """One crop command per output frame; times are from the clip start."""
     lines = [f"{i / OUT_FPS:.4f} crop@cam x {int(round(x))};" for i, x in enumerate(xs)]
     path.write_text("\n".join(lines) + "\n")
+
+
+def caption_still(captions: Path, at: float, out: Path) -> None:
+    """One frame of captions alone, over black, at `at` seconds: shows where a style puts
+    its text (previews, and the check that captions keep off the facecam pane)."""
+    folder = captions.parent
+    run(["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+         "-f", "lavfi", "-i", f"color=c=black:s={OUT_W}x{OUT_H}:r={OUT_FPS}:d={at + 1:.3f}",
+         "-vf", f"ass={_local_name(captions, folder)}", "-ss", f"{at:.3f}",
+         "-frames:v", "1", str(out.resolve())],
+        f"drawing captions of {captions.name}", cwd=folder)

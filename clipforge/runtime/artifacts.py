@@ -13,6 +13,7 @@ from clipforge.domain import (
     Chunk,
     Face,
     FaceSample,
+    Region,
     Segment,
     Word,
 )
@@ -64,4 +65,6 @@ def load_analysis(path: Path) -> Analysis:
     raw = read_json(path)
     assert isinstance(raw, dict)
     faces = [FaceSample(t=f["t"], faces=[Face(**b) for b in f["faces"]]) for f in raw["faces"]]
-    return Analysis(cuts=raw["cuts"], faces=faces)
+    facecam = Region(**raw["facecam"]) if raw.get("facecam") else None
+    return Analysis(cuts=raw["cuts"], faces=faces, facecam=facecam,
+                    motion=raw.get("motion", []))

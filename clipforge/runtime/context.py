@@ -33,6 +33,12 @@ class Options:
     full_transcript: bool = False  # transcribe and analyze everything, not just candidates
     render: bool = True  # False: pick and report the moments only (no clip files)
     weights: dict[str, float] | None = None  # feature weights; None: score.DEFAULT_WEIGHTS
+    # Caption look: a preset name (stages/captions.py) and a streamer's size and colour
+    # over it; empty: the streamer's default, else the `caption_style` setting.
+    caption_style: str = ""
+    caption_size: int | None = None
+    caption_colour: str | None = None
+    facecam: list[float] | None = None  # a streamer's fixed facecam: x, y, w, h in 0..1
 
     def to_json(self) -> dict[str, Any]:
         raw = asdict(self)

@@ -5,7 +5,7 @@ rows and queues jobs in one transaction, with its events in the outbox; a pool r
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,8 @@ from clipforge.progress import NullProgress, Progress
 from clipforge.runtime import artifacts, feedback
 from clipforge.runtime.context import Options
 from clipforge.runtime.pool import LocalPool, Tracker, advance, load_run
+from clipforge.runtime.streamers import parse_fractions
+from clipforge.stages.captions import PRESETS
 from clipforge.storage import queue
 from clipforge.storage.models import ClipRow, JobRow, StreamerRow, StreamRow, utcnow
 from clipforge.storage.repository import Repository, fetch
@@ -42,6 +44,7 @@ class Orchestrator:
             found = pipeline.validate(source, options, self.settings)
         with self.repo.session() as s:
             streamer = _streamer(s, options.streamer)
+            options = with_streamer_defaults(options, streamer.settings or {}, self.settings)
             stream = s.scalar(select(StreamRow).where(StreamRow.key == found.key))
             if stream is None:
                 stream = StreamRow(key=found.key, source="", duration=0.0, run=0)
@@ -119,6 +122,11 @@ class Orchestrator:
             if changes.get("layout", clip.layout) not in pipeline.LAYOUTS:
                 raise errors.BadOption(f"layout {changes['layout']}: use one of "
                                        f"{', '.join(pipeline.LAYOUTS)}")
+            if changes.get("caption_style") not in (None, *PRESETS):
+                raise errors.BadOption(f"caption_style {changes['caption_style']}: use one "
+                                       f"of {', '.join(PRESETS)}")
+            if "regions" in changes:
+                changes["regions"] = _edited_regions(changes["regions"], stream)
             for field, value in changes.items():
                 setattr(clip, field, value)
             clip.peak = min(max(clip.peak, clip.start), clip.end)
@@ -141,6 +149,43 @@ class Orchestrator:
             name = domain.CLIP_APPROVED if approved else domain.CLIP_REJECTED
             queue.emit(s, name, clip.stream_id, clip_id=clip.id, status=clip.status)
             return result
+
+
+def _edited_regions(regions: dict[str, Any] | None,
+                    stream: StreamRow) -> dict[str, Any] | None:
+    """A person's facecam and/or gameplay rectangles (source pixels), checked to lie in
+    the frame; None goes back to detection."""
+    if not regions:
+        return None
+    width, height = (stream.info or {}).get("width", 0), (stream.info or {}).get("height", 0)
+    kept: dict[str, Any] = {"edited": True}
+    for name in ("facecam", "gameplay"):
+        box = regions.get(name)
+        if box is None:
+            continue
+        x, y, w, h = box
+        if not (w >= 16 and h >= 16 and x >= 0 and y >= 0 and x + w <= width
+                and y + h <= height):
+            raise errors.BadOption(f"regions.{name} {box}: x, y, w, h must lie inside the "
+                                   f"{width}x{height} frame, at least 16 px each way")
+        kept[name] = [float(v) for v in box]
+    return kept
+
+
+def with_streamer_defaults(options: Options, prefs: dict[str, Any],
+                           settings: Settings) -> Options:
+    """A new stream takes its streamer's default layout, caption style (size, colour) and
+    fixed facecam where the request did not choose (an empty layout or style)."""
+    facecam = prefs.get("facecam")
+    return replace(
+        options,
+        layout=options.layout or prefs.get("layout") or settings.layout,
+        caption_style=options.caption_style or prefs.get("caption_style")
+        or settings.caption_style,
+        caption_size=options.caption_size or prefs.get("caption_size"),
+        caption_colour=options.caption_colour or prefs.get("caption_colour"),
+        facecam=options.facecam or (parse_fractions(facecam) if facecam else None),
+    )
 
 
 def _streamer(s: Session, name: str) -> StreamerRow:

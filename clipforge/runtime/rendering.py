@@ -3,20 +3,30 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from clipforge.domain import Candidate, Face, FaceSample, MediaInfo, RenderedClip
+import numpy as np
+
+from clipforge.domain import (
+    Analysis,
+    Candidate,
+    Face,
+    FaceSample,
+    MediaInfo,
+    Region,
+    RenderedClip,
+)
 from clipforge.media import ffmpeg
 from clipforge.media.render import OUT_FPS, RenderSpec, render
 from clipforge.runtime import artifacts, steps
-from clipforge.runtime.context import Run
+from clipforge.runtime.context import Options, Run
 from clipforge.stages import captions, ingest
-from clipforge.stages.camera import camera_path, face_presence
+from clipforge.stages import layout as layouts
+from clipforge.stages.camera import camera_path, face_presence, speech_spans
+from clipforge.stages.faces import main_face_track
 from clipforge.storage.models import JobRow
-
-FACE_SHARE_FOR_CROP = 0.6  # `auto` crops on the face when it is seen this much of the clip
 
 
 def clip_id(stream_key: str, cand: Candidate) -> str:
@@ -30,17 +40,79 @@ def crop_size(info: MediaInfo) -> tuple[int, int]:
     return width, height
 
 
-def choose_layout(info: MediaInfo, requested: str, faces: list[FaceSample],
-                  start: float, end: float) -> str:
-    if not info.has_video:
-        return "waveform"
+def plan_layout(run: Run, requested: str, analyses: list[Analysis], start: float,
+                end: float, edited: dict[str, Any] | None = None
+                ) -> tuple[str, dict[str, Any] | None]:
+    """The clip's layout and, for `stacked`, its panes (in the stream's media pixels).
+
+    The facecam is, in order: a person's edit of this clip, the streamer's fixed facecam
+    setting, the overlay found in the analysed chunks the clip overlaps."""
+    info = run.info
+    near = [a for a in analyses if _overlaps(a, start, end)]
+    faces = [f for a in near for f in a.faces]
+    facecam = _facecam(run, near, start, end, edited)
     landscape = info.width * 16 > info.height * 9
-    if requested == "crop":
-        return "crop" if landscape else "blur"
-    if requested == "blur":
-        return "blur"
-    seen = face_presence(faces, start, end)
-    return "crop" if landscape and seen >= FACE_SHARE_FOR_CROP else "blur"
+    chosen = layouts.choose(requested, info.has_video, landscape, facecam,
+                            face_presence(faces, start, end))
+    if chosen != "stacked":
+        return chosen, None
+    if facecam is None:  # stacked asked for, no overlay: the main face and its shoulders
+        face = _main_face(faces, start, end)
+        if face is None:
+            return "blur", None
+        facecam = layouts.facecam_from_face(face.x, face.y, face.w, face.h, info.width,
+                                            info.height)
+    panes = layouts.stacked(facecam, info.width, info.height, _motion(near))
+    if edited and edited.get("gameplay"):
+        top = panes.top_height
+        panes = replace(panes, gameplay=layouts.fit_aspect(
+            Region(*edited["gameplay"]), layouts.OUT_W / (layouts.OUT_H - top),
+            info.width, info.height))
+    return "stacked", {**panes.to_json(), "edited": bool(edited)}
+
+
+def _overlaps(analysis: Analysis, start: float, end: float) -> bool:
+    if not analysis.faces:
+        return False
+    return analysis.faces[0].t <= end and analysis.faces[-1].t >= start
+
+
+def _facecam(run: Run, near: list[Analysis], start: float, end: float,
+             edited: dict[str, Any] | None) -> Region | None:
+    if edited and edited.get("facecam"):
+        return Region(*edited["facecam"])
+    if run.options.facecam:
+        return layouts.from_fractions(run.options.facecam, run.info.width, run.info.height)
+    found = [a.facecam for a in near if a.facecam is not None]
+    # The chunk that saw most of the clip decides; chunks that saw no overlay vote too.
+    overlap = [min(end, a.faces[-1].t) - max(start, a.faces[0].t) for a in near]
+    if not found or not near:
+        return None
+    best = near[int(np.argmax(overlap))]
+    return best.facecam
+
+
+def _motion(near: list[Analysis]) -> list[list[float]]:
+    grids = [np.asarray(a.motion) for a in near if a.motion]
+    return np.mean(grids, axis=0).tolist() if grids else []
+
+
+def _main_face(faces: list[FaceSample], start: float, end: float) -> Face | None:
+    track = [f for _, f in main_face_track([s for s in faces if start <= s.t <= end])
+             if f is not None]
+    if not track:
+        return None
+    return Face(x=float(np.median([f.x for f in track])),
+                y=float(np.median([f.y for f in track])),
+                w=float(np.median([f.w for f in track])),
+                h=float(np.median([f.h for f in track])), score=1.0)
+
+
+def caption_style(options: Options, clip_style: str | None) -> captions.CaptionStyle:
+    """The clip's own preset, else the stream's (the streamer's default when it was
+    submitted), with the streamer's size and colour over it."""
+    return captions.style_for(clip_style or options.caption_style, options.caption_size,
+                              options.caption_colour)
 
 
 def clip_files(run: Run, cid: str) -> tuple[Path, Path, Path]:
@@ -83,25 +155,44 @@ def render_clip(run: Run, job: JobRow) -> Path:
     for stale in mp4.parent.glob(f"{job.target}*.part*"):  # left by a killed attempt
         stale.unlink()
     faces = [f for a in steps.load_analyses(job.payload["analyses"]) for f in a.faces]
-    faces = _rescaled(faces, info.width / run.info.width if run.info.width else 1.0)
+    scale = info.width / run.info.width if run.info.width else 1.0
+    faces = _rescaled(faces, scale)
     layout = job.payload["rendered_layout"]
+    regions = job.payload.get("regions") or {}
     words = [w for seg in steps.load_transcripts(job.payload["transcripts"]) for w in seg.words]
     if job.payload.get("captions_text") is not None:
         words = captions.retext(words, job.payload["captions_text"], start, end)
-    captions.write(ass, captions.build(words, start, end))
+    style = captions.CaptionStyle(**job.payload.get("style", {}))
+    style = captions.placed(style, regions.get("top_height", 0) if layout == "stacked" else 0)
+    captions.write(ass, captions.build(words, start, end, style))
     crop_w, crop_h = crop_size(info)
-    path = camera_path(faces, info.width, info.height, crop_w, start, end, OUT_FPS) \
-        if layout == "crop" else None
+    path = None
+    if layout == "crop":
+        cuts = [c for a in steps.load_analyses(job.payload["analyses"]) for c in a.cuts]
+        path = camera_path(faces, info.width, info.height, crop_w, start, end, OUT_FPS,
+                           job.payload.get("references"), cuts, speech_spans(words))
     render(RenderSpec(
         source=Path(info.path), start=start - offset, duration=end - start, layout=layout,
         out=mp4,
         captions=ass if opts.captions else None, crop_width=crop_w, crop_height=crop_h,
         crop_path=path, target_lufs=s.target_lufs, preset=s.x264_preset, crf=s.x264_crf,
+        top_region=_pane(regions.get("facecam"), scale),
+        bottom_region=_pane(regions.get("gameplay"), scale),
+        top_height=int(regions.get("top_height", 0)),
     ))
     peak = min(max(clip.get("peak", start), start), end)
     ffmpeg.thumbnail(mp4, min(peak - start, end - start - 0.1), jpg)
     run.progress.advance("render", 1.0)
     return mp4
+
+
+def _pane(box: list[float] | None, scale: float) -> tuple[float, float, float, float] | None:
+    """A pane's region in the pixels of the file rendered from (a URL clip's full-quality
+    section is larger than the analysed rendition)."""
+    if box is None:
+        return None
+    x, y, w, h = (v * scale for v in box)
+    return x, y, w, h
 
 
 def render_params(run: Run, layout: str) -> dict[str, Any]:

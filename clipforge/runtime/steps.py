@@ -24,8 +24,10 @@ from clipforge.stages import cascade, signals, transcribe, twitch_chat
 from clipforge.stages import chat as chat_stage
 from clipforge.stages import chunk as chunk_stage
 from clipforge.stages import ingest as ingest_stage
+from clipforge.stages.analyze import Recognition
 from clipforge.stages.analyze import analyze as analyze_frames
 from clipforge.stages.faces import FaceDetector
+from clipforge.stages.recognize import make_embedder
 from clipforge.storage.models import JobRow
 
 log = logging.getLogger(__name__)
@@ -214,8 +216,11 @@ def analyze_chunk(run: Run, job: JobRow) -> Path:
         run.progress.advance("analyze", offset - last[0])
         last[0] = offset
 
+    # One embedder per job: dlib's nets keep per-call state, so threads do not share one.
+    recognition = Recognition(make_embedder(s.face_backend, s.face_model_dir),
+                              s.recognize_fps, s.recognize_width)
     result = analyze_frames(run.info, piece, FaceDetector(), s.analysis_fps, s.face_fps,
-                            s.analysis_width, on_progress=tick)
+                            s.analysis_width, on_progress=tick, recognition=recognition)
     run.progress.advance("analyze", piece.duration - last[0])
     path = run.artifact(job, ".json")
     artifacts.write_json(path, artifacts.to_json(result))

@@ -1,13 +1,17 @@
 """Captions: word-by-word highlighted ASS subtitles for a 1080x1920 clip.
 
-Words are grouped into pages of at most two short lines (breaking at sentence ends and
-pauses); while a word is spoken it is drawn in the highlight colour. Captions sit above
-the bottom fifth of the frame, which the Shorts/Reels interface covers.
+Words are grouped into pages of a few short lines (breaking at sentence ends and pauses);
+while a word is spoken it is drawn in the highlight colour. A style preset says the font,
+size, colours, outline, where the captions sit and how many words go on a line
+(`PRESETS`); bottom captions sit above the bottom fifth of the frame, which the
+Shorts/Reels interface covers. In the `stacked` layout captions never cover the facecam
+pane (`placed`). The fonts come from Debian packages (the Makefile's APT list).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pysubs2
@@ -20,17 +24,65 @@ MAX_LINES = 2
 PAGE_PAUSE = 0.7  # a pause this long starts a new page
 
 
+POSITIONS = ("bottom", "middle", "top")
+SEAM_GAP = 40  # px between the facecam pane and captions placed below it
+
+
 @dataclass(frozen=True)
 class CaptionStyle:
+    name: str = "classic"
     font: str = "DejaVu Sans"
     size: int = 76
     colour: str = "&H00FFFFFF"  # ASS colours are &HAABBGGRR
     highlight: str = "&H0000D7FF"  # gold
     outline: float = 6.0
-    margin_v: int = 430
+    box: bool = False  # a dark box behind the text instead of an outline
+    position: str = "bottom"  # bottom | middle | top
+    margin_v: int = 430  # from the bottom (bottom) or the top (top)
+    words_per_line: int = 0  # 0: fill lines up to line_chars characters
+    line_chars: int = LINE_CHARS
+    max_lines: int = MAX_LINES
+    uppercase: bool = False
 
 
-DEFAULT_STYLE = CaptionStyle()
+# Fonts: DejaVu Sans (fonts-dejavu-core), Bebas Neue (fonts-bebas-neue), Lato (fonts-lato),
+# Roboto Black (fonts-roboto-unhinted).
+PRESETS = {
+    "classic": CaptionStyle(),
+    "bold": CaptionStyle(name="bold", font="Bebas Neue", size=128, highlight="&H0000FF7F",
+                         outline=7.0, position="middle", words_per_line=3, max_lines=1,
+                         uppercase=True),
+    "clean": CaptionStyle(name="clean", font="Lato", size=66, highlight="&H00EED322",
+                          outline=0.0, box=True, margin_v=470, line_chars=24),
+    "oneword": CaptionStyle(name="oneword", font="Roboto Black", size=132,
+                            colour="&H0000E6FF", highlight="&H0000E6FF", outline=9.0,
+                            position="middle", words_per_line=1, max_lines=1,
+                            uppercase=True),
+}
+DEFAULT_STYLE = PRESETS["classic"]
+HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+def style_for(name: str | None, size: int | None = None,
+              colour: str | None = None) -> CaptionStyle:
+    """A preset by name (unknown or empty: classic), with a streamer's size and text
+    colour (`#rrggbb`, as the web UI's colour picker gives it) applied over it."""
+    style = PRESETS.get(name or "", DEFAULT_STYLE)
+    if size:
+        style = replace(style, size=int(size))
+    if colour and HEX_COLOUR.match(colour):
+        r, g, b = colour[1:3], colour[3:5], colour[5:7]
+        style = replace(style, colour=f"&H00{b}{g}{r}".upper())
+    return style
+
+
+def placed(style: CaptionStyle, top_pane: int) -> CaptionStyle:
+    """The style moved clear of a pane of `top_pane` pixels at the top of the frame (the
+    facecam in the stacked layout): middle and top captions go just below it; bottom
+    ones stay where they are, which is below it already."""
+    if top_pane <= 0 or style.position == "bottom":
+        return style
+    return replace(style, position="top", margin_v=top_pane + SEAM_GAP)
 
 
 def escape(text: str) -> str:
@@ -38,15 +90,17 @@ def escape(text: str) -> str:
     return text.replace("\\", "/").replace("{", "(").replace("}", ")").replace("\n", " ")
 
 
-def pages(words: list[Word]) -> list[list[list[Word]]]:
+def pages(words: list[Word], style: CaptionStyle = DEFAULT_STYLE) -> list[list[list[Word]]]:
     """Words grouped into pages of lines."""
     result: list[list[list[Word]]] = []
     lines: list[list[Word]] = [[]]
     for i, word in enumerate(words):
         line = lines[-1]
         width = len(" ".join(w.word for w in [*line, word]))
-        if line and width > LINE_CHARS:
-            if len(lines) == MAX_LINES:
+        full = len(line) >= style.words_per_line if style.words_per_line else \
+            width > style.line_chars
+        if line and full:
+            if len(lines) == style.max_lines:
                 result.append(lines)
                 lines = [[]]
             else:
@@ -85,16 +139,10 @@ def build(words: list[Word], clip_start: float, clip_end: float,
     subs = pysubs2.SSAFile()
     subs.info.update({"PlayResX": str(PLAY_W), "PlayResY": str(PLAY_H),
                       "WrapStyle": "2", "ScaledBorderAndShadow": "yes"})
-    subs.styles["Default"] = pysubs2.SSAStyle(
-        fontname=style.font, fontsize=style.size, bold=True,
-        primarycolor=_colour(style.colour), outlinecolor=pysubs2.Color(0, 0, 0),
-        backcolor=pysubs2.Color(0, 0, 0, 128), outline=style.outline, shadow=2,
-        alignment=pysubs2.Alignment.BOTTOM_CENTER, marginl=70, marginr=70,
-        marginv=style.margin_v,
-    )
+    subs.styles["Default"] = _ass_style(style)
     inside = clip_words(words, clip_start, clip_end)
     duration = clip_end - clip_start
-    all_pages = pages(inside)
+    all_pages = pages(inside, style)
     for n, page in enumerate(all_pages):
         flat = [w for line in page for w in line]
         # The last word lingers a little, but never over the next page.
@@ -114,6 +162,23 @@ def build(words: list[Word], clip_start: float, clip_end: float,
     return subs
 
 
+ALIGN = {"bottom": pysubs2.Alignment.BOTTOM_CENTER, "middle": pysubs2.Alignment.MIDDLE_CENTER,
+         "top": pysubs2.Alignment.TOP_CENTER}
+
+
+def _ass_style(style: CaptionStyle) -> pysubs2.SSAStyle:
+    # With a box (BorderStyle 3) the "outline" colour fills the box: half-transparent.
+    outline = pysubs2.Color(0, 0, 0, 96) if style.box else pysubs2.Color(0, 0, 0)
+    return pysubs2.SSAStyle(
+        fontname=style.font, fontsize=style.size, bold=True,
+        primarycolor=_colour(style.colour), outlinecolor=outline,
+        backcolor=pysubs2.Color(0, 0, 0, 128),
+        outline=18.0 if style.box else style.outline, shadow=0 if style.box else 2,
+        borderstyle=3 if style.box else 1, alignment=ALIGN[style.position],
+        marginl=70, marginr=70, marginv=style.margin_v,
+    )
+
+
 def write(path: Path, subs: pysubs2.SSAFile) -> None:
     tmp = path.with_name(path.name + ".part")
     subs.save(str(tmp), format_="ass")
@@ -125,7 +190,7 @@ def _page_text(page: list[list[Word]], current: Word, style: CaptionStyle) -> st
     for line in page:
         parts = []
         for w in line:
-            text = escape(w.word)
+            text = escape(w.word.upper() if style.uppercase else w.word)
             if w is current:
                 text = f"{{\\1c{style.highlight}&}}{text}{{\\r}}"
             parts.append(text)

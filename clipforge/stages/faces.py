@@ -22,6 +22,7 @@ import numpy as np
 
 from clipforge.domain import Face, FaceSample
 from clipforge.errors import MissingDependency
+from clipforge.stages.recognize import SAME_PERSON, nearest
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,27 @@ class FaceDetector:
         boxes = self._decode(raw[keep], self.anchors[keep]) * self.spec.size
         boxes /= np.array([scale_x, scale_y, scale_x, scale_y], dtype=np.float32)
         found = _weighted_nms(boxes, scores[keep], NMS_IOU)
+        return [_clipped(box, score, w, h) for box, score in found]
+
+    def detect_tiled(self, frame_bgr: np.ndarray, grid: int = 2) -> list[Face]:
+        """Faces in the whole frame and in a grid of overlapping tiles, merged.
+
+        The net sees at most 192 px across the frame, so in a 1280 px frame a face under
+        ~90 px (a guest, a small facecam) is too small for it; in a tile of a 2x2 grid it
+        is twice as large."""
+        h, w = frame_bgr.shape[:2]
+        whole = self.detect(frame_bgr)
+        boxes = [[f.x, f.y, f.x + f.w, f.y + f.h] for f in whole]
+        scores = [f.score for f in whole]
+        tile_w, tile_h = int(w / grid * 1.3), int(h / grid * 1.3)
+        for x0 in np.linspace(0, w - tile_w, grid).astype(int):
+            for y0 in np.linspace(0, h - tile_h, grid).astype(int):
+                for f in self.detect(frame_bgr[y0:y0 + tile_h, x0:x0 + tile_w]):
+                    boxes.append([f.x + x0, f.y + y0, f.x + f.w + x0, f.y + f.h + y0])
+                    scores.append(f.score)
+        if not boxes:
+            return []
+        found = _weighted_nms(np.array(boxes, np.float64), np.array(scores), NMS_IOU)
         return [_clipped(box, score, w, h) for box, score in found]
 
     def _blob(self, frame_bgr: np.ndarray) -> tuple[np.ndarray, float, float]:
@@ -193,18 +215,54 @@ class _Track:
         return len(self.faces), float(np.mean([f.w * f.h for f in self.faces.values()]))
 
 
-def main_face_track(samples: list[FaceSample]) -> list[tuple[float, Face | None]]:
+def main_face_track(samples: list[FaceSample], references: list[list[float]] | None = None,
+                    speech: list[tuple[float, float]] | None = None,
+                    ) -> list[tuple[float, Face | None]]:
     """The main person's face at each sample time, or None when they are not seen.
 
-    The main track is the one seen in the most samples (ties: the larger face), so a
-    streamer who is always on camera wins over passers-by and one-frame false hits."""
+    With reference embeddings (the streamer's face) the main person is whoever matches
+    them (`reference_track`). Without, or when nobody on screen does: among the people
+    seen about as often as the most seen one, the one whose mouth moves most while
+    someone speaks (`speech`: (start, end) spans), when that stands out (`_speaker`);
+    else the one seen in the most samples (ties: the larger face), so a streamer who is
+    always on camera wins over passers-by and one-frame false hits."""
+    if references:
+        found = reference_track(samples, references)
+        if any(face is not None for _, face in found):
+            return found
     tracks: list[_Track] = []
     for index, sample in enumerate(samples):
         _extend_tracks(tracks, index, sample)
     if not tracks:
         return [(s.t, None) for s in samples]
     main = max(tracks, key=_Track.score)
+    if speech:
+        main = _speaker(tracks, main, samples, speech) or main
     return [(s.t, main.faces.get(i)) for i, s in enumerate(samples)]
+
+
+SPEAKING_MIN = 1.0  # mean mouth change (grey levels) that can be speech, not noise
+SPEAKING_LEAD = 1.5  # ... and how many times more than the next person's it must be
+SPEAKING_SEEN = 0.5  # candidates are seen at least this share as often as the main one
+
+
+def _speaker(tracks: list[_Track], main: _Track, samples: list[FaceSample],
+             speech: list[tuple[float, float]]) -> _Track | None:
+    """The person speaking, when it can be told: of the people on screen about as much
+    as the main one, the one whose mouth moves most during speech, clearly more than the
+    others'."""
+    def during_speech(track: _Track) -> float:
+        moves = [f.mouth for i, f in track.faces.items() if f.mouth is not None
+                 and any(a <= samples[i].t <= b for a, b in speech)]
+        return float(np.mean(moves)) if len(moves) >= 4 else 0.0
+
+    seen = len(main.faces)
+    ranked = sorted(((during_speech(t), id(t), t) for t in tracks
+                     if len(t.faces) >= SPEAKING_SEEN * seen), reverse=True)
+    if len(ranked) < 2:
+        return None
+    (best, _, track), (second, _, _) = ranked[0], ranked[1]
+    return track if best >= SPEAKING_MIN and best >= SPEAKING_LEAD * second else None
 
 
 def _extend_tracks(tracks: list[_Track], index: int, sample: FaceSample) -> None:
@@ -227,4 +285,43 @@ def _nearest(tracks: list[_Track], face: Face) -> _Track | None:
         dist = np.hypot(face.cx - last.cx, face.cy - last.cy) / max(last.w, face.w, 1.0)
         if dist <= best_dist:
             best, best_dist = track, float(dist)
+    return best
+
+
+def reference_track(samples: list[FaceSample], references: list[list[float]]
+                    ) -> list[tuple[float, Face | None]]:
+    """The face of the person in `references` at each sample time.
+
+    Where faces were embedded, the one closest to a reference (within SAME_PERSON) is
+    the person; samples in between (not embedded, or too small to embed) take the face
+    nearest to where the person was last seen, within LINK_REACH face widths. So two
+    people crossing each other are told apart by identity, not by position."""
+    chosen: list[tuple[float, Face | None]] = []
+    last: Face | None = None
+    last_t = -np.inf
+    for sample in sorted(samples, key=lambda s: s.t):
+        face = _identified(sample.faces, references)
+        if face is None and last is not None and sample.t - last_t <= LINK_GAP:
+            face = _closest(sample.faces, last)
+        if face is not None:
+            last, last_t = face, sample.t
+        chosen.append((sample.t, face))
+    return chosen
+
+
+def _identified(faces: list[Face], references: list[list[float]]) -> Face | None:
+    scored = [(nearest(f.embedding, references), f) for f in faces if f.embedding]
+    best = min(scored, key=lambda pair: pair[0], default=None)
+    return best[1] if best is not None and best[0] < SAME_PERSON else None
+
+
+def _closest(faces: list[Face], last: Face) -> Face | None:
+    """The face nearest to `last`, unless it was embedded as someone else."""
+    best, best_dist = None, LINK_REACH
+    for face in faces:
+        if face.embedding:
+            continue  # embedded but not identified: someone else
+        dist = float(np.hypot(face.cx - last.cx, face.cy - last.cy)) / max(last.w, face.w, 1.0)
+        if dist <= best_dist:
+            best, best_dist = face, dist
     return best

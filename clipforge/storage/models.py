@@ -45,7 +45,8 @@ class StreamerRow(Base):
 
 
 class StreamerFaceRow(Base):
-    """A reference image of the streamer's face (recognition comes with the vision work)."""
+    """A reference image of the streamer's face and its embedding (stages/recognize.py);
+    `file` named auto-* when enrolled automatically from their streams."""
 
     __tablename__ = "streamer_faces"
 
@@ -104,8 +105,12 @@ class ClipRow(Base):
     reasons: Mapped[dict] = mapped_column(JSON)
     features: Mapped[dict] = mapped_column(JSON, default=dict)  # what the re-ranker learns from
     title: Mapped[str] = mapped_column(Text)
-    layout: Mapped[str] = mapped_column(String(20))  # what was asked: auto, crop, blur
+    layout: Mapped[str] = mapped_column(String(20))  # asked: auto, crop, blur, stacked
     rendered_layout: Mapped[str] = mapped_column(String(20), default="")  # what auto chose
+    # The stacked layout's panes (source pixels): {"facecam": [x, y, w, h], "gameplay":
+    # [...], "top_height": px, "edited": bool}; edited ones are kept by re-renders.
+    regions: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    caption_style: Mapped[str | None] = mapped_column(String(20), nullable=True)  # preset
     captions: Mapped[str | None] = mapped_column(Text, nullable=True)  # edited caption text
     status: Mapped[str] = mapped_column(String(20), default="candidate")
     file: Mapped[str | None] = mapped_column(Text, nullable=True)

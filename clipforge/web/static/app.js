@@ -253,6 +253,7 @@ async function clipPage() {
     words = clip.words;
     $("#title").value = clip.title;
     $("#layout").value = clip.layout || "auto";
+    $("#caption-style").value = clip.caption_style || "";
     setStatus($("#clip-status"), clip.status);
     $("#clip-rank").textContent = `Clip #${clip.rank} · score ${clip.score.toFixed(2)}`;
     if (clip.video_url) {
@@ -338,6 +339,8 @@ async function clipPage() {
     if (Math.abs(+start.value - clip.start) > 0.005) changes.start = +(+start.value).toFixed(3);
     if (Math.abs(+end.value - clip.end) > 0.005) changes.end = +(+end.value).toFixed(3);
     if ($("#layout").value !== (clip.layout || "auto")) changes.layout = $("#layout").value;
+    const style = $("#caption-style").value;
+    if (style && style !== (clip.caption_style || "")) changes.caption_style = style;
     const text = captionText();
     if (text !== null && text !== clip.captions) changes.captions = text;
     if (!Object.keys(changes).length) { flash("Nothing changed."); return; }
@@ -413,15 +416,21 @@ async function streamersPage() {
     form.name.value = s.name;
     form.channel.value = s.channel || "";
     form.layout.value = s.settings.layout || "auto";
-    form.caption_size.value = s.settings.caption_size || 86;
+    form.caption_style.value = s.settings.caption_style || "classic";
+    form.caption_size.value = s.settings.caption_size || "";
     form.caption_colour.value = s.settings.caption_colour || "#ffffff";
+    form.preset_colour.checked = !s.settings.caption_colour;
+    form.facecam.value = s.settings.facecam || "";
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
+      // Unset fields are left out: new streams then take the style preset's own values.
+      const settings = { layout: form.layout.value, caption_style: form.caption_style.value };
+      if (form.caption_size.value) settings.caption_size = +form.caption_size.value;
+      if (!form.preset_colour.checked) settings.caption_colour = form.caption_colour.value;
+      if (form.facecam.value.trim()) settings.facecam = form.facecam.value.trim();
       try {
         await api("PATCH", `/api/streamers/${s.id}`, {
-          name: form.name.value, channel: form.channel.value || null,
-          settings: { layout: form.layout.value, caption_size: +form.caption_size.value,
-                      caption_colour: form.caption_colour.value } });
+          name: form.name.value, channel: form.channel.value || null, settings });
         flash(`Saved ${form.name.value}.`, true);
       } catch (err) { flash(err.message); }
     });
