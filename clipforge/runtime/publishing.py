@@ -83,8 +83,8 @@ def queue_publish(s: Session, clip: ClipRow, platforms: list[str],
     fields = templates.Fields(clip.title, streamer.name if streamer else "default",
                               stream.name, _aware_date(stream), templates.hashtags(
                                   prefs.get("hashtags")))
-    rows = []
-    for platform in check_platforms(platforms):
+    rows, when, chosen = [], check_publish_at(publish_at), check_platforms(platforms)
+    for platform in chosen:
         account = accounts.account_for(s, streamer.id, platform) if streamer else None
         if account is None and strict:
             raise errors.NoAccount(
@@ -97,7 +97,7 @@ def queue_publish(s: Session, clip: ClipRow, platforms: list[str],
             continue
         words = templates.youtube(prefs, fields) if platform == "youtube" else \
             templates.post(prefs, fields)
-        row.request = {**words, "publish_at": check_publish_at(publish_at)}
+        row.request = {**words, "publish_at": when}
         row.account_id = account.id if account else None
         if account is None:
             row.status, row.error = "failed", (
@@ -234,6 +234,8 @@ def with_retries(publisher: Publisher, video: Video, progress: Progress,
                     "run `clipforge publish`) to try again later") from exc
             progress.note(status="retrying", error=f"{exc.message}; attempt {attempt} of "
                           f"{tries} failed, trying again in {wait:.1f} s")
+            progress.save(failures=[*progress.load().get("failures", []),
+                                    {"error": exc.message, "wait": wait}])
             log.warning("%s: %s; retrying in %.1f s", publisher.platform, exc.message, wait)
             time.sleep(wait)
     raise AssertionError("unreachable")
