@@ -136,12 +136,17 @@ class Review(BaseModel):
     ranker_active: bool
 
 
+# A streamer preference: layout and caption style, and publishing (auto_publish "youtube,x",
+# privacy, hashtags, title/description/post templates, which may be long).
+Setting = LongText | int | float | bool
+
+
 class StreamerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Name
     platform: Literal["twitch", "youtube", "other"] | None = None
     channel: Name | None = None
-    settings: dict[Short, Name | int | float | bool] = Field(default_factory=dict)
+    settings: dict[Short, Setting] = Field(default_factory=dict)
 
 
 class StreamerPatch(BaseModel):
@@ -149,7 +154,7 @@ class StreamerPatch(BaseModel):
     name: Name | None = None
     platform: Literal["twitch", "youtube", "other"] | None = None
     channel: Name | None = None
-    settings: dict[Short, Name | int | float | bool] | None = None
+    settings: dict[Short, Setting] | None = None
 
 
 class Streamer(BaseModel):
@@ -190,9 +195,30 @@ class Publication(BaseModel):
     id: int
     clip_id: str
     platform: str
-    status: str
+    status: str  # queued, publishing, retrying, published, failed
     external_id: str | None
     url: str | None
+    error: str | None  # the platform's reason, or what to do
+    attempts: int
+    title: str | None  # what was (or will be) sent: the YouTube title or the X post text
+    published_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class PublishIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    platforms: list[Literal["youtube", "x"]] = Field(min_length=1, max_length=2)
+    publish_at: Annotated[str, Field(max_length=40)] | None = Field(
+        default=None, description="ISO 8601: the YouTube video goes public then")
+
+
+class Account(BaseModel):
+    id: int
+    platform: str
+    name: str
+    streamer_id: int | None
+    status: str  # connected, or revoked (connect it again)
     error: str | None
     created_at: datetime
 
