@@ -183,6 +183,35 @@ def feedback_command(
                          f"{result.labels} labels, {ranker})")
     except errors.ClipForgeError as exc:
         fail(exc)
+    if verdict == "approve":
+        _publish_queued(settings, clip_ids)
+
+
+def _print_publications(rows: list[Any]) -> None:
+    for row in rows:
+        where = row.url if row.status == "published" else row.error
+        stdout.print(f"{row.clip_id} {row.platform}: {row.status} {where or ''}",
+                     markup=False, highlight=False, soft_wrap=True)
+
+
+def _publish_queued(settings: Any, clip_ids: list[str]) -> None:
+    """Run what the streamers' auto-publish queued with the approvals, here and now."""
+    from sqlalchemy import select
+
+    from clipforge.runtime.orchestrator import publish_now
+    from clipforge.storage.models import PublicationRow
+    from clipforge.storage.repository import Repository
+
+    with Repository(settings.database_url).session() as s:
+        queued = list(s.scalars(select(PublicationRow.clip_id).where(
+            PublicationRow.clip_id.in_(clip_ids), PublicationRow.status == "queued")))
+    if not queued:
+        return
+    try:
+        rows = publish_now(sorted(set(queued)), settings)
+    except errors.ClipForgeError as exc:
+        fail(exc)
+    _print_publications(rows)
 
 
 @app.command()
@@ -297,10 +326,7 @@ def publish(
         stderr.print("clipforge: interrupted; run the same command again to resume")
         raise typer.Exit(130) from None
     failed = [r for r in rows if r.status != "published"]
-    for row in rows:
-        where = row.url if row.status == "published" else row.error
-        stdout.print(f"{row.clip_id} {row.platform}: {row.status} {where or ''}",
-                     markup=False, highlight=False, soft_wrap=True)
+    _print_publications(rows)
     if failed:
         raise typer.Exit(errors.PublishFailed.exit_code)
 

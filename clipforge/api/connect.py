@@ -11,14 +11,15 @@ from __future__ import annotations
 import base64
 import json
 import time
+from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse
 
 from clipforge import errors
 from clipforge.api import sessions
-from clipforge.api.deps import IdPath, ServicesDep
+from clipforge.api.deps import ServicesDep
 from clipforge.api.web import page_user
 from clipforge.publish import PLATFORMS, oauth
 from clipforge.runtime import accounts
@@ -44,7 +45,8 @@ def _redirect_uri(request: Request, found: ServicesDep, platform: str) -> str:
 
 @router.get("/accounts/connect/{platform}")
 def connect_start(request: Request, found: ServicesDep, platform: str,
-                  streamer_id: IdPath) -> RedirectResponse:
+                  streamer_id: Annotated[int, Query(ge=1, le=2**31 - 1)]
+                  ) -> RedirectResponse:
     page_user(request, found)
     if platform not in PLATFORMS:
         return _back(error=f"{platform}: connect youtube or x")

@@ -96,6 +96,9 @@ class YouTube:
               checkpoint: Checkpoint) -> dict[str, Any]:
         with video.file.open("rb") as f:
             while True:
+                if offset >= size:  # all bytes held yet no video: ask the session again
+                    raise errors.PlatformUnavailable("YouTube: the upload holds every byte "
+                                                     "but has not finished", 1.0)
                 f.seek(offset)
                 data = f.read(min(self.chunk, size - offset))
                 end = offset + len(data) - 1

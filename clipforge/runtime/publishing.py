@@ -128,10 +128,9 @@ def _aware_date(stream: StreamRow) -> str:
 
 def auto_publish(s: Session, clip: ClipRow, streamer: StreamerRow) -> list[PublicationRow]:
     """On approval: the streamer's `auto_publish` platforms ("youtube,x"), if any."""
-    wanted = str((streamer.settings or {}).get("auto_publish") or "").replace(",", " ")
-    if not wanted.split():
-        return []
-    return queue_publish(s, clip, wanted.split(), strict=False)
+    raw = str((streamer.settings or {}).get("auto_publish") or "").replace(",", " ")
+    wanted = [p for p in raw.lower().split() if p in PLATFORMS]  # a typo never blocks approval
+    return queue_publish(s, clip, wanted, strict=False) if wanted else []
 
 
 # The job --------------------------------------------------------------------------------
@@ -170,10 +169,12 @@ def publish_clip(run: Run, job: JobRow) -> Path:
     with repo.session() as s:
         row = _publication(s, clip_id, platform)
         done = row.status == "published"
-        video, account = _video(s, row), s.get(AccountRow, row.account_id or 0)
+        account = s.get(AccountRow, row.account_id or 0)
         progress = Progress(repo, row.id)
     if not done:
         try:
+            with repo.session() as s:
+                video = _video(s, s.get_one(PublicationRow, progress.id))
             published = _publish(repo, run.settings, video, account, platform, progress)
         except Exception as exc:
             _failed(repo, progress, account, exc)
