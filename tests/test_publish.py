@@ -28,6 +28,7 @@ from tests.publish_setup import (
     make_clip,
     settings_for,
 )
+from tests.servers import pg_database
 
 PREFS = {"hashtags": "speedrun, #clips", "privacy": "unlisted",
          "title_template": "{title} | {streamer}",
@@ -228,3 +229,20 @@ def test_templates_fill_fields_and_respect_the_platforms_limits() -> None:
     assert yt["privacy"] == "public"
     long = templates.post({"post_template": "{title} " + "word " * 80}, fields)["text"]
     assert len(long) <= 280 and long.endswith("…")
+
+
+def test_publishing_on_postgresql(fake: FakePlatforms, tmp_path: Path, clip_file: Path
+                                  ) -> None:
+    """The same checkpoints and ledger on PostgreSQL (the distributed mode's database)."""
+    with pg_database() as url:
+        settings = settings_for(fake, tmp_path / "data", database_url=url)
+        repo = Repository(url)
+        clip = approved_clip(repo, clip_file)
+        connect_both(repo, settings)
+        fake.fail("yt.chunk", "pass")
+        fake.fail("yt.chunk", "cut")
+        rows = publish_now([clip.clip_id], settings, ["youtube", "x"])
+        assert [r.status for r in rows] == ["published", "published"], [r.error for r in rows]
+        assert_exactly_once(fake, clip_file)
+        assert published(repo, clip.clip_id)["youtube"].attempts == 2
+        repo.engine.dispose()

@@ -130,3 +130,17 @@ def test_account_connect_through_the_loopback_redirect(fake: FakePlatforms,
     assert httpx.get(forged).status_code == 400
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 2 and "no sign-in came back" in err
+
+
+def test_feedback_approve_publishes_with_the_streamers_auto_publish(
+        fake: FakePlatforms, tmp_path: Path, clip_file: Path) -> None:
+    data, url = tmp_path / "data", f"sqlite:///{tmp_path / 'state.db'}"
+    repo = Repository(url)
+    clip = approved_clip(repo, clip_file, {"auto_publish": "youtube, x, myspace"})
+    connect_both(repo, settings_for(fake, data, database_url=url))
+    env = {**cli_env(data), **env_for(fake, data, url)}
+    done = cli(env, "feedback", "approve", clip.clip_id)
+    assert done.returncode == 0, done.stderr
+    assert f"{clip.clip_id} youtube: published https://www.youtube.com/shorts/" in done.stdout
+    assert f"{clip.clip_id} x: published https://x.com/fakeuser/status/" in done.stdout
+    assert_exactly_once(fake, clip_file)
