@@ -26,29 +26,14 @@ import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-QUANTUM = 256 * 1024  # YouTube keeps a cut upload's bytes in whole 256 KiB units
+from tests.fake_x import Media, XRoutes
+from tests.fake_youtube import Session, YouTubeRoutes
+
 CLIENTS = {"youtube": ("yt-client", "yt-secret"), "x": ("x-client", "x-secret")}
-
-
-@dataclass
-class Session:
-    size: int
-    resource: dict[str, Any]
-    data: bytearray = field(default_factory=bytearray)
-    video_id: str | None = None
-
-
-@dataclass
-class Media:
-    size: int
-    segments: dict[int, bytes] = field(default_factory=dict)
-    data: bytes | None = None
-    status_checks: int = 0
 
 
 class FakePlatforms:
@@ -143,7 +128,7 @@ def _handler(fake: FakePlatforms) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-class _Routes(BaseHTTPRequestHandler):
+class _Routes(YouTubeRoutes, XRoutes, BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     platforms: FakePlatforms
 
@@ -303,146 +288,6 @@ class _Routes(BaseHTTPRequestHandler):
             else:
                 del self.fake.refresh_tokens[refresh]
             return self._send(200, issued)
-
-    # YouTube ---------------------------------------------------------------------------
-    def _start_upload(self, query: dict[str, str]) -> None:
-        if self._fault("yt.start"):
-            return
-        assert query.get("uploadType") == "resumable", query
-        resource = json.loads(self._body())
-        upload_id = secrets.token_hex(8)
-        self.fake.sessions[upload_id] = Session(
-            int(self.headers["X-Upload-Content-Length"]), resource)
-        self.fake._pause("yt.start")
-        location = f"{self.fake.url}/upload/youtube/v3/videos?uploadType=resumable&" \
-                   f"upload_id={upload_id}"
-        self._send(200, None, {"Location": location})
-
-    def _put_chunk(self, upload_id: str) -> None:
-        session = self.fake.sessions.get(upload_id)
-        if session is None:
-            self._body()
-            return self._send(404, {"error": {"message": "no such upload"}})
-        spec = self.headers.get("Content-Range", "")
-        if spec.startswith("bytes */"):
-            self.fake.log.append({"step": "yt.query", "range": spec})
-            self._body()
-            return self._upload_state(session)
-        if self._fault_keeping(session):
-            return
-        start = int(spec.split(" ")[1].split("-")[0])
-        data = self._body()
-        if start != len(session.data):
-            return self._send(400, {"error": {"message": f"expected byte {len(session.data)}"}})
-        session.data.extend(data)
-        if len(session.data) >= session.size:
-            video_id = secrets.token_hex(5)
-            session.video_id = video_id
-            video = {"id": video_id, **session.resource}
-            self.fake.videos.append(video)
-            self.fake.video_bytes[video_id] = bytes(session.data)
-            self.fake._pause("yt.complete")
-        elif start == 0:
-            self.fake._pause("yt.chunk")
-        self._upload_state(session)
-
-    def _fault_keeping(self, session: Session) -> bool:
-        """A cut keeps the whole 256 KiB units that arrived, as Google's servers do."""
-        with self.fake.lock:
-            for fault in self.fake.faults.get("yt.chunk", [])[:1]:
-                def keep(half: bytes) -> None:
-                    whole = len(half) // QUANTUM * QUANTUM
-                    session.data.extend(half[:whole])
-                fault["keep"] = keep
-        return self._fault("yt.chunk")
-
-    def _upload_state(self, session: Session) -> None:
-        if session.video_id is not None:
-            video = next(v for v in self.fake.videos if v["id"] == session.video_id)
-            return self._send(200, {"kind": "youtube#video", **video})
-        held = {"Range": f"bytes=0-{len(session.data) - 1}"} if session.data else {}
-        self._send(308, None, held)
-
-    # X -------------------------------------------------------------------------------------
-    def _media_init(self) -> None:
-        if self._fault("x.init"):
-            return
-        body = json.loads(self._body())
-        assert body["media_type"] == "video/mp4" and body["media_category"] == "tweet_video"
-        media_id = str(secrets.randbelow(10**18) + 10**18)
-        self.fake.media[media_id] = Media(int(body["total_bytes"]))
-        self.fake._pause("x.init")
-        self._send(200, {"data": {"id": media_id, "media_key": f"7_{media_id}",
-                                  "expires_after_secs": 86400}})
-
-    def _append(self, media_id: str) -> None:
-        if self._fault("x.append"):
-            return
-        media = self.fake.media.get(media_id)
-        fields = _multipart(self.headers["Content-Type"], self._body())
-        if media is None:
-            return self._send(400, {"errors": [{"message": "invalid media id"}]})
-        index = int(fields["segment_index"])
-        media.segments[index] = fields["media"]
-        if index == 0:
-            self.fake._pause("x.append")
-        self._send(200, {"data": {"expires_at": 0}})
-
-    def _finalize(self, media_id: str) -> None:
-        if self._fault("x.finalize"):
-            return
-        self._body()
-        media = self.fake.media[media_id]
-        media.data = b"".join(media.segments[i] for i in sorted(media.segments))
-        if len(media.data) != media.size:
-            return self._send(400, {"errors": [{"message": "size mismatch"}]})
-        self._send(200, {"data": {"id": media_id, "media_key": f"7_{media_id}",
-                                  "size": media.size, "processing_info": {
-                                      "state": "pending", "check_after_secs": 0}}})
-
-    def _media_status(self, query: dict[str, str]) -> None:
-        assert query["command"] == "STATUS"
-        media = self.fake.media[query["media_id"]]
-        media.status_checks += 1
-        state = "in_progress" if media.status_checks < 2 else "succeeded"
-        self._send(200, {"data": {"id": query["media_id"], "processing_info": {
-            "state": state, "check_after_secs": 0, "progress_percent": 50}}})
-
-    def _tweet(self) -> None:
-        if self._fault("x.tweet"):
-            return
-        body = json.loads(self._body())
-        media_ids = body.get("media", {}).get("media_ids", [])
-        for media_id in media_ids:
-            media = self.fake.media.get(media_id)
-            if media is None or media.data is None or media.status_checks < 2:
-                return self._send(400, {"errors": [{"message": "media not ready"}]})
-        post = {"id": str(secrets.randbelow(10**18) + 10**18), "text": body["text"],
-                "attachments": {"media_keys": [f"7_{m}" for m in media_ids]}}
-        self.fake.posts.append(post)
-        self.fake._pause("x.tweet")
-        self._send(201, {"data": {"id": post["id"], "text": post["text"]}})
-
-    def _timeline(self, query: dict[str, str]) -> None:
-        with_media = "attachments.media_keys" in query.get("expansions", "")
-        posts = [dict(p) if with_media else {"id": p["id"], "text": p["text"]}
-                 for p in reversed(self.fake.posts)]
-        keys = [k for p in posts for k in p.get("attachments", {}).get("media_keys", [])]
-        self._send(200, {"data": posts, "includes": {"media": [
-            {"media_key": k, "type": "video"} for k in keys]},
-            "meta": {"result_count": len(posts)}})
-
-
-def _multipart(content_type: str, body: bytes) -> dict[str, Any]:
-    """multipart/form-data fields: text as str, the `media` file as bytes."""
-    boundary = content_type.split("boundary=")[1].strip('"').encode()
-    fields: dict[str, Any] = {}
-    for part in body.split(b"--" + boundary)[1:-1]:
-        head, _, content = part[2:].partition(b"\r\n\r\n")
-        name = head.decode().split('name="')[1].split('"')[0]
-        value = content[:-2]  # the CRLF before the next boundary
-        fields[name] = value if name == "media" else value.decode()
-    return fields
 
 
 @contextmanager
