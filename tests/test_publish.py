@@ -119,7 +119,9 @@ def test_503_429_and_a_cut_connection_are_ridden_out(fake: FakePlatforms, world:
     fake.fail("yt.start", "503")
     fake.fail("yt.chunk", "pass")  # the first chunk arrives whole...
     fake.fail("yt.chunk", "cut")  # ...the second is cut half way through its body
-    fake.fail("x.append", "429", retry_after=1)
+    fake.fail("x.append", "429", retry_after=1)  # segment 0, then it passes...
+    fake.fail("x.append", "pass")
+    fake.fail("x.append", "cut")  # ...and segment 1 is cut half way
     fake.fail("x.tweet", "503")
     rows = publish_now([clip.clip_id], settings, ["youtube", "x"])
     assert [r.status for r in rows] == ["published", "published"], [r.error for r in rows]
@@ -134,13 +136,16 @@ def test_503_429_and_a_cut_connection_are_ridden_out(fake: FakePlatforms, world:
 
     rows_by = published(repo, clip.clip_id)
     youtube, x = rows_by["youtube"], rows_by["x"]
-    assert youtube.attempts == 3 and x.attempts == 3
+    assert youtube.attempts == 3 and x.attempts == 4
     assert [f["wait"] for f in youtube.progress["failures"]] == [0.05, 0.1]
     assert "503" in youtube.progress["failures"][0]["error"]
     assert "connection failed" in youtube.progress["failures"][1]["error"]
     assert x.progress["failures"][0]["wait"] == 1.0  # Retry-After honoured
     assert "429" in x.progress["failures"][0]["error"]
-    assert len(fake.media) == 1  # the same media, its segment sent again
+    assert "connection failed" in x.progress["failures"][1]["error"]
+    # The same media went on from the segment that was cut: 4 segments, 6 APPENDs
+    # (segment 0 twice after the 429, segment 1 twice after the cut), not from zero.
+    assert len(fake.media) == 1 and len(fake.steps("x.append")) == 6
 
 
 def test_a_401_is_fixed_by_a_refresh_and_the_new_token_is_stored(
