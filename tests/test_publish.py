@@ -251,3 +251,21 @@ def test_publishing_on_postgresql(fake: FakePlatforms, tmp_path: Path, clip_file
         assert_exactly_once(fake, clip_file)
         assert published(repo, clip.clip_id)["youtube"].attempts == 2
         repo.engine.dispose()
+
+
+def test_two_jobs_of_one_x_account_share_one_rotated_refresh(
+        fake: FakePlatforms, world: tuple, clip_file: Path) -> None:
+    """X spends a refresh token when it is used: two clips publishing at once must not
+    both spend it (the second would read as a revoked account)."""
+    repo, settings, clip = world
+    with repo.session() as s:
+        first = s.get_one(ClipRow, clip.clip_id)
+        s.add(ClipRow(id="c1ip0000000000000000000000000002", stream_id=first.stream_id,
+                      rank=2, start=0.0, end=2.0, score=4.0, reasons={}, title="Again",
+                      layout="auto", status="approved", file=str(clip_file)))
+    fake.expire_tokens()
+    rows = publish_now([clip.clip_id, "c1ip0000000000000000000000000002"], settings, ["x"])
+    assert [r.status for r in rows] == ["published", "published"], [r.error for r in rows]
+    assert fake.refreshes == 1 and len(fake.posts) == 2
+    with repo.session() as s:
+        assert {a.status for a in s.scalars(sa.select(AccountRow))} == {"connected"}

@@ -156,30 +156,46 @@ def _json(response: httpx.Response) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
+_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _lock_for(account: str) -> threading.Lock:
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(account, threading.Lock())
+
+
 class Credentials:
     """An account's tokens while a publisher uses them: refreshed shortly before they
     expire, or when the platform answers 401; every new pair is handed to `save` (which
-    encrypts and stores it) before it is used."""
+    encrypts and stores it) before it is used.
+
+    X rotates refresh tokens, so two jobs of one account must not both spend the same
+    one: refreshes of an account take turns, and each first reads the stored tokens
+    (`load`), adopting a pair another job or process refreshed meanwhile.
+    """
 
     def __init__(self, client: httpx.Client, found: Provider, tokens: Tokens, account: str,
-                 save: Callable[[Tokens], None]) -> None:
+                 save: Callable[[Tokens], None],
+                 load: Callable[[], Tokens] | None = None) -> None:
         self.client, self.provider, self.tokens = client, found, tokens
-        self.account, self._save = account, save
-        self._lock = threading.Lock()
+        self.account, self._save, self._load = account, save, load
 
     def header(self) -> dict[str, str]:
-        with self._lock:
-            if self.tokens.expires_at - EARLY < time.time():
-                self._refresh()
-            return {"Authorization": f"Bearer {self.tokens.access_token}"}
+        if self.tokens.expires_at - EARLY < time.time():
+            self._refresh(self.tokens.access_token)
+        return {"Authorization": f"Bearer {self.tokens.access_token}"}
 
     def refresh(self, rejected: str) -> None:
-        """The platform refused `rejected` (an access token): get a new one, unless
-        another thread already did."""
-        with self._lock:
-            if self.tokens.access_token == rejected:
-                self._refresh()
+        """The platform refused `rejected` (an access token): get a new one."""
+        self._refresh(rejected)
 
-    def _refresh(self) -> None:
-        self.tokens = refresh(self.client, self.provider, self.tokens, self.account)
-        self._save(self.tokens)
+    def _refresh(self, rejected: str) -> None:
+        with _lock_for(self.account):
+            stored = self._load() if self._load else None
+            if stored is not None and stored.access_token != rejected:
+                self.tokens = stored  # someone refreshed already: use theirs
+                if stored.expires_at - EARLY > time.time():
+                    return
+            self.tokens = refresh(self.client, self.provider, self.tokens, self.account)
+            self._save(self.tokens)

@@ -82,8 +82,13 @@ def credentials(repo: Repository, settings: Settings, client: httpx.Client,
         with repo.session() as s:
             s.get_one(AccountRow, account_id).tokens = secrets.seal(key, fresh.to_json())
 
+    def load() -> oauth.Tokens:
+        with repo.session() as s:
+            sealed = s.get_one(AccountRow, account_id).tokens
+        return oauth.Tokens.from_json(secrets.unseal(key, sealed, label))
+
     return oauth.Credentials(client, oauth.provider(settings, account.platform), tokens,
-                             label, save)
+                             label, save, load)
 
 
 def mark_revoked(repo: Repository, account_id: int, message: str) -> None:
