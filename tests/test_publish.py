@@ -123,6 +123,7 @@ def test_503_429_and_a_cut_connection_are_ridden_out(fake: FakePlatforms, world:
     fake.fail("x.append", "pass")
     fake.fail("x.append", "cut")  # ...and segment 1 is cut half way
     fake.fail("x.tweet", "503")
+    fake.fail("yt.thumbnail", "403")  # a channel without custom-thumbnail rights
     rows = publish_now([clip.clip_id], settings, ["youtube", "x"])
     assert [r.status for r in rows] == ["published", "published"], [r.error for r in rows]
     assert_exactly_once(fake, clip_file)
@@ -141,6 +142,7 @@ def test_503_429_and_a_cut_connection_are_ridden_out(fake: FakePlatforms, world:
     assert "503" in youtube.progress["failures"][0]["error"]
     assert "connection failed" in youtube.progress["failures"][1]["error"]
     assert x.progress["failures"][0]["wait"] == 1.0  # Retry-After honoured
+    assert youtube.progress["thumbnail"].startswith("not set") and fake.thumbnails == {}
     assert "429" in x.progress["failures"][0]["error"]
     assert "connection failed" in x.progress["failures"][1]["error"]
     # The same media went on from the segment that was cut: 4 segments, 6 APPENDs
