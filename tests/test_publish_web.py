@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from tests.fake_platforms import FakePlatforms, fake_platforms
 from tests.publish_setup import CHUNK, SECRET
@@ -34,9 +35,16 @@ def fake() -> Iterator[FakePlatforms]:
 def served(processed: tuple[Path, dict[str, Any], Path], fake: FakePlatforms,
            tmp_path: Path) -> Iterator[tuple[Server, dict[str, Any], Path]]:
     """A server on a copy of a processed stream's state (its clips really rendered)."""
-    out, report, data = processed
-    copy = tmp_path / "data"
+    shared_out, report, data = processed
+    # Copies: other tests of the session re-render the shared clips in place.
+    copy, out = tmp_path / "data", tmp_path / "out"
     shutil.copytree(data, copy)
+    shutil.copytree(shared_out, out)
+    engine = sa.create_engine(f"sqlite:///{copy / 'clipforge.db'}")
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE clips SET file = replace(file, :old, :new)"),
+                     {"old": str(shared_out), "new": str(out)})
+    engine.dispose()
     server = Server(copy, f"sqlite:///{copy / 'clipforge.db'}", workers="2",
                     secret_key=SECRET, youtube_chunk_bytes=str(CHUNK),
                     x_chunk_bytes=str(CHUNK), publish_backoff_seconds="0.05",
@@ -101,6 +109,8 @@ def test_connect_auto_publish_on_approve_and_a_revoked_account(
     page.wait_for_selector("#publications li[data-platform=youtube] "
                            ".badge[data-status=failed]", timeout=120_000)
     assert "connect the account again" in failed.inner_text()
+    page.wait_for_selector("#publications li[data-platform=x] .badge[data-status=published]",
+                           timeout=120_000)  # X is fine: its post went out
     page.goto(f"{server.url}/streamers")
     page.wait_for_selector(".accounts .badge[data-status=revoked]")
     assert len(fake.videos) == 1  # nothing more was uploaded

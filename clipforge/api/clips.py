@@ -64,14 +64,16 @@ def edit_clip(clip_id: ClipIdPath, body: schemas.ClipPatch, found: ServicesDep,
              responses=schemas.responses(404, 409))
 def approve_clip(clip_id: ClipIdPath, found: ServicesDep,
                  _user: CurrentUser) -> schemas.Review:
-    return schemas.Review(**vars(found.orchestrator.review(clip_id, approved=True)))
+    result = found.orchestrator.review(clip_id, approved=True)
+    return schemas.Review(**{**vars(result), "publishing": list(result.publishing)})
 
 
 @router.post("/api/clips/{clip_id}/reject", response_model=schemas.Review,
              responses=schemas.responses(404, 409))
 def reject_clip(clip_id: ClipIdPath, found: ServicesDep,
                 _user: CurrentUser) -> schemas.Review:
-    return schemas.Review(**vars(found.orchestrator.review(clip_id, approved=False)))
+    result = found.orchestrator.review(clip_id, approved=False)
+    return schemas.Review(**{**vars(result), "publishing": list(result.publishing)})
 
 
 @router.post("/api/clips/{clip_id}/publish", status_code=202,

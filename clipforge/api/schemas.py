@@ -134,6 +134,8 @@ class Review(BaseModel):
     streamer: str
     labels: int
     ranker_active: bool
+    publishing: list[str] = Field(default_factory=list,
+                                  description="platforms the streamer's auto-publish queued")
 
 
 # A streamer preference: layout and caption style, and publishing (auto_publish "youtube,x",

@@ -6,7 +6,7 @@ rows and queues jobs in one transaction, with its events in the outbox; a pool r
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -153,7 +153,8 @@ class Orchestrator:
                 streamer = s.scalar(select(StreamerRow).where(
                     StreamerRow.name == result.streamer))
                 if streamer is not None:
-                    publishing.auto_publish(s, clip, streamer)
+                    queued = publishing.auto_publish(s, clip, streamer)
+                    result = replace(result, publishing=tuple(p.platform for p in queued))
             return result
 
     def publish(self, clip_id: str, platforms: list[str],

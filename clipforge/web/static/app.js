@@ -353,6 +353,7 @@ async function clipPage() {
       const result = await api("POST", `/api/clips/${id}/${verdict}`);
       setStatus($("#clip-status"), result.status);
       flash(`Clip ${result.status}.`, true);
+      if (result.publishing?.length) await loadPublications();  // auto-publish
     } catch (err) { flash(err.message); }
   }
 
@@ -432,8 +433,6 @@ async function clipPage() {
     if (event.payload?.clip_id !== id) return;
     if (event.name === "clip.published" || event.payload?.stage === "publish") {
       loadPublications().catch((err) => flash(err.message));
-    } else if (event.name === "clip.approved") {
-      setTimeout(() => loadPublications().catch(() => {}), 500);  // auto-publish
     } else if (event.name === "clip.rendered") {
       $("#render-status").textContent = "Rendered.";
       $("#save").disabled = false;
