@@ -85,6 +85,7 @@ def test_connect_auto_publish_on_approve_and_a_revoked_account(
     for platform in ("youtube", "x"):
         page.wait_for_selector(f"#publications li[data-platform={platform}] "
                                ".badge[data-status=published]", timeout=120_000)
+    page.wait_for_selector("#clip-status[data-status=published]")
     clip_file = out / first["file"]
     assert len(fake.videos) == 1 and len(fake.posts) == 1
     assert fake.video_bytes[fake.videos[0]["id"]] == clip_file.read_bytes()

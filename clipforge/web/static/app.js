@@ -432,6 +432,7 @@ async function clipPage() {
   listen((event) => {
     if (event.payload?.clip_id !== id) return;
     if (event.name === "clip.published" || event.payload?.stage === "publish") {
+      if (event.name === "clip.published") setStatus($("#clip-status"), "published");
       loadPublications().catch((err) => flash(err.message));
     } else if (event.name === "clip.rendered") {
       $("#render-status").textContent = "Rendered.";
