@@ -187,6 +187,35 @@ def feedback_command(
                          f"{result.labels} labels, {ranker})")
     except errors.ClipForgeError as exc:
         fail(exc)
+    if verdict == "approve":
+        _publish_queued(settings, clip_ids)
+
+
+def _print_publications(rows: list[Any]) -> None:
+    for row in rows:
+        where = row.url if row.status == "published" else row.error
+        stdout.print(f"{row.clip_id} {row.platform}: {row.status} {where or ''}",
+                     markup=False, highlight=False, soft_wrap=True)
+
+
+def _publish_queued(settings: Any, clip_ids: list[str]) -> None:
+    """Run what the streamers' auto-publish queued with the approvals, here and now."""
+    from sqlalchemy import select
+
+    from clipforge.runtime.orchestrator import publish_now
+    from clipforge.storage.models import PublicationRow
+    from clipforge.storage.repository import Repository
+
+    with Repository(settings.database_url).session() as s:
+        queued = list(s.scalars(select(PublicationRow.clip_id).where(
+            PublicationRow.clip_id.in_(clip_ids), PublicationRow.status == "queued")))
+    if not queued:
+        return
+    try:
+        rows = publish_now(sorted(set(queued)), settings)
+    except errors.ClipForgeError as exc:
+        fail(exc)
+    _print_publications(rows)
 
 
 @app.command()
@@ -314,6 +343,87 @@ def token_create(
     except errors.ClipForgeError as exc:
         fail(exc)
     sys.stdout.write(secret + "\n")
+
+
+@app.command()
+def publish(
+    clip_ids: Annotated[list[str], typer.Argument(help="Approved clip ids.")],
+    to: Annotated[str | None, typer.Option(
+        "--to", help="Platforms, comma-separated: youtube,x [default: run what approval "
+                     "queued]")] = None,
+    at: Annotated[str | None, typer.Option(
+        help="Schedule the YouTube video public at this ISO 8601 time (UTC if no zone); "
+             "X posts at once.")] = None,
+) -> None:
+    """Publish approved clips to YouTube Shorts and X (exactly once; run it again after
+    an interruption to resume the same uploads)."""
+    from clipforge.runtime.orchestrator import publish_now
+
+    platforms = [p for p in to.split(",")] if to else None
+    try:
+        rows = publish_now(clip_ids, get_settings(), platforms, at)
+    except errors.ClipForgeError as exc:
+        fail(exc)
+    except KeyboardInterrupt:
+        stderr.print("clipforge: interrupted; run the same command again to resume")
+        raise typer.Exit(130) from None
+    failed = [r for r in rows if r.status != "published"]
+    _print_publications(rows)
+    if failed:
+        raise typer.Exit(errors.PublishFailed.exit_code)
+
+
+account_app = typer.Typer(help="Platform accounts to publish to.", no_args_is_help=True)
+app.add_typer(account_app, name="account")
+
+
+@account_app.command("connect")
+def account_connect(
+    platform: Annotated[str, typer.Argument(help="youtube or x")],
+    streamer: Annotated[str, typer.Option(help="Whose account it is.")] = "default",
+    port: Annotated[int, typer.Option(
+        help="Loopback port for the redirect (register http://127.0.0.1:PORT/callback "
+             "with the platform); 0: any free port.")] = 0,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the sign-in.")] = 600,
+) -> None:
+    """Connect a YouTube channel or an X account: open the printed address, sign in and
+    allow access; the redirect comes back to this command on a loopback port."""
+    from clipforge.runtime import accounts
+    from clipforge.runtime.loopback import authorize_on_loopback
+    from clipforge.storage.repository import Repository
+
+    settings = get_settings()
+    try:
+        code, redirect_uri, verifier = authorize_on_loopback(
+            settings, platform, port, timeout, _show_address)
+        done = accounts.connect(Repository(settings.database_url), settings, platform,
+                                streamer, code, redirect_uri, verifier)
+    except errors.ClipForgeError as exc:
+        fail(exc)
+    stdout.print(f"connected {platform} account {done.name} for streamer {done.streamer}",
+                 markup=False, highlight=False)
+
+
+def _show_address(url: str) -> None:
+    stderr.print("Open this address to connect the account:")
+    sys.stdout.write(url + "\n")  # alone on stdout, so a script can take it
+    sys.stdout.flush()
+
+
+@account_app.command("list")
+def account_list() -> None:
+    """The connected accounts (never their tokens)."""
+    from sqlalchemy import select
+
+    from clipforge.storage.models import AccountRow, StreamerRow
+    from clipforge.storage.repository import Repository
+
+    with Repository(get_settings().database_url).session() as s:
+        for row, streamer in s.execute(select(AccountRow, StreamerRow.name).outerjoin(
+                StreamerRow, StreamerRow.id == AccountRow.streamer_id)
+                .order_by(AccountRow.id)):
+            stdout.print(f"{row.id} {row.platform} {row.name} streamer={streamer} "
+                         f"{row.status} {row.error or ''}", markup=False, highlight=False)
 
 
 @app.command()

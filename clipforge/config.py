@@ -89,6 +89,27 @@ class Settings(BaseSettings):
     x264_preset: str = "veryfast"
     x264_crf: int = 21
 
+    # Publishing (clipforge/publish): OAuth clients registered with Google and X, the
+    # platforms' base URLs (tests point them at local servers), and how hard to retry.
+    public_url: str = ""  # where browsers reach `clipforge serve`, for OAuth redirects
+    youtube_client_id: str = ""
+    youtube_client_secret: str = ""
+    x_client_id: str = ""
+    x_client_secret: str = ""  # empty: a public client (PKCE only)
+    google_auth_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    google_token_url: str = "https://oauth2.googleapis.com/token"
+    youtube_api_url: str = "https://www.googleapis.com/youtube/v3"
+    youtube_upload_url: str = "https://www.googleapis.com/upload/youtube/v3"
+    x_auth_url: str = "https://x.com/i/oauth2/authorize"
+    x_token_url: str = "https://api.x.com/2/oauth2/token"
+    x_api_url: str = "https://api.x.com/2"
+    youtube_chunk_bytes: int = 8 * 1024 * 1024  # a multiple of 256 KiB, as the protocol asks
+    x_chunk_bytes: int = 4 * 1024 * 1024  # APPEND segments; X takes up to 5 MB each
+    publish_retries: int = 6  # attempts per job at transient failures (5xx, 429, cut)
+    publish_backoff_seconds: float = 2.0  # doubled after every failed attempt
+    publish_max_wait_seconds: float = 600.0  # a longer Retry-After fails the job instead
+    publish_timeout_seconds: float = 120.0  # per HTTP request
+
     @model_validator(mode="after")
     def _fill_derived(self) -> Settings:
         if not self.database_url:

@@ -152,6 +152,36 @@ class DownloadFailed(InputError):
     code = "download_failed"
 
 
+class NoAccount(Conflict):
+    """Publishing asked for a platform the streamer has not connected."""
+
+    code = "no_account"
+
+
+class PublishFailed(ClipForgeError):
+    """A platform refused the upload or the post for good (a 4xx): retrying cannot help."""
+
+    exit_code = 7
+    http_status = 502
+    code = "publish_failed"
+
+
+class AccountRevoked(PublishFailed):
+    """The platform no longer accepts the account's tokens: connect it again."""
+
+    code = "account_revoked"
+
+
+class PlatformUnavailable(PublishFailed):
+    """A failure that may pass (5xx, 429, a cut connection): worth another attempt."""
+
+    code = "platform_unavailable"
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class MissingDependency(ClipForgeError):
     """A program or model ClipForge needs is not installed."""
 

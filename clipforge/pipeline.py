@@ -24,7 +24,7 @@ from clipforge import domain, errors
 from clipforge.config import Settings, get_settings
 from clipforge.domain import ChatMessage, FaceSample, MediaInfo, Word
 from clipforge.media import ffmpeg
-from clipforge.runtime import artifacts, rendering, scoring, steps, vision
+from clipforge.runtime import artifacts, publishing, rendering, scoring, steps, vision
 from clipforge.runtime.context import Options, Run
 from clipforge.stages import chat as chat_stage
 from clipforge.stages import ingest
@@ -46,6 +46,7 @@ STEPS: dict[str, Callable[[Run, JobRow], Path]] = {
     "score": scoring.score_stream,
     "render": rendering.render_clip,
     "report": rendering.write_report,
+    "publish": publishing.publish_clip,  # detached: after approval, not part of a run
 }
 
 EVENTS = {

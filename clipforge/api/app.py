@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from clipforge import __version__, errors
-from clipforge.api import admin, clips, streamers, streams, web, ws
+from clipforge.api import admin, clips, connect, streamers, streams, web, ws
 from clipforge.api.deps import Services
 from clipforge.config import Settings, get_settings, secret_key
 from clipforge.runtime.orchestrator import Orchestrator
@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None, workers: bool = True) -> FastAP
                   description="Turn long livestream VODs into ranked vertical clips. Every "
                   "endpoint but /api/health and /api/auth/token needs `Authorization: "
                   "Bearer TOKEN`. Errors are JSON: `{code, message}`.")
-    for module in (streams, clips, streamers, admin, ws, web):
+    for module in (streams, clips, streamers, admin, ws, web, connect):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=web.WEB / "static"), name="static")
     app.add_exception_handler(web.LoginRequired, web.login_redirect)  # type: ignore[arg-type]

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from clipforge import errors
 from clipforge.api import schemas
 from clipforge.api.deps import ClipIdPath, CurrentUser, IdPath, ServicesDep, SessionDep
-from clipforge.api.views import clip_detail, clip_view, page
+from clipforge.api.views import clip_detail, clip_view, page, publication_view
 from clipforge.runtime import scoring
 from clipforge.storage.models import ClipRow, JobRow, StreamRow
 from clipforge.storage.repository import fetch
@@ -64,14 +64,28 @@ def edit_clip(clip_id: ClipIdPath, body: schemas.ClipPatch, found: ServicesDep,
              responses=schemas.responses(404, 409))
 def approve_clip(clip_id: ClipIdPath, found: ServicesDep,
                  _user: CurrentUser) -> schemas.Review:
-    return schemas.Review(**vars(found.orchestrator.review(clip_id, approved=True)))
+    result = found.orchestrator.review(clip_id, approved=True)
+    return schemas.Review(**{**vars(result), "publishing": list(result.publishing)})
 
 
 @router.post("/api/clips/{clip_id}/reject", response_model=schemas.Review,
              responses=schemas.responses(404, 409))
 def reject_clip(clip_id: ClipIdPath, found: ServicesDep,
                 _user: CurrentUser) -> schemas.Review:
-    return schemas.Review(**vars(found.orchestrator.review(clip_id, approved=False)))
+    result = found.orchestrator.review(clip_id, approved=False)
+    return schemas.Review(**{**vars(result), "publishing": list(result.publishing)})
+
+
+@router.post("/api/clips/{clip_id}/publish", status_code=202,
+             response_model=list[schemas.Publication],
+             responses=schemas.responses(404, 409, 422))
+def publish_clip(clip_id: ClipIdPath, body: schemas.PublishIn, found: ServicesDep,
+                 _user: CurrentUser) -> list[schemas.Publication]:
+    """Publish an approved clip to YouTube Shorts and/or X, with the streamer's connected
+    accounts. Runs in the background; `clip.published` (or `job.failed`) tells the end.
+    A platform the clip is already on is left as it is: never a second video or post."""
+    rows = found.orchestrator.publish(clip_id, list(body.platforms), body.publish_at)
+    return [publication_view(r) for r in rows]
 
 
 @router.get("/api/clips/{clip_id}/video", response_class=FileResponse,

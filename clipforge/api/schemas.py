@@ -152,6 +152,13 @@ class Review(BaseModel):
     streamer: str
     labels: int
     ranker_active: bool
+    publishing: list[str] = Field(default_factory=list,
+                                  description="platforms the streamer's auto-publish queued")
+
+
+# A streamer preference: layout and caption style, and publishing (auto_publish "youtube,x",
+# privacy, hashtags, title/description/post templates, which may be long).
+Setting = LongText | int | float | bool
 
 
 class StreamerIn(BaseModel):
@@ -159,7 +166,7 @@ class StreamerIn(BaseModel):
     name: Name
     platform: Literal["twitch", "youtube", "other"] | None = None
     channel: Name | None = None
-    settings: dict[Short, Name | int | float | bool] = Field(default_factory=dict)
+    settings: dict[Short, Setting] = Field(default_factory=dict)
 
 
 class StreamerPatch(BaseModel):
@@ -167,7 +174,7 @@ class StreamerPatch(BaseModel):
     name: Name | None = None
     platform: Literal["twitch", "youtube", "other"] | None = None
     channel: Name | None = None
-    settings: dict[Short, Name | int | float | bool] | None = None
+    settings: dict[Short, Setting] | None = None
 
 
 class Streamer(BaseModel):
@@ -208,9 +215,30 @@ class Publication(BaseModel):
     id: int
     clip_id: str
     platform: str
-    status: str
+    status: str  # queued, publishing, retrying, published, failed
     external_id: str | None
     url: str | None
+    error: str | None  # the platform's reason, or what to do
+    attempts: int
+    title: str | None  # what was (or will be) sent: the YouTube title or the X post text
+    published_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class PublishIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    platforms: list[Literal["youtube", "x"]] = Field(min_length=1, max_length=2)
+    publish_at: Annotated[str, Field(max_length=40)] | None = Field(
+        default=None, description="ISO 8601: the YouTube video goes public then")
+
+
+class Account(BaseModel):
+    id: int
+    platform: str
+    name: str
+    streamer_id: int | None
+    status: str  # connected, or revoked (connect it again)
     error: str | None
     created_at: datetime
 

@@ -26,7 +26,7 @@ class WebSession:
     expires: float
 
 
-def _sign(key: bytes, body: bytes) -> str:
+def sign(key: bytes, body: bytes) -> str:
     return hmac.new(key, body, hashlib.sha256).hexdigest()
 
 
@@ -35,7 +35,7 @@ def issue(key: bytes, user_id: int) -> tuple[str, WebSession]:
     session = WebSession(user_id, secrets.token_urlsafe(24), time.time() + MAX_AGE)
     body = base64.urlsafe_b64encode(json.dumps(
         {"u": session.user_id, "c": session.csrf, "e": session.expires}).encode())
-    return f"{body.decode()}.{_sign(key, body)}", session
+    return f"{body.decode()}.{sign(key, body)}", session
 
 
 def read(key: bytes, value: str | None) -> WebSession | None:
@@ -43,7 +43,7 @@ def read(key: bytes, value: str | None) -> WebSession | None:
     if not value or value.count(".") != 1 or len(value) > 1000:
         return None
     body, signature = value.split(".")
-    if not hmac.compare_digest(_sign(key, body.encode()), signature):
+    if not hmac.compare_digest(sign(key, body.encode()), signature):
         return None
     try:
         raw = json.loads(base64.urlsafe_b64decode(body.encode()))

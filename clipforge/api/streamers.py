@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 from clipforge import errors
 from clipforge.api import schemas
 from clipforge.api.deps import CurrentUser, IdPath, ServicesDep, SessionDep
-from clipforge.api.views import face_view, page, streamer_view
+from clipforge.api.views import account_view, face_view, page, streamer_view
 from clipforge.runtime import vision
 from clipforge.runtime.streamers import check_settings
-from clipforge.storage.models import StreamerFaceRow, StreamerRow, StreamRow
+from clipforge.storage.models import AccountRow, StreamerFaceRow, StreamerRow, StreamRow
 from clipforge.storage.repository import fetch
 
 router = APIRouter(prefix="/api/streamers", tags=["streamers"])
@@ -141,5 +141,28 @@ def delete_face(streamer_id: IdPath, face_id: IdPath, s: SessionDep,
                 _user: CurrentUser) -> Response:
     row = _face(s, streamer_id, face_id)
     Path(row.file).unlink(missing_ok=True)
+    s.delete(row)
+    return Response(status_code=204)
+
+
+@router.get("/{streamer_id}/accounts", response_model=list[schemas.Account],
+            responses=NOT_FOUND)
+def list_accounts(streamer_id: IdPath, s: SessionDep, _user: CurrentUser
+                  ) -> list[schemas.Account]:
+    """The streamer's connected YouTube and X accounts (connect one on the Streamers page,
+    or with `clipforge account connect youtube|x --streamer NAME`)."""
+    fetch(s, StreamerRow, streamer_id, "streamer")
+    return [account_view(a) for a in s.scalars(select(AccountRow).where(
+        AccountRow.streamer_id == streamer_id).order_by(AccountRow.id))]
+
+
+@router.delete("/{streamer_id}/accounts/{account_id}", status_code=204,
+               response_class=Response, responses=NOT_FOUND)
+def disconnect_account(streamer_id: IdPath, account_id: IdPath, s: SessionDep,
+                       _user: CurrentUser) -> Response:
+    """Forget an account and its tokens (revoke the app's access on the platform too)."""
+    row = s.get(AccountRow, account_id)
+    if row is None or row.streamer_id != streamer_id:
+        raise errors.NotFound(f"account {account_id} of streamer {streamer_id}: not found")
     s.delete(row)
     return Response(status_code=204)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from clipforge.api import schemas
 from clipforge.runtime.steps import load_transcripts
 from clipforge.storage.models import (
+    AccountRow,
     ClipRow,
     EventRow,
     JobRow,
@@ -106,9 +107,20 @@ def job_view(row: JobRow) -> schemas.Job:
 
 
 def publication_view(row: PublicationRow) -> schemas.Publication:
+    request = row.request or {}
     return schemas.Publication(id=row.id, clip_id=row.clip_id, platform=row.platform,
                                status=row.status, external_id=row.external_id, url=row.url,
-                               error=row.error, created_at=row.created_at)
+                               error=row.error, attempts=row.attempts or 0,
+                               title=request.get("title") or request.get("text"),
+                               published_at=row.published_at, created_at=row.created_at,
+                               updated_at=row.updated_at)
+
+
+def account_view(row: AccountRow) -> schemas.Account:
+    """Never the tokens."""
+    return schemas.Account(id=row.id, platform=row.platform, name=row.name,
+                           streamer_id=row.streamer_id, status=row.status, error=row.error,
+                           created_at=row.created_at)
 
 
 def event_view(row: EventRow) -> schemas.Event:

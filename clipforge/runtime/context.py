@@ -69,6 +69,9 @@ class Run:
     ranker: Reranker | None = None  # the streamer's learned preferences, if any
     progress: Progress = NullProgress()
     transcriber: Callable[[], object] | None = None  # the shared speech model, loaded once
+    # The state database, for a step that records progress as it goes (publish: what a
+    # crash must not lose is committed before the next request to the platform).
+    repo: Any = None
 
     @property
     def seconds(self) -> int:

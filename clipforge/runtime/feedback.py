@@ -20,6 +20,7 @@ class Feedback:
     streamer: str
     labels: int  # reviewed clips the streamer now has
     ranker_active: bool  # enough labels: their re-ranker orders new candidates
+    publishing: tuple[str, ...] = ()  # platforms the streamer's auto-publish queued
 
 
 def record(s: Session, clip_id: str, approved: bool) -> Feedback:

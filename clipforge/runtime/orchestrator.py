@@ -5,6 +5,7 @@ rows and queues jobs in one transaction, with its events in the outbox; a pool r
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -15,13 +16,20 @@ from sqlalchemy.orm import Session
 from clipforge import domain, errors, pipeline
 from clipforge.config import Settings
 from clipforge.progress import NullProgress, Progress
-from clipforge.runtime import artifacts, feedback
+from clipforge.runtime import artifacts, feedback, publishing
 from clipforge.runtime.context import Options
 from clipforge.runtime.pool import LocalPool, Tracker, advance, load_run
 from clipforge.runtime.streamers import parse_fractions
 from clipforge.stages.captions import PRESETS
 from clipforge.storage import queue
-from clipforge.storage.models import ClipRow, JobRow, StreamerRow, StreamRow, utcnow
+from clipforge.storage.models import (
+    ClipRow,
+    JobRow,
+    PublicationRow,
+    StreamerRow,
+    StreamRow,
+    utcnow,
+)
 from clipforge.storage.repository import Repository, fetch
 
 
@@ -85,7 +93,8 @@ class Orchestrator:
                 raise errors.Conflict(f"stream {stream_id} is {stream.status}, not processing")
             stream.status = "cancelled"
             s.execute(update(JobRow).where(JobRow.stream_id == stream_id,
-                                           JobRow.status == "queued")
+                                           JobRow.status == "queued",
+                                           JobRow.stage.notin_(queue.DETACHED))
                       .values(status="cancelled"))
             queue.emit(s, domain.STREAM_CANCELLED, stream.id)
 
@@ -148,7 +157,26 @@ class Orchestrator:
             result = feedback.record(s, clip_id, approved)
             name = domain.CLIP_APPROVED if approved else domain.CLIP_REJECTED
             queue.emit(s, name, clip.stream_id, clip_id=clip.id, status=clip.status)
+            if approved:  # the streamer's auto-publish, queued with the approval
+                streamer = s.scalar(select(StreamerRow).where(
+                    StreamerRow.name == result.streamer))
+                if streamer is not None:
+                    queued = publishing.auto_publish(s, clip, streamer)
+                    result = replace(result, publishing=tuple(p.platform for p in queued))
             return result
+
+    def publish(self, clip_id: str, platforms: list[str],
+                publish_at: str | None = None) -> list[PublicationRow]:
+        """Queue an approved clip's publishing; returns its publications. Publishing a
+        clip again never posts it twice: a published platform is left as it is."""
+        with self.repo.session() as s:
+            clip = fetch(s, ClipRow, clip_id, "clip", "the ids are in report.json")
+            if clip.status not in ("approved", "published"):
+                raise errors.Conflict(f"clip {clip_id} is {clip.status}; approve it first "
+                                      f"(`clipforge feedback approve {clip_id}`)")
+            if not clip.file:
+                raise errors.Conflict(f"clip {clip_id} has no rendered file to publish")
+            return publishing.queue_publish(s, clip, platforms, publish_at)
 
 
 def _edited_regions(regions: dict[str, Any] | None,
@@ -219,3 +247,35 @@ def process(source: Path | str, options: Options, settings: Settings,
     report = artifacts.read_json(options.out_dir / "report.json")
     assert isinstance(report, dict)
     return report
+
+
+def publish_now(clip_ids: list[str], settings: Settings, platforms: list[str] | None = None,
+                publish_at: str | None = None) -> list[PublicationRow]:
+    """`clipforge publish`: queue the clips' publishing (or, without `platforms`, take the
+    publish jobs already queued, say by auto-publish), run them on a local pool and
+    return the publications. Killed and run again, it resumes the same uploads."""
+    repo = Repository(settings.database_url)
+    orchestrator = Orchestrator(repo, settings)
+    if platforms is not None:
+        for clip_id in clip_ids:
+            orchestrator.publish(clip_id, platforms, publish_at)
+    with repo.session() as s:
+        jobs = [j.id for c in clip_ids for j in publishing.publish_jobs(s, c)]
+    if not jobs and platforms is None:
+        raise errors.BadOption(f"clips {', '.join(clip_ids)}: nothing is queued to publish; "
+                               "say where with --to youtube,x")
+    if jobs:
+        pool = LocalPool(repo, settings, lease=settings.job_lease_seconds)
+        pool.start(job_ids=jobs)
+        try:
+            while True:
+                with repo.session() as s:
+                    states = s.scalars(select(JobRow.status).where(JobRow.id.in_(jobs)))
+                    if all(state in ("done", "failed", "cancelled") for state in states):
+                        break
+                time.sleep(0.2)
+        finally:
+            pool.stop()
+    with repo.session() as s:
+        return list(s.scalars(select(PublicationRow).where(
+            PublicationRow.clip_id.in_(clip_ids)).order_by(PublicationRow.id)))

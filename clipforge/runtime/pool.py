@@ -97,14 +97,15 @@ class LocalPool:
         self._threads: list[threading.Thread] = []
 
     # Starting and stopping -----------------------------------------------------------
-    def start(self, stream_id: int | None = None) -> None:
+    def start(self, stream_id: int | None = None, job_ids: list[int] | None = None) -> None:
+        """Run jobs (of one stream, or only the given ones) until stopped."""
         self._only = stream_id
         with self.repo.session() as s:
             recovered = queue.recover(s)
         if recovered:
             log.info("requeued %d jobs whose worker had died", recovered)
         for n in range(max(1, self.settings.workers)):
-            thread = threading.Thread(target=self._work, args=(stream_id,), daemon=True,
+            thread = threading.Thread(target=self._work, args=(stream_id, job_ids), daemon=True,
                                       name=f"clipforge-worker-{n}")
             thread.start()
             self._threads.append(thread)
@@ -127,10 +128,10 @@ class LocalPool:
             time.sleep(poll)
 
     # The work --------------------------------------------------------------------------
-    def _work(self, stream_id: int | None) -> None:
+    def _work(self, stream_id: int | None, job_ids: list[int] | None) -> None:
         while not self._stop.is_set():
             try:
-                job = self._claim(stream_id)
+                job = self._claim(stream_id, job_ids)
             except Exception:  # the database went away for a moment: try again
                 log.exception("claiming a job failed")
                 job = None
@@ -139,14 +140,16 @@ class LocalPool:
                 continue
             self._run(job)
 
-    def _claim(self, stream_id: int | None) -> tuple[JobRow, Run] | None:
+    def _claim(self, stream_id: int | None, job_ids: list[int] | None
+               ) -> tuple[JobRow, Run] | None:
         with self.repo.session() as s:
-            job = queue.claim(s, self.worker, self.lease, stream_id)
+            job = queue.claim(s, self.worker, self.lease, stream_id, job_ids)
             if job is None:
                 return None
             stream = s.get_one(StreamRow, job.stream_id)
             run = load_run(s, self.settings, stream, self.tracker.progress_for(stream.id),
                            self.model)
+            run.repo = self.repo
             self.holding[threading.get_ident()] = job.id
             return job, run
 
@@ -173,6 +176,8 @@ class LocalPool:
             event = pipeline.EVENTS.get(row.stage)
             if event:
                 queue.emit(s, event, stream.id, **event_payload(row))
+            if row.stage in queue.DETACHED:
+                return  # nothing follows it, and it is no part of the stream's progress
             if stream.status == "processing" and row.run == stream.run:
                 advance(s, run, stream, row, self.tracker)
             self.tracker.finished(stream.id, row.stage,
@@ -184,16 +189,16 @@ class LocalPool:
         else:
             message = f"{type(exc).__name__}: {exc}"
             log.error("job %s failed:\n%s", job.key, traceback.format_exc())
-        if job.stream_id == self._only:
+        detached = job.stage in queue.DETACHED  # its failure is not the stream's
+        if job.stream_id == self._only and not detached:
             self.failures[job.stream_id] = exc
         with self.repo.session() as s:
             stream = queue.lock_stream(s, job.stream_id)
             row = s.get_one(JobRow, job.id)
             queue.fail(s, row, message)
-            if stream.status == "processing":
+            if stream.status == "processing" and not detached:
                 stream.status, stream.error = "failed", f"{row.stage}: {message}"
-            queue.emit(s, domain.JOB_FAILED, stream.id, job=row.id, stage=row.stage,
-                       target=row.target, error=message)
+            queue.emit(s, domain.JOB_FAILED, stream.id, **event_payload(row), error=message)
 
     def _heartbeat(self) -> None:
         """Extend the leases of running jobs; write progress events (once a second)."""
@@ -217,6 +222,9 @@ def event_payload(job: JobRow) -> dict[str, object]:
         payload["chunk"] = job.payload["chunk"]["index"]
     if job.stage == "render":
         payload["clip_id"] = job.target
+    if job.stage == "publish":
+        payload["clip_id"], payload["platform"] = job.payload["clip_id"], \
+            job.payload["platform"]
     return payload
 
 

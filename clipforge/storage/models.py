@@ -153,16 +153,33 @@ class JobRow(Base):
 
 
 class PublicationRow(Base):
+    """A clip on one platform, and how far its publishing got.
+
+    What a crash must not lose is written here before the step it enables: the YouTube
+    upload session before any byte is sent, the X media id before APPEND, `posting`
+    before the post is created. A restarted job resumes from these, never from zero.
+    """
+
     __tablename__ = "publications"
     __table_args__ = (UniqueConstraint("clip_id", "platform"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     clip_id: Mapped[str] = mapped_column(ForeignKey("clips.id", ondelete="CASCADE"))
     platform: Mapped[str] = mapped_column(String(20))
+    # queued → publishing (→ retrying) → published | failed
     status: Mapped[str] = mapped_column(String(20), default="queued")
     external_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
     url: Mapped[str | None] = mapped_column(Text, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    upload_uri: Mapped[str | None] = mapped_column(Text, nullable=True)  # YouTube session
+    media_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # X media
+    progress: Mapped[dict] = mapped_column(JSON, default=dict)  # the protocol's checkpoint
+    request: Mapped[dict] = mapped_column(JSON, default=dict)  # title, text... as sent
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                          nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
                                                  onupdate=utcnow)
@@ -176,9 +193,12 @@ class AccountRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     platform: Mapped[str] = mapped_column(String(20))
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))  # channel title, or X user name
     streamer_id: Mapped[int | None] = mapped_column(ForeignKey("streamers.id"), nullable=True)
     tokens: Mapped[str] = mapped_column(Text)  # encrypted JSON
+    external_id: Mapped[str | None] = mapped_column(String(100), nullable=True)  # its own id
+    status: Mapped[str] = mapped_column(String(20), default="connected")  # or revoked
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

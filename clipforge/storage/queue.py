@@ -21,6 +21,9 @@ from sqlalchemy.orm import Session
 from clipforge.storage.models import EventRow, JobRow, StreamRow, utcnow
 
 ACTIVE = ("queued", "running")
+# Stages outside a stream's run: they run whatever the stream is doing (publishing an
+# approved clip while its stream is re-processed), and their failures are their own.
+DETACHED = ("publish",)
 
 
 @dataclass(frozen=True)
@@ -72,19 +75,37 @@ def enqueue(s: Session, stream: StreamRow, spec: JobSpec) -> tuple[JobRow, bool]
     return row, False
 
 
-def claim(s: Session, worker: str, lease: float, stream_id: int | None = None
-          ) -> JobRow | None:
+def enqueue_detached(s: Session, stream: StreamRow, spec: JobSpec) -> JobRow:
+    """Queue a detached job (see DETACHED) once: a done one stays done, a failed one is
+    queued again, a queued or running one is left to its worker."""
+    key = job_key(stream.key, spec)
+    row = s.scalar(select(JobRow).where(JobRow.key == key))
+    if row is None:
+        row = JobRow(key=key, stream_id=stream.id, run=stream.run, stage=spec.stage,
+                     target=spec.target, payload=spec.payload, status="queued", attempts=0)
+        s.add(row)
+        s.flush()
+    elif row.status in ("failed", "cancelled"):
+        row.status, row.error, row.payload = "queued", None, spec.payload
+    return row
+
+
+def claim(s: Session, worker: str, lease: float, stream_id: int | None = None,
+          job_ids: list[int] | None = None) -> JobRow | None:
     """Take the oldest runnable job: queued, or running on a worker whose lease ran out."""
     now = utcnow()
     query = (
         select(JobRow).join(StreamRow, StreamRow.id == JobRow.stream_id)
-        .where(StreamRow.status == "processing", JobRow.run == StreamRow.run)
+        .where(or_((StreamRow.status == "processing") & (JobRow.run == StreamRow.run),
+                   JobRow.stage.in_(DETACHED)))
         .where(or_(JobRow.status == "queued",
                    (JobRow.status == "running") & (JobRow.lease_until < now)))
         .order_by(JobRow.id).limit(1)
     )
     if stream_id is not None:
         query = query.where(JobRow.stream_id == stream_id)
+    if job_ids is not None:
+        query = query.where(JobRow.id.in_(job_ids))
     if s.bind is not None and s.bind.dialect.name == "postgresql":
         query = query.with_for_update(of=JobRow, skip_locked=True)
     row = s.scalar(query)

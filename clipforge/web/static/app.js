@@ -357,6 +357,7 @@ async function clipPage() {
       const result = await api("POST", `/api/clips/${id}/${verdict}`);
       setStatus($("#clip-status"), result.status);
       flash(`Clip ${result.status}.`, true);
+      if (result.publishing?.length) await loadPublications();  // auto-publish
     } catch (err) { flash(err.message); }
   }
 
@@ -369,6 +370,50 @@ async function clipPage() {
     if (next) location.href = `/clips/${next}`;
     else flash(step > 0 ? "This is the last clip." : "This is the first clip.");
   }
+
+  let polling = null;
+  async function loadPublications() {
+    const page = await api("GET", `/api/publications?clip_id=${id}`);
+    const list = $("#publications");
+    list.replaceChildren();
+    for (const p of page.items) {
+      const li = document.createElement("li");
+      li.dataset.platform = p.platform;
+      const badge = document.createElement("span");
+      badge.className = "badge"; setStatus(badge, p.status);
+      li.append(`${p.platform === "x" ? "X" : "YouTube"}: `, badge, " ");
+      if (p.url) {
+        const link = document.createElement("a");
+        link.href = p.url; link.textContent = p.url; link.rel = "noopener";
+        li.append(link);
+      }
+      if (p.error) {
+        const why = document.createElement("span");
+        why.className = p.status === "failed" ? "error" : "hint";
+        why.textContent = p.error;
+        li.append(why);
+      }
+      list.append(li);
+    }
+    // Retries change no event: look again while something is on its way.
+    const busy = page.items.some((p) => ["queued", "publishing", "retrying"].includes(p.status));
+    clearTimeout(polling);
+    if (busy) polling = setTimeout(() => loadPublications().catch(() => {}), 3000);
+  }
+
+  $("#publish-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const platforms = [];
+    if ($("#pub-youtube").checked) platforms.push("youtube");
+    if ($("#pub-x").checked) platforms.push("x");
+    const when = $("#pub-at").value;
+    try {
+      await api("POST", `/api/clips/${id}/publish`, {
+        platforms, publish_at: when ? new Date(when).toISOString() : null });
+      flash("Publishing…", true);
+      await loadPublications();
+    } catch (err) { flash(err.message); }
+  });
 
   $("#approve").addEventListener("click", () => review("approve"));
   $("#reject").addEventListener("click", () => review("reject"));
@@ -387,9 +432,13 @@ async function clipPage() {
   });
 
   await load();
+  await loadPublications();
   listen((event) => {
     if (event.payload?.clip_id !== id) return;
-    if (event.name === "clip.rendered") {
+    if (event.name === "clip.published" || event.payload?.stage === "publish") {
+      if (event.name === "clip.published") setStatus($("#clip-status"), "published");
+      loadPublications().catch((err) => flash(err.message));
+    } else if (event.name === "clip.rendered") {
       $("#render-status").textContent = "Rendered.";
       $("#save").disabled = false;
       load().catch((err) => flash(err.message));
@@ -421,6 +470,13 @@ async function streamersPage() {
     form.caption_colour.value = s.settings.caption_colour || "#ffffff";
     form.preset_colour.checked = !s.settings.caption_colour;
     form.facecam.value = s.settings.facecam || "";
+    const auto = String(s.settings.auto_publish || "").split(/[\s,]+/);
+    form.auto_youtube.checked = auto.includes("youtube");
+    form.auto_x.checked = auto.includes("x");
+    form.privacy.value = s.settings.privacy || "public";
+    for (const name of ["hashtags", "title_template", "description_template", "post_template"]) {
+      form[name].value = s.settings[name] || "";
+    }
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
       // Unset fields are left out: new streams then take the style preset's own values.
@@ -428,6 +484,12 @@ async function streamersPage() {
       if (form.caption_size.value) settings.caption_size = +form.caption_size.value;
       if (!form.preset_colour.checked) settings.caption_colour = form.caption_colour.value;
       if (form.facecam.value.trim()) settings.facecam = form.facecam.value.trim();
+      settings.auto_publish = [form.auto_youtube.checked && "youtube",
+                               form.auto_x.checked && "x"].filter(Boolean).join(",");
+      settings.privacy = form.privacy.value;
+      for (const name of ["hashtags", "title_template", "description_template", "post_template"]) {
+        settings[name] = form[name].value;
+      }
       try {
         await api("PATCH", `/api/streamers/${s.id}`, {
           name: form.name.value, channel: form.channel.value || null, settings });
@@ -449,6 +511,31 @@ async function streamersPage() {
       item.append(img, remove);
       faces.append(item);
     }
+    $(".connect-youtube", li).href = `/accounts/connect/youtube?streamer_id=${s.id}`;
+    $(".connect-x", li).href = `/accounts/connect/x?streamer_id=${s.id}`;
+    const accounts = $(".accounts", li);
+    for (const account of await api("GET", `/api/streamers/${s.id}/accounts`)) {
+      const item = document.createElement("li");
+      item.dataset.platform = account.platform;
+      const badge = document.createElement("span");
+      badge.className = "badge"; setStatus(badge, account.status);
+      item.append(`${account.platform === "x" ? "X" : "YouTube"}: ${account.name} `, badge);
+      if (account.error) {
+        const why = document.createElement("span");
+        why.className = "error"; why.textContent = ` ${account.error}`;
+        item.append(why);
+      }
+      const remove = document.createElement("button");
+      remove.type = "button"; remove.className = "ghost small"; remove.textContent = "Disconnect";
+      remove.setAttribute("aria-label", `Disconnect ${account.platform} account ${account.name}`);
+      remove.addEventListener("click", async () => {
+        try { await api("DELETE", `/api/streamers/${s.id}/accounts/${account.id}`); item.remove(); }
+        catch (err) { flash(err.message); }
+      });
+      item.append(" ", remove);
+      accounts.append(item);
+    }
+    if (!accounts.children.length) accounts.innerHTML = "<li class=\"hint\">None connected.</li>";
     const faceForm = $(".face-form", li);
     faceForm.addEventListener("submit", async (e) => {
       e.preventDefault();
@@ -459,6 +546,10 @@ async function streamersPage() {
     });
     return li;
   }
+
+  const back = new URLSearchParams(location.search);  // from the OAuth callback
+  if (back.get("connected")) flash(`Connected ${back.get("connected")}.`, true);
+  else if (back.get("error")) flash(back.get("error"));
 
   $("#streamer-form").addEventListener("submit", async (e) => {
     e.preventDefault();

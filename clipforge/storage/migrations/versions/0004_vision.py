@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_vision"
-down_revision = "0001"
+down_revision = "0002_publisher"
 branch_labels = None
 depends_on = None
 

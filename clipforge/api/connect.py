@@ -1,0 +1,101 @@
+"""Connecting a streamer's YouTube or X account from the web UI: the OAuth redirect out
+to the platform and the callback back in.
+
+The flow's secrets (state and PKCE verifier) travel in a short-lived signed, HttpOnly
+cookie; the callback accepts only the state it finds there, so a forged or replayed
+redirect cannot attach someone else's account.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import RedirectResponse
+
+from clipforge import errors
+from clipforge.api import sessions
+from clipforge.api.deps import ServicesDep
+from clipforge.api.web import page_user
+from clipforge.publish import PLATFORMS, oauth
+from clipforge.runtime import accounts
+from clipforge.storage.models import StreamerRow
+from clipforge.storage.repository import fetch
+
+router = APIRouter(include_in_schema=False)
+COOKIE = "clipforge_oauth"
+MAX_AGE = 900
+
+
+def _back(**query: str) -> RedirectResponse:
+    text = "&".join(f"{k}={quote(v)}" for k, v in query.items())
+    response = RedirectResponse(f"/streamers?{text}", status_code=303)
+    response.delete_cookie(COOKIE)
+    return response
+
+
+def _redirect_uri(request: Request, found: ServicesDep, platform: str) -> str:
+    base = found.settings.public_url.rstrip("/") or str(request.base_url).rstrip("/")
+    return f"{base}/accounts/callback/{platform}"
+
+
+@router.get("/accounts/connect/{platform}")
+def connect_start(request: Request, found: ServicesDep, platform: str,
+                  streamer_id: Annotated[int, Query(ge=1, le=2**31 - 1)]
+                  ) -> RedirectResponse:
+    page_user(request, found)
+    if platform not in PLATFORMS:
+        return _back(error=f"{platform}: connect youtube or x")
+    with found.repo.session() as s:
+        streamer = fetch(s, StreamerRow, streamer_id, "streamer").name
+    try:
+        provider = oauth.provider(found.settings, platform)
+    except errors.ClipForgeError as exc:
+        return _back(error=exc.message)
+    redirect_uri = _redirect_uri(request, found, platform)
+    pending = oauth.start(provider, redirect_uri)
+    body = base64.urlsafe_b64encode(json.dumps({
+        "platform": platform, "streamer": streamer, "state": pending.state,
+        "verifier": pending.verifier, "redirect_uri": redirect_uri,
+        "expires": time.time() + MAX_AGE}).encode())
+    response = RedirectResponse(pending.url, status_code=303)
+    # Lax: the platform's redirect back is a top-level GET, which must carry it.
+    response.set_cookie(COOKIE, f"{body.decode()}.{sessions.sign(found.key, body)}",
+                        httponly=True, samesite="lax", max_age=MAX_AGE)
+    return response
+
+
+@router.get("/accounts/callback/{platform}")
+def connect_callback(request: Request, found: ServicesDep, platform: str,
+                     code: str = "", state: str = "", error: str = "") -> RedirectResponse:
+    page_user(request, found)
+    flow = _flow(found.key, request.cookies.get(COOKIE))
+    if flow is None or flow["platform"] != platform or not sessions.csrf_ok(
+            flow["state"], state):
+        return _back(error=f"{platform}: the sign-in came back without this browser's "
+                           "state (expired or forged); press Connect again")
+    if error or not code:
+        return _back(error=f"{platform}: access was not granted ({error or 'no code'})")
+    try:
+        done = accounts.connect(found.repo, found.settings, platform, flow["streamer"], code,
+                                flow["redirect_uri"], flow["verifier"])
+    except errors.ClipForgeError as exc:
+        return _back(error=exc.message)
+    return _back(connected=f"{done.platform} account {done.name} for {done.streamer}")
+
+
+def _flow(key: bytes, value: str | None) -> dict[str, str] | None:
+    if not value or value.count(".") != 1 or len(value) > 4000:
+        return None
+    body, signature = value.split(".")
+    if not sessions.csrf_ok(sessions.sign(key, body.encode()), signature):
+        return None
+    try:
+        flow = json.loads(base64.urlsafe_b64decode(body.encode()))
+    except ValueError:
+        return None
+    return flow if isinstance(flow, dict) and flow.get("expires", 0) > time.time() else None

@@ -1,0 +1,9 @@
+"""Publishing to YouTube Shorts and X over their documented HTTP protocols.
+
+`base` holds the small interface, `youtube` and `x` the two platforms, `oauth` connecting
+accounts and refreshing their tokens, `secrets` the tokens' encryption at rest, and
+`templates` the text that goes with a clip. Nothing here touches the database: the
+runtime (`runtime/publishing.py`) hands in a checkpoint to record progress durably.
+"""
+
+PLATFORMS = ("youtube", "x")

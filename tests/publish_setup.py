@@ -1,0 +1,99 @@
+"""What the publisher tests share: a small generated clip (a real MP4 and its JPEG
+thumbnail), a state database holding it as an approved clip of a streamer, and accounts
+connected through the fake platforms' OAuth (PKCE checked there)."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+from clipforge.config import Settings
+from clipforge.publish import oauth
+from clipforge.runtime import accounts
+from clipforge.runtime.context import Options
+from clipforge.storage.models import ClipRow, StreamerRow, StreamRow
+from clipforge.storage.repository import Repository
+from tests.fake_platforms import FakePlatforms
+
+SECRET = "publisher-tests-secret-key-0123456789"
+CHUNK = 512 * 1024  # small chunks: a 1-2 MB clip is several of them
+
+
+def make_clip(folder: Path) -> Path:
+    """A 2-second 540x960 clip of noise (about 1.5 MB: three 512 KiB chunks), and its
+    thumbnail beside it, as render leaves them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    video = folder / "clip.mp4"
+    if not video.exists():
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
+                        "testsrc2=s=540x960:r=30,noise=alls=80:allf=t", "-t", "2",
+                        "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "6M",
+                        "-maxrate", "6M", "-bufsize", "3M",
+                        "-pix_fmt", "yuv420p", str(video)], check=True)
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(video), "-frames:v", "1",
+                        str(video.with_suffix(".jpg"))], check=True)
+    return video
+
+
+def settings_for(fake: FakePlatforms, data: Path, **extra: object) -> Settings:
+    values: dict[str, object] = {
+        **fake.settings(), "data_dir": data, "secret_key": SECRET, "workers": 2,
+        "youtube_chunk_bytes": CHUNK, "x_chunk_bytes": CHUNK,
+        "publish_backoff_seconds": 0.05, **extra}
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def env_for(fake: FakePlatforms, data: Path, database_url: str) -> dict[str, str]:
+    """The same settings for a `clipforge` subprocess."""
+    values = {**fake.settings(), "data_dir": str(data), "database_url": database_url,
+              "secret_key": SECRET, "workers": "2", "youtube_chunk_bytes": str(CHUNK),
+              "x_chunk_bytes": str(CHUNK), "publish_backoff_seconds": "0.05"}
+    return {f"CLIPFORGE_{k.upper()}": v for k, v in values.items()}
+
+
+@dataclass
+class Approved:
+    clip_id: str
+    file: Path
+    streamer: str = "alice"
+
+
+def approved_clip(repo: Repository, file: Path, prefs: dict[str, object] | None = None,
+                  clip_id: str = "c1ip0000000000000000000000000001") -> Approved:
+    with repo.session() as s:
+        streamer = StreamerRow(name="alice", settings=prefs or {})
+        s.add(streamer)
+        s.flush()
+        stream = StreamRow(key="publishtest", source=str(file), duration=2.0,
+                           name="Friday speedrun", status="done", streamer_id=streamer.id,
+                           info={"path": str(file), "duration": 2.0, "has_video": True,
+                                 "has_audio": False},
+                           options=Options(out_dir=file.parent).to_json(), run=1)
+        s.add(stream)
+        s.flush()
+        s.add(ClipRow(id=clip_id, stream_id=stream.id, rank=1, start=0.0, end=2.0,
+                      score=5.0, reasons={}, title="No way he made that jump",
+                      layout="auto", status="approved", file=str(file)))
+    return Approved(clip_id, file)
+
+
+def authorization_code(settings: Settings, platform: str, redirect_uri: str
+                       ) -> tuple[str, str]:
+    """Sign in at the fake: (code, PKCE verifier), as a browser would bring them back."""
+    started = oauth.start(oauth.provider(settings, platform), redirect_uri)
+    answer = httpx.get(started.url)
+    assert answer.status_code == 302
+    query = parse_qs(urlsplit(answer.headers["location"]).query)
+    assert query["state"] == [started.state]
+    return query["code"][0], started.verifier
+
+
+def connect_both(repo: Repository, settings: Settings, streamer: str = "alice") -> None:
+    redirect = "http://127.0.0.1:9/callback"
+    for platform in ("youtube", "x"):
+        code, verifier = authorization_code(settings, platform, redirect)
+        accounts.connect(repo, settings, platform, streamer, code, redirect, verifier)
