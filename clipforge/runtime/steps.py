@@ -25,6 +25,7 @@ from clipforge.stages import chunk as chunk_stage
 from clipforge.stages import ingest as ingest_stage
 from clipforge.stages.analyze import analyze as analyze_frames
 from clipforge.stages.faces import FaceDetector
+from clipforge.storage import store
 from clipforge.storage.models import JobRow
 
 # Below these, a stream's own chat says too little about its lag: use the streamer's.
@@ -95,7 +96,7 @@ def _fetched_path(run: Run, job: JobRow) -> Path:
 def load_fetched(run: Run, job: JobRow) -> tuple[MediaInfo, Path | None] | None:
     """The downloaded media (and chat replay) of a URL stream; None for a local file."""
     path = _fetched_path(run, job)
-    if not path.exists():
+    if not store.exists(path):
         return None
     raw = artifacts.read_json(path)
     assert isinstance(raw, dict)
@@ -107,7 +108,7 @@ def audio_path(run: Run) -> Path:
 
 
 def load_signals(path: Path) -> signals.AudioSignals:
-    with np.load(path) as data:
+    with np.load(store.local(path)) as data:
         return signals.AudioSignals(data["loudness"], data["brightness"], data["flatness"])
 
 

@@ -11,13 +11,13 @@ import json
 import os
 import socket
 from dataclasses import dataclass, field
-from datetime import timedelta
-from pathlib import Path
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from clipforge.storage import store
 from clipforge.storage.models import EventRow, JobRow, StreamRow, utcnow
 
 ACTIVE = ("queued", "running")
@@ -65,36 +65,85 @@ def enqueue(s: Session, stream: StreamRow, spec: JobSpec) -> tuple[JobRow, bool]
     if row.run == stream.run:
         return row, False
     row.run = stream.run
-    if row.status == "done" and (row.result is None or Path(row.result).exists()):
+    if row.status == "done" and (row.result is None or store.exists(row.result)):
         return row, True
     if row.status != "running":
         row.status, row.error, row.payload = "queued", None, spec.payload
     return row, False
 
 
-def claim(s: Session, worker: str, lease: float, stream_id: int | None = None
-          ) -> JobRow | None:
-    """Take the oldest runnable job: queued, or running on a worker whose lease ran out."""
-    now = utcnow()
-    query = (
+def _runnable(now: datetime) -> Select[JobRow]:
+    """Jobs a worker may take: queued, or running on a worker whose lease ran out, in a
+    stream being processed, in its current run."""
+    return (
         select(JobRow).join(StreamRow, StreamRow.id == JobRow.stream_id)
         .where(StreamRow.status == "processing", JobRow.run == StreamRow.run)
         .where(or_(JobRow.status == "queued",
                    (JobRow.status == "running") & (JobRow.lease_until < now)))
-        .order_by(JobRow.id).limit(1)
     )
-    if stream_id is not None:
-        query = query.where(JobRow.stream_id == stream_id)
+
+
+def _locked(s: Session, query: Select[JobRow]) -> Select[JobRow]:
     if s.bind is not None and s.bind.dialect.name == "postgresql":
-        query = query.with_for_update(of=JobRow, skip_locked=True)
-    row = s.scalar(query)
-    if row is None:
-        return None
+        return query.with_for_update(of=JobRow, skip_locked=True)
+    return query
+
+
+def _take(row: JobRow, worker: str, lease: float, now: datetime) -> JobRow:
     row.status, row.worker, row.error = "running", worker, None
     row.attempts += 1
     row.started_at = row.heartbeat_at = now
     row.lease_until = now + timedelta(seconds=lease)
     return row
+
+
+def claim(s: Session, worker: str, lease: float, stream_id: int | None = None
+          ) -> JobRow | None:
+    """Take the oldest runnable job: queued, or running on a worker whose lease ran out."""
+    now = utcnow()
+    query = _runnable(now).order_by(JobRow.id).limit(1)
+    if stream_id is not None:
+        query = query.where(JobRow.stream_id == stream_id)
+    row = s.scalar(_locked(s, query))
+    return None if row is None else _take(row, worker, lease, now)
+
+
+def claim_job(s: Session, job_id: int, worker: str, lease: float) -> JobRow | None:
+    """Take this job if it is runnable (a broker delivered it); None when it is done,
+    cancelled, or running on a worker whose lease is alive: a duplicate delivery."""
+    now = utcnow()
+    row = s.scalar(_locked(s, _runnable(now).where(JobRow.id == job_id)))
+    return None if row is None else _take(row, worker, lease, now)
+
+
+def requeue_expired(s: Session) -> list[int]:
+    """Running jobs whose lease ran out (their worker died or hangs) are queued again."""
+    rows = list(s.scalars(_locked(s, select(JobRow).where(
+        JobRow.status == "running", JobRow.lease_until < utcnow()))))
+    for row in rows:
+        row.status, row.lease_until = "queued", None
+    return [row.id for row in rows]
+
+
+def release(s: Session, worker: str) -> list[int]:
+    """Give back the jobs a stopping worker still holds, for another worker to run."""
+    rows = list(s.scalars(select(JobRow).where(JobRow.status == "running",
+                                               JobRow.worker == worker)))
+    for row in rows:
+        row.status, row.lease_until = "queued", None
+    return [row.id for row in rows]
+
+
+def runnable_queued(s: Session, stream_id: int | None = None) -> list[tuple[int, str, int]]:
+    """(id, stage, attempts) of queued jobs that a worker could take now."""
+    query = (select(JobRow.id, JobRow.stage, JobRow.attempts)
+             .join(StreamRow, StreamRow.id == JobRow.stream_id)
+             .where(StreamRow.status == "processing", JobRow.run == StreamRow.run,
+                    JobRow.status == "queued").order_by(JobRow.id))
+    if stream_id is not None:
+        query = query.where(JobRow.stream_id == stream_id)
+    rows = s.execute(query).all()
+    return [(int(i), str(stage), int(n)) for i, stage, n in rows]
 
 
 def heartbeat(s: Session, job_ids: list[int], worker: str, lease: float) -> None:
