@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -223,10 +225,15 @@ def worker(
     from clipforge.runtime.queues import PORTS
     from clipforge.runtime.worker import StageWorker
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     try:
         settings = get_settings()
         check_distributed(settings)
         stage_worker = StageWorker(settings, stage, threads)
+        # uvicorn shuts down gracefully on SIGTERM/SIGINT (the app's lifespan stops the
+        # worker: jobs finish or go back), then raises the signal again: exit 0 on it.
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: sys.exit(0))
         uvicorn.run(create_worker_app(stage_worker), host=host, port=port or PORTS[stage],
                     log_level="warning")
     except errors.ClipForgeError as exc:
@@ -240,6 +247,9 @@ def up(
     port: Annotated[int, typer.Option(help="Port of the API and web UI.")] = 8000,
     threads: Annotated[int, typer.Option(help="Jobs at once per worker.")] = 1,
     per_stage: Annotated[int, typer.Option(help="Workers of each kind.")] = 1,
+    worker_ports: Annotated[int | None, typer.Option(
+        help="First port of the workers' apps, one per kind in pipeline order (+100 for "
+             "each further worker of a kind) [default: 8001-8006 by kind]")] = None,
 ) -> None:
     """Run the API and one worker of each stage on this machine (distributed mode, with
     the configured PostgreSQL, Redis and storage); Ctrl-C stops them all."""
@@ -248,7 +258,8 @@ def up(
     try:
         settings = get_settings()
         check_distributed(settings)
-        code = Cluster(host, port, threads, per_stage).run(settings.worker_grace_seconds)
+        code = Cluster(host, port, threads, per_stage, worker_ports).run(
+            settings.worker_grace_seconds)
     except errors.ClipForgeError as exc:
         fail(exc)
     raise typer.Exit(code)

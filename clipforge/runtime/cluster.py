@@ -51,14 +51,16 @@ class Cluster:
     port: int
     threads: int = 1
     per_stage: int = 1
+    worker_ports: int | None = None  # first port of the workers' apps; None: PORTS
     children: list[Child] = field(default_factory=list)
     stopping: bool = False
 
     def plan(self) -> list[Child]:
         plan = [Child("api", ["serve", "--host", self.host, "--port", str(self.port)])]
-        for kind in kinds():
+        for i, kind in enumerate(kinds()):
+            first = PORTS[kind] if self.worker_ports is None else self.worker_ports + i
             for n in range(self.per_stage):
-                port = PORTS[kind] + 100 * n  # a second asr worker: 8102, ...
+                port = first + 100 * n  # a second asr worker: 8102, ...
                 plan.append(Child(f"{kind}-{n + 1}", [
                     "worker", "--stage", kind, "--threads", str(self.threads),
                     "--host", self.host, "--port", str(port)]))
