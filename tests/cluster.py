@@ -81,10 +81,10 @@ def redis_server(folder: Path) -> Iterator[RedisServer]:
 @contextmanager
 def s3_server() -> Iterator[str]:
     """moto's S3 server on 127.0.0.1 with an empty bucket; yields its endpoint URL."""
+    import logging
+
     import boto3
     from moto.server import ThreadedMotoServer
-
-    import logging
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     port = free_port()
@@ -198,6 +198,10 @@ class Cluster:
         return [w for w in self.workers if w.kind == kind and w.proc and w.proc.poll() is None]
 
     def stop(self) -> None:
+        """All workers at once (each finishes or hands back its job), then the API."""
+        for worker in self.workers:
+            if worker.proc is not None and worker.proc.poll() is None:
+                worker.proc.terminate()
         for worker in self.workers:
             worker.stop()
         self.api.stop()
