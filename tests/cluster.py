@@ -189,8 +189,10 @@ class Cluster:
             worker.wait_ready()
         return self
 
-    def add(self, kind: str, n: int, threads: int = 1, wait: bool = True) -> Worker:
-        worker = Worker(self.root, kind, self.env, n, threads).start()
+    def add(self, kind: str, n: int, threads: int = 1, wait: bool = True,
+            **settings: str) -> Worker:
+        env = dict(self.env, **{f"CLIPFORGE_{k.upper()}": v for k, v in settings.items()})
+        worker = Worker(self.root, kind, env, n, threads).start()
         self.workers.append(worker)
         return worker.wait_ready() if wait else worker
 

@@ -14,12 +14,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from clipforge import errors
+from clipforge import domain, errors
 from clipforge.config import Settings
 from clipforge.runtime import steps
 from clipforge.runtime.context import Run
@@ -27,7 +27,7 @@ from clipforge.runtime.distributed import enter_store
 from clipforge.runtime.pool import JobHooks, LocalPool
 from clipforge.runtime.queues import Broker, Sweeper, stages_of
 from clipforge.storage import queue, store
-from clipforge.storage.models import JobRow
+from clipforge.storage.models import JobRow, StreamRow
 from clipforge.storage.repository import Repository
 
 log = logging.getLogger("clipforge.worker")
@@ -107,15 +107,24 @@ class StoreHooks(JobHooks):
             self.metrics.done.labels(job.stage).inc()
             self.metrics.seconds.labels(job.stage).observe(time.perf_counter() - began)
             try:
+                self._progress(job)
                 self.broker.dispatch(self.repo, job.stream_id)
             except Exception as exc:  # Redis away: the sweeper sends them later
                 log.warning("could not send the jobs after %s: %s", job.key, exc)
         elif outcome == "failed":
             self.metrics.failed.labels(job.stage).inc()
 
+    def _progress(self, job: JobRow) -> None:
+        """`job.progress` from the ledger's counts: a stage's jobs run in many processes,
+        so no one process can tell how far the stage got from its own work."""
+        with self.repo.session() as s:
+            stream = s.get_one(StreamRow, job.stream_id)
+            total, done = queue.stage_counts(s, stream, job.stage)
+            queue.emit(s, domain.JOB_PROGRESS, stream.id, stage=job.stage, done=done,
+                       total=total, fraction=round(done / total, 3) if total else 1.0)
 
-def _aware(moment: Any) -> Any:
-    from datetime import UTC
+
+def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 

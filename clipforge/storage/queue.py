@@ -170,6 +170,15 @@ def pending(s: Session, stream: StreamRow, stages: tuple[str, ...]) -> int:
         JobRow.stage.in_(stages), JobRow.status != "done")) or 0
 
 
+def stage_counts(s: Session, stream: StreamRow, stage: str) -> tuple[int, int]:
+    """(jobs, done) of a stage in the stream's current run."""
+    rows = s.execute(select(JobRow.status, func.count()).where(
+        JobRow.stream_id == stream.id, JobRow.run == stream.run, JobRow.stage == stage)
+        .group_by(JobRow.status)).all()
+    counts = {status: int(n) for status, n in rows}
+    return sum(counts.values()), counts.get("done", 0)
+
+
 def lock_stream(s: Session, stream_id: int) -> StreamRow:
     """The stream row, locked on PostgreSQL so two last jobs cannot both miss the fan-in."""
     query = select(StreamRow).where(StreamRow.id == stream_id)

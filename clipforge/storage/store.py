@@ -32,6 +32,7 @@ log = logging.getLogger("clipforge.store")
 ROOT = Path("store")  # every store path in the ledger starts with this
 _active: Store | None = None
 _lock = threading.Lock()
+_fetching: dict[Path, threading.Lock] = {}  # one fetch per file, whichever threads ask
 
 
 class Store:
@@ -136,7 +137,9 @@ def local(path: str | Path) -> Path:
     found = Path(path)
     if _active is None or not is_store_path(found) or found.exists():
         return found
-    with _lock:  # one fetch per file even when threads ask together
+    with _lock:
+        file_lock = _fetching.setdefault(found, threading.Lock())
+    with file_lock:
         if not found.exists():
             try:
                 _active.get(key_of(found), found)
