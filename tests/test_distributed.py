@@ -34,10 +34,11 @@ from tests.cluster import (
     s3_server,
 )
 from tests.conftest import CACHE, clipforge_cmd
+from tests.media_server import MediaServer
 from tests.servers import free_port, pg_database
 
 # Short clips of short streams: the server's defaults (CLIPFORGE_TOP, ...).
-DEFAULTS = {"top": "1", "min_len": "3", "max_len": "6"}
+DEFAULTS = {"top": "1", "min_len": "3", "max_len": "6", "allow_private_urls": "true"}
 
 
 @pytest.fixture(scope="module")
@@ -350,8 +351,22 @@ def test_streams_at_once_with_two_workers_per_stage(cluster: Cluster, api: httpx
     for worker in cluster.workers:
         if worker.proc is not None and worker.proc.poll() is None:
             worker.wait_ready()
-    ids = [submit(api, variants(10 + n)) for n in range(4)]
-    wait_done(api, ids)
+    served = MediaServer(variants(13).parent).start()  # one stream comes by URL
+    try:
+        ids = [submit(api, variants(10 + n)) for n in range(3)]
+        by_url = api.post("/api/streams", json={"url": served.url(variants(13).name)})
+        assert by_url.status_code == 201, by_url.text
+        ids.append(by_url.json()["id"])
+        wait_done(api, ids)
+    finally:
+        served.stop()
+    # The URL stream's download is a store path (in S3), not the ingest worker's own.
+    with ledger.connect() as c:
+        info = c.execute(sa.text("SELECT info FROM streams WHERE id = :s"),
+                         {"s": ids[-1]}).scalar_one()
+    info = info if isinstance(info, dict) else json.loads(info)
+    assert info["path"].startswith("store/") and "/source/" in info["path"], info
+    assert clips_of(api, ids[-1])[0]["status"] == "rendered"
     used: set[str] = set()
     for sid in ids:
         used |= {str(j["worker"]) for j in assert_ran_once(ledger, sid)}

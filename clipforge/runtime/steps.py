@@ -77,7 +77,7 @@ def fetch(run: Run, job: JobRow) -> MediaInfo:
     chat = run.options.chat is None
     path = ingest_stage.download(run.source, run.work / "source", "media", fmt,
                                  ingest_limits(s), on_progress=tick, live_chat=chat)
-    info = ffmpeg.probe(path)
+    info = ffmpeg.probe(store.portable(path))  # the ledger keeps it: no machine's own path
     if info.duration > s.max_duration_hours * 3600.0:
         raise errors.TooLong(f"{run.source}: lasts {info.duration / 3600:.1f} h, longer than "
                              f"the limit of {s.max_duration_hours:g} h "

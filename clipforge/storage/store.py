@@ -123,6 +123,17 @@ def work_root(storage_url: str) -> Path:
     return ROOT if _active is not None else Path(storage_url)
 
 
+def portable(path: Path) -> Path:
+    """A path into this machine's cache, made relative (`store/...`): the same on every
+    machine. Other paths are returned as they are."""
+    if _active is None or not path.is_absolute():
+        return path
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
 def is_store_path(path: str | Path) -> bool:
     parts = Path(path).parts
     return _active is not None and len(parts) > 1 and parts[0] == ROOT.name
