@@ -231,7 +231,8 @@ def test_stream_completes_with_its_media_on_s3(cluster: Cluster, api: httpx.Clie
         if message["type"] == "message":
             published.append(json.loads(message["data"]))
     listener.close()
-    assert [e["name"] for e in published if e["stream_id"] == sid] == seen
+    relayed = [e["name"] for e in published if e["stream_id"] == sid]
+    assert relayed[:len(seen)] == seen  # (a last job.progress may follow completion)
 
     # Every worker answered /health and /metrics during the run.
     for kind, answers in probe.answers.items():
