@@ -127,6 +127,11 @@ class Worker:
         self.log = root / f"worker-{kind}-{n}.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
+    def stages(self) -> list[str]:
+        from clipforge.runtime.queues import stages_of
+
+        return stages_of(self.kind)
+
     def start(self) -> Worker:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as log:

@@ -194,10 +194,15 @@ class Probe(threading.Thread):
     def run(self) -> None:
         while not self.stop.is_set():
             for w in self.workers:
-                health = httpx.get(f"{w.url}/health", timeout=10)
-                metrics = httpx.get(f"{w.url}/metrics", timeout=10)
-                assert "clipforge_jobs_in_flight" in metrics.text
-                self.answers[w.kind].append((health.status_code, metrics.status_code))
+                try:
+                    health = httpx.get(f"{w.url}/health", timeout=10)
+                    metrics = httpx.get(f"{w.url}/metrics", timeout=10)
+                    ok = "clipforge_jobs_in_flight" in metrics.text and \
+                        health.json()["kind"] == w.kind
+                    answer = (health.status_code, metrics.status_code if ok else 0)
+                except httpx.HTTPError:
+                    answer = (0, 0)
+                self.answers[w.kind].append(answer)
             self.stop.wait(0.3)
 
 
@@ -257,9 +262,24 @@ def test_stream_completes_with_its_media_on_s3(cluster: Cluster, api: httpx.Clie
     assert video.status_code == 200 and video.content[4:8] == b"ftyp"
 
     # Each worker counted its work.
+    done = {j["stage"]: 0 for j in found}
+    for j in found:
+        done[j["stage"]] += 1
     for w in cluster.workers:
         text = httpx.get(f"{w.url}/metrics").text
-        assert "clipforge_jobs_done_total" in text and "clipforge_stage_seconds" in text
+        for stage in w.stages():
+            assert f'clipforge_jobs_done_total{{stage="{stage}"}} {float(done[stage])}' in text
+
+    # The direct endpoint runs a job of the worker's stages here and now; a finished one
+    # is not run again, another stage's job is refused.
+    asr = cluster.of("asr")[0]
+    transcribed = next(j for j in found if j["stage"] == "transcribe")
+    rendered = next(j for j in found if j["stage"] == "render")
+    again = httpx.post(f"{asr.url}/jobs/{transcribed['id']}/run", timeout=60)
+    assert again.json() == {"job": transcribed["id"], "outcome": "skipped"}
+    refused = httpx.post(f"{asr.url}/jobs/{rendered['id']}/run", timeout=60)
+    assert refused.status_code == 422 and "render job" in refused.json()["message"]
+    assert httpx.post(f"{asr.url}/jobs/999999/run", timeout=60).status_code == 404
 
 
 def test_events_reach_a_redis_consumer_group(cluster: Cluster) -> None:
