@@ -17,6 +17,7 @@ from clipforge.storage import queue, store
 from clipforge.storage.models import JobRow, StreamRow, utcnow
 from clipforge.storage.repository import Repository
 from tests.cluster import RedisServer, redis_server
+from tests.conftest import CliRunner
 from tests.servers import pg_database
 
 
@@ -123,3 +124,19 @@ def test_each_attempt_is_sent_once_until_redis_loses_it(redis: RedisServer) -> N
         assert broker.send(7, "transcribe", 1)
     finally:
         broker.close()
+
+
+def test_every_stage_has_a_worker_queue_and_port() -> None:
+    from clipforge import pipeline
+    from clipforge.runtime.queues import PORTS, kinds, queue_of, stages_of
+
+    assert {queue_of(stage) for stage in pipeline.STEPS} <= set(PORTS)
+    assert kinds()[:5] == ["ingest", "asr", "vision", "scoring", "render"]
+    assert sorted(s for kind in kinds() for s in stages_of(kind)) == sorted(pipeline.STEPS)
+
+
+def test_worker_and_up_say_what_they_need(run_cli: CliRunner) -> None:
+    no_redis = run_cli("worker", "--stage", "asr")
+    assert no_redis.returncode == 2 and "CLIPFORGE_REDIS_URL" in no_redis.stderr
+    no_pg = run_cli("up")
+    assert no_pg.returncode == 2 and "CLIPFORGE_REDIS_URL" in no_pg.stderr
