@@ -186,19 +186,21 @@ class LocalPool:
         job, run = claimed
         began = time.perf_counter()
         self.tracker.ran.add((job.stream_id, job.stage))
+        outcome = "error"  # the database failed us: the job's lease runs out, it runs again
         try:
-            self.hooks.before(run, job)
-            result = pipeline.STEPS[job.stage](run, job)
-            self.hooks.after(run, job, result)
-        except Exception as exc:  # noqa: BLE001 - every failure is recorded on the job
-            self._failed(job, exc)
-            outcome = "failed"
-        else:
-            ours = self._done(job, run, result, time.perf_counter() - began)
-            outcome = "done" if ours else "lost"
+            try:
+                self.hooks.before(run, job)
+                result = pipeline.STEPS[job.stage](run, job)
+                self.hooks.after(run, job, result)
+            except Exception as exc:  # noqa: BLE001 - every failure is recorded on the job
+                self._failed(job, exc)
+                outcome = "failed"
+            else:
+                ours = self._done(job, run, result, time.perf_counter() - began)
+                outcome = "done" if ours else "lost"
         finally:
             self.holding.pop(threading.get_ident(), None)
-        self.hooks.committed(job, outcome)
+            self.hooks.committed(job, outcome)
         return outcome
 
     def _done(self, job: JobRow, run: Run, result: Path, seconds: float) -> bool:
