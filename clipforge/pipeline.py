@@ -30,7 +30,7 @@ from clipforge.stages import chat as chat_stage
 from clipforge.stages import ingest
 from clipforge.stages import layout as layout_stage
 from clipforge.stages.captions import PRESETS
-from clipforge.storage import queue
+from clipforge.storage import queue, store
 from clipforge.storage.models import ClipRow, JobRow, StreamerRow, StreamRow, utcnow
 from clipforge.storage.queue import JobSpec
 from clipforge.storage.repository import save_chunks
@@ -99,7 +99,8 @@ def validate(source: Path | str, options: Options, settings: Settings | None = N
         return Source(where=url, key=remote.key, name=remote.title or remote.id, info=info)
     path = Path(source)
     info = ffmpeg.probe(path)
-    return Source(where=str(path.resolve()), key=fingerprint(path), name=path.stem, info=info)
+    where = path if store.is_store_path(path) else path.resolve()  # see storage/store.py
+    return Source(where=str(where), key=fingerprint(path), name=path.stem, info=info)
 
 
 def fingerprint(path: Path) -> str:

@@ -16,6 +16,7 @@ from clipforge import __version__, errors
 from clipforge.api import admin, clips, connect, streamers, streams, web, ws
 from clipforge.api.deps import Services
 from clipforge.config import Settings, get_settings, secret_key
+from clipforge.runtime.distributed import DistributedOrchestrator
 from clipforge.runtime.orchestrator import Orchestrator
 from clipforge.runtime.pool import LocalPool
 from clipforge.runtime.progress_events import EventProgress
@@ -30,6 +31,16 @@ def create_app(settings: Settings | None = None, workers: bool = True) -> FastAP
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.redis_url:  # distributed: stage workers run the jobs
+            orchestrator = DistributedOrchestrator(settings).start()
+            repo = orchestrator.repo
+            app.state.services = Services(settings, repo, Orchestrator(repo, settings),
+                                          secret_key(settings))
+            try:
+                yield
+            finally:
+                orchestrator.stop()
+            return
         repo = Repository(settings.database_url)  # upgrades the schema to this version
         pool = LocalPool(repo, settings, EventProgress(), lease=settings.job_lease_seconds)
         app.state.services = Services(settings, repo, Orchestrator(repo, settings,

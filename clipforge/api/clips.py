@@ -14,6 +14,7 @@ from clipforge.api import schemas
 from clipforge.api.deps import ClipIdPath, CurrentUser, IdPath, ServicesDep, SessionDep
 from clipforge.api.views import clip_detail, clip_view, page, publication_view
 from clipforge.runtime import scoring
+from clipforge.storage import store
 from clipforge.storage.models import ClipRow, JobRow, StreamRow
 from clipforge.storage.repository import fetch
 
@@ -106,9 +107,9 @@ def _file(clip: ClipRow, suffix: str) -> Path:
     if not clip.file:
         raise errors.NotFound(f"clip {clip.id} has not been rendered")
     path = Path(clip.file).with_suffix(suffix)
-    if not path.exists():
+    if not store.exists(path):
         raise errors.NotFound(f"clip {clip.id}: its file is gone; reprocess the stream")
-    return path
+    return store.local(path)
 
 
 @router.get("/api/streams/{stream_id}/timeline", response_model=schemas.Timeline,
@@ -119,7 +120,7 @@ def stream_timeline(stream_id: IdPath, s: SessionDep, _user: CurrentUser) -> sch
     score = s.scalar(select(JobRow.result).where(
         JobRow.stream_id == stream.id, JobRow.run == stream.run, JobRow.stage == "score",
         JobRow.status == "done"))
-    curve = scoring.load_curve(Path(score)) if score and Path(score).exists() else []
+    curve = scoring.load_curve(Path(score)) if score and store.exists(score) else []
     clips = s.scalars(select(ClipRow).where(ClipRow.stream_id == stream.id)
                       .order_by(ClipRow.rank))
     return schemas.Timeline(duration=stream.duration, curve=curve,
@@ -133,6 +134,6 @@ def stream_source(stream_id: IdPath, s: SessionDep, _user: CurrentUser) -> FileR
     stream = fetch(s, StreamRow, stream_id, "stream")
     info = stream.info or {}
     path = Path(info.get("path") or stream.source)
-    if not path.exists():
+    if not store.exists(path):
         raise errors.NotFound(f"stream {stream_id}: its recording is no longer at {path}")
-    return FileResponse(path, media_type="video/mp4")
+    return FileResponse(store.local(path), media_type="video/mp4")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +14,10 @@ from clipforge import errors, pipeline
 from clipforge.api import schemas
 from clipforge.api.deps import CurrentUser, IdPath, ServicesDep, SessionDep
 from clipforge.api.views import page, stream_detail, stream_view
+from clipforge.runtime import artifacts
 from clipforge.runtime.context import Options
+from clipforge.stages import ingest
+from clipforge.storage import store
 from clipforge.storage.models import StreamRow
 from clipforge.storage.repository import fetch
 
@@ -24,7 +28,7 @@ UPLOAD_BLOCK = 1 << 20
 def _options(found: ServicesDep, body: schemas.StreamOptions, key: str) -> Options:
     s = found.settings
     return Options(
-        out_dir=Path(s.storage_url) / key / "out",
+        out_dir=store.work_root(s.storage_url) / key / "out",
         chat=Path(body.chat) if body.chat else None, top=body.top or s.top,
         layout=body.layout or "",  # empty: the streamer's default, else the setting
         caption_style=body.caption_style or "",
@@ -41,6 +45,8 @@ def _submit(found: ServicesDep, source: Path | str, body: schemas.StreamOptions,
     its key names the stream's output folder."""
     probe = Options(out_dir=Path("."), chat=Path(body.chat) if body.chat else None)
     checked = pipeline.validate(source, probe, found.settings)
+    if store.active() is not None:  # workers elsewhere read it from the store
+        checked, body = _into_store(checked, body)
     options = _options(found, body, checked.key)
     stream_id = found.orchestrator.submit(checked, options, name)
     with found.repo.session() as s:
@@ -81,9 +87,26 @@ def upload_stream(found: ServicesDep, _user: CurrentUser,
         raise
 
 
+def _into_store(checked: pipeline.Source, body: schemas.StreamOptions
+                ) -> tuple[pipeline.Source, schemas.StreamOptions]:
+    """A file on this server (an upload or a path) and its chat file, copied to the
+    store under names that identify their content."""
+    if store.is_store_path(checked.where):  # an upload: saved in the cache already
+        store.publish([Path(checked.where)])
+    elif not ingest.is_url(checked.where):
+        path = store.import_file(Path(checked.where),
+                                 f"{checked.key}{Path(checked.where).suffix.lower()}")
+        checked = replace(checked, where=str(path), info=replace(checked.info, path=str(path)))
+    if body.chat and not store.is_store_path(body.chat):
+        chat = Path(body.chat)
+        name = f"chat-{artifacts.file_digest(chat)}{chat.suffix.lower()}"
+        body = body.model_copy(update={"chat": str(store.import_file(chat, name))})
+    return checked, body
+
+
 def _save_upload(found: ServicesDep, upload: UploadFile) -> Path:
     limit = found.settings.max_upload_mb * (1 << 20)
-    folder = Path(found.settings.storage_url) / "uploads"
+    folder = store.work_root(found.settings.storage_url) / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
     suffix = Path(upload.filename or "").suffix.lower()
     suffix = suffix if suffix.isascii() and suffix[1:].isalnum() and len(suffix) <= 6 else ""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy import func, select
@@ -18,10 +19,15 @@ from clipforge.api import sessions
 from clipforge.api.admin import events_after
 from clipforge.api.deps import Services, authenticate
 from clipforge.api.views import event_view
+from clipforge.runtime.relay import CHANNEL
 from clipforge.storage.models import EventRow
+
+if TYPE_CHECKING:
+    from redis.asyncio.client import PubSub
 
 router = APIRouter()
 POLL_SECONDS = 0.25
+WAKE_SECONDS = 1.0  # with Redis: look at the database at least this often anyway
 UNAUTHORIZED = 4401  # a 4xxx close code: the application's own, like HTTP 401
 
 
@@ -42,6 +48,7 @@ async def events_socket(ws: WebSocket, token: str | None = None,
         return
     last = since if since is not None else await run_in_threadpool(_latest, found)
     closed = asyncio.ensure_future(_until_closed(ws))
+    wake = await _subscribe(found.settings.redis_url)
     try:
         while not closed.done():
             batch = await run_in_threadpool(_fetch, found, last, stream_id)
@@ -49,13 +56,45 @@ async def events_socket(ws: WebSocket, token: str | None = None,
                 await ws.send_json(event_view(event).model_dump(mode="json"))
                 last = event.id
             if not batch:
-                await asyncio.wait([closed], timeout=POLL_SECONDS)
+                wake = await _idle(closed, wake)
     except (WebSocketDisconnect, RuntimeError):
         pass  # the client went away mid-send
     finally:
         closed.cancel()
+        if wake is not None:
+            with contextlib.suppress(Exception):
+                await wake.aclose()
         with contextlib.suppress(Exception):
             await closed
+
+
+async def _subscribe(redis_url: str) -> PubSub | None:
+    """Distributed mode: the relay's pub/sub channel wakes us when events commit."""
+    if not redis_url:
+        return None
+    try:
+        import redis.asyncio as aioredis
+
+        wake = aioredis.from_url(redis_url, socket_connect_timeout=3).pubsub(
+            ignore_subscribe_messages=True)
+        await wake.subscribe(CHANNEL)
+        return wake
+    except Exception:
+        return None  # Redis away: poll the database instead
+
+
+async def _idle(closed: asyncio.Future[None], wake: PubSub | None) -> PubSub | None:
+    """Wait for news: a wake-up from Redis (or a second without one), else a poll
+    interval. Returns the subscription, None once it broke (then we poll)."""
+    if wake is not None:
+        try:
+            await wake.get_message(timeout=WAKE_SECONDS)
+            return wake
+        except Exception:
+            with contextlib.suppress(Exception):
+                await wake.aclose()
+    await asyncio.wait([closed], timeout=POLL_SECONDS)
+    return None
 
 
 async def _until_closed(ws: WebSocket) -> None:

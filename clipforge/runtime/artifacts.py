@@ -17,6 +17,7 @@ from clipforge.domain import (
     Segment,
     Word,
 )
+from clipforge.storage import store
 
 
 def write_json(path: Path, data: object) -> None:
@@ -27,7 +28,7 @@ def write_json(path: Path, data: object) -> None:
 
 
 def read_json(path: Path) -> object:
-    return json.loads(path.read_text())
+    return json.loads(store.local(path).read_text())
 
 
 def to_json(obj: Any) -> Any:
@@ -39,7 +40,7 @@ def to_json(obj: Any) -> Any:
 
 
 def file_digest(path: Path) -> str:
-    return hashlib.sha1(path.read_bytes()).hexdigest()[:16]
+    return hashlib.sha1(store.local(path).read_bytes()).hexdigest()[:16]
 
 
 def _list(path: Path) -> list[dict[str, Any]]:

@@ -24,7 +24,7 @@ from clipforge.runtime import feedback
 from clipforge.runtime.context import ModelCache, Options, Run
 from clipforge.runtime.progress_events import EventProgress
 from clipforge.stages import transcribe
-from clipforge.storage import queue
+from clipforge.storage import queue, store
 from clipforge.storage.models import JobRow, StreamerRow, StreamRow
 from clipforge.storage.queue import JobSpec
 from clipforge.storage.repository import Repository
@@ -37,7 +37,7 @@ def load_run(s: Session, settings: Settings, stream: StreamRow, progress: Progre
              transcriber: Callable[[], object] | None) -> Run:
     """Everything a job of this stream needs, from its row."""
     streamer = s.get(StreamerRow, stream.streamer_id) if stream.streamer_id else None
-    work = Path(settings.storage_url) / stream.key
+    work = store.work_root(settings.storage_url) / stream.key
     work.mkdir(parents=True, exist_ok=True)
     return Run(
         stream_id=stream.id, stream_key=stream.key, info=MediaInfo(**stream.info),
@@ -75,10 +75,26 @@ class Tracker:
             self.progress_for(stream_id).end(stage, skipped=(stream_id, stage) not in self.ran)
 
 
+class JobHooks:
+    """What a distributed worker adds around each job (fetch its inputs from the store,
+    upload what it wrote, dispatch the jobs that follow); nothing in embedded mode."""
+
+    def before(self, run: Run, job: JobRow) -> None:
+        """Before the step runs."""
+
+    def after(self, run: Run, job: JobRow, result: Path) -> None:
+        """After the step succeeded, before its completion is committed."""
+
+    def committed(self, job: JobRow, outcome: str) -> None:
+        """After the job's outcome (done, failed) is committed."""
+
+
 class LocalPool:
     def __init__(self, repo: Repository, settings: Settings,
-                 progress: Progress | EventProgress | None = None, lease: float = 60.0) -> None:
+                 progress: Progress | EventProgress | None = None, lease: float = 60.0,
+                 hooks: JobHooks | None = None) -> None:
         self.repo, self.settings, self.lease = repo, settings, lease
+        self.hooks = hooks or JobHooks()
         self.events = progress if isinstance(progress, EventProgress) else None
         if isinstance(progress, EventProgress):
             self.tracker = Tracker(progress.for_stream)
@@ -140,10 +156,25 @@ class LocalPool:
                 continue
             self._run(job)
 
-    def _claim(self, stream_id: int | None, job_ids: list[int] | None
-               ) -> tuple[JobRow, Run] | None:
+    def run_job(self, job_id: int) -> str:
+        """Claim this job and run it (a broker delivered it): `done`, `failed`, or
+        `skipped` when it is not runnable (finished, or leased by a live worker)."""
+        claimed = self._claim(None, None, job_id)
+        if claimed is None:
+            return "skipped"
+        return self._run(claimed)
+
+    def start_heartbeat(self) -> None:
+        """The heartbeat alone, for a worker whose jobs come from a broker."""
+        beat = threading.Thread(target=self._heartbeat, daemon=True, name="clipforge-beat")
+        beat.start()
+        self._threads.append(beat)
+
+    def _claim(self, stream_id: int | None, job_ids: list[int] | None,
+               job_id: int | None = None) -> tuple[JobRow, Run] | None:
         with self.repo.session() as s:
-            job = queue.claim(s, self.worker, self.lease, stream_id, job_ids)
+            job = queue.claim(s, self.worker, self.lease, stream_id, job_ids) \
+                if job_id is None else queue.claim_job(s, job_id, self.worker, self.lease)
             if job is None:
                 return None
             stream = s.get_one(StreamRow, job.stream_id)
@@ -153,35 +184,44 @@ class LocalPool:
             self.holding[threading.get_ident()] = job.id
             return job, run
 
-    def _run(self, claimed: tuple[JobRow, Run]) -> None:
+    def _run(self, claimed: tuple[JobRow, Run]) -> str:
         job, run = claimed
         began = time.perf_counter()
         self.tracker.ran.add((job.stream_id, job.stage))
+        outcome = "error"  # the database failed us: the job's lease runs out, it runs again
         try:
-            result = pipeline.STEPS[job.stage](run, job)
-        except Exception as exc:  # noqa: BLE001 - every failure is recorded on the job
-            self._failed(job, exc)
-        else:
-            self._done(job, run, result, time.perf_counter() - began)
+            try:
+                self.hooks.before(run, job)
+                result = pipeline.STEPS[job.stage](run, job)
+                self.hooks.after(run, job, result)
+            except Exception as exc:  # noqa: BLE001 - every failure is recorded on the job
+                self._failed(job, exc)
+                outcome = "failed"
+            else:
+                ours = self._done(job, run, result, time.perf_counter() - began)
+                outcome = "done" if ours else "lost"
         finally:
             self.holding.pop(threading.get_ident(), None)
+            self.hooks.committed(job, outcome)
+        return outcome
 
-    def _done(self, job: JobRow, run: Run, result: Path, seconds: float) -> None:
+    def _done(self, job: JobRow, run: Run, result: Path, seconds: float) -> bool:
         with self.repo.session() as s:
             stream = queue.lock_stream(s, job.stream_id)
             row = s.get_one(JobRow, job.id)
             if row.status != "running" or row.worker != self.worker:
-                return  # our lease ran out and another worker took the job over
+                return False  # our lease ran out and another worker took the job over
             queue.finish(s, row, seconds, str(result))
             event = pipeline.EVENTS.get(row.stage)
             if event:
                 queue.emit(s, event, stream.id, **event_payload(row))
             if row.stage in queue.DETACHED:
-                return  # nothing follows it, and it is no part of the stream's progress
+                return True  # nothing follows it, and it is no part of the stream's progress
             if stream.status == "processing" and row.run == stream.run:
                 advance(s, run, stream, row, self.tracker)
             self.tracker.finished(stream.id, row.stage,
                                   queue.pending(s, stream, (row.stage,)))
+        return True
 
     def _failed(self, job: JobRow, exc: Exception) -> None:
         if isinstance(exc, errors.ClipForgeError):
@@ -195,6 +235,8 @@ class LocalPool:
         with self.repo.session() as s:
             stream = queue.lock_stream(s, job.stream_id)
             row = s.get_one(JobRow, job.id)
+            if row.status != "running" or row.worker != self.worker:
+                return  # handed back or taken over: its new worker decides
             queue.fail(s, row, message)
             if stream.status == "processing" and not detached:
                 stream.status, stream.error = "failed", f"{row.stage}: {message}"

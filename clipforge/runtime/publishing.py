@@ -25,7 +25,7 @@ from clipforge.publish import PLATFORMS, templates, x, youtube
 from clipforge.publish.base import Published, Publisher, Video
 from clipforge.runtime import accounts, artifacts
 from clipforge.runtime.context import Run
-from clipforge.storage import queue
+from clipforge.storage import queue, store
 from clipforge.storage.models import (
     AccountRow,
     ClipRow,
@@ -189,10 +189,13 @@ def publish_clip(run: Run, job: JobRow) -> Path:
 
 def _video(s: Session, row: PublicationRow) -> Video:
     clip = s.get_one(ClipRow, row.clip_id)
-    if not clip.file or not Path(clip.file).exists():
+    if not clip.file or not store.exists(clip.file):
         raise errors.PublishFailed(f"clip {clip.id}: its rendered file is missing "
                                    f"({clip.file}); reprocess the stream, then publish")
-    file = Path(clip.file)
+    # In distributed mode the clip is in the shared store: fetch it (and its thumbnail).
+    file = store.local(clip.file)
+    if store.exists(file.with_suffix(".jpg")):
+        store.local(file.with_suffix(".jpg"))
     request = row.request or {}
     return Video(file=file, title=request.get("title", clip.title),
                  description=request.get("description", ""),

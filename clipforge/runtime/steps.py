@@ -28,6 +28,7 @@ from clipforge.stages.analyze import Recognition
 from clipforge.stages.analyze import analyze as analyze_frames
 from clipforge.stages.faces import FaceDetector
 from clipforge.stages.recognize import make_embedder
+from clipforge.storage import store
 from clipforge.storage.models import JobRow
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ def fetch(run: Run, job: JobRow) -> MediaInfo:
     chat = run.options.chat is None
     path = ingest_stage.download(run.source, run.work / "source", "media", fmt,
                                  ingest_limits(s), on_progress=tick, live_chat=chat)
-    info = ffmpeg.probe(path)
+    info = ffmpeg.probe(store.portable(path))  # the ledger keeps it: no machine's own path
     if info.duration > s.max_duration_hours * 3600.0:
         raise errors.TooLong(f"{run.source}: lasts {info.duration / 3600:.1f} h, longer than "
                              f"the limit of {s.max_duration_hours:g} h "
@@ -128,7 +129,7 @@ def _fetched_path(run: Run, job: JobRow) -> Path:
 def load_fetched(run: Run, job: JobRow) -> Fetched | None:
     """The downloaded media (and chat replay) of a URL stream; None for a local file."""
     path = _fetched_path(run, job)
-    if not path.exists():
+    if not store.exists(path):
         return None
     raw = artifacts.read_json(path)
     assert isinstance(raw, dict)
@@ -141,7 +142,7 @@ def audio_path(run: Run) -> Path:
 
 
 def load_signals(path: Path) -> signals.AudioSignals:
-    with np.load(path) as data:
+    with np.load(store.local(path)) as data:
         return signals.AudioSignals(data["loudness"], data["brightness"], data["flatness"])
 
 

@@ -22,6 +22,7 @@ from clipforge.media import ffmpeg
 from clipforge.runtime import artifacts
 from clipforge.stages import recognize
 from clipforge.stages.faces import FaceDetector
+from clipforge.storage import store
 from clipforge.storage.models import JobRow, StreamerFaceRow, StreamRow
 
 log = logging.getLogger("clipforge.vision")
@@ -133,9 +134,9 @@ def _sightings(s: Session, streamer_id: int) -> list[tuple[str, tuple[float, Fac
             JobRow.stream_id == stream.id, JobRow.stage == "analyze",
             JobRow.status == "done"))
         for result in jobs:
-            if not result or not Path(result).exists():
+            if not result or not store.exists(result):
                 continue
-            for sample in artifacts.load_analysis(Path(result)).faces:
+            for sample in artifacts.load_analysis(store.local(result)).faces:
                 found += [(media, (sample.t, f), f.embedding) for f in sample.faces
                           if f.embedding]
     return found
@@ -144,7 +145,8 @@ def _sightings(s: Session, streamer_id: int) -> list[tuple[str, tuple[float, Fac
 def _save_crop(sightings: list[tuple[str, tuple[float, Face], list[float]]],
                person: list[float], path: Path) -> bool:
     """Write the sighting closest to `person` as a face image with some margin."""
-    media, (t, face), _ = min(sightings, key=lambda x: recognize.distance(x[2], person))
+    found, (t, face), _ = min(sightings, key=lambda x: recognize.distance(x[2], person))
+    media = store.local(found) if store.exists(found) else Path(found)
     info = ffmpeg.probe(Path(media))
     frame = next(iter(ffmpeg.decode_frames(Path(media), t, 0.5, 2.0, info.width,
                                            info.height)), None)

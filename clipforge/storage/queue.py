@@ -11,13 +11,13 @@ import json
 import os
 import socket
 from dataclasses import dataclass, field
-from datetime import timedelta
-from pathlib import Path
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from clipforge.storage import store
 from clipforge.storage.models import EventRow, JobRow, StreamRow, utcnow
 
 ACTIVE = ("queued", "running")
@@ -68,7 +68,7 @@ def enqueue(s: Session, stream: StreamRow, spec: JobSpec) -> tuple[JobRow, bool]
     if row.run == stream.run:
         return row, False
     row.run = stream.run
-    if row.status == "done" and (row.result is None or Path(row.result).exists()):
+    if row.status == "done" and (row.result is None or store.exists(row.result)):
         return row, True
     if row.status != "running":
         row.status, row.error, row.payload = "queued", None, spec.payload
@@ -90,32 +90,82 @@ def enqueue_detached(s: Session, stream: StreamRow, spec: JobSpec) -> JobRow:
     return row
 
 
-def claim(s: Session, worker: str, lease: float, stream_id: int | None = None,
-          job_ids: list[int] | None = None) -> JobRow | None:
-    """Take the oldest runnable job: queued, or running on a worker whose lease ran out."""
-    now = utcnow()
-    query = (
+def _runnable(now: datetime) -> Select[JobRow]:
+    """Jobs a worker may take: queued, or running on a worker whose lease ran out, in a
+    stream being processed, in its current run."""
+    return (
         select(JobRow).join(StreamRow, StreamRow.id == JobRow.stream_id)
         .where(or_((StreamRow.status == "processing") & (JobRow.run == StreamRow.run),
                    JobRow.stage.in_(DETACHED)))
         .where(or_(JobRow.status == "queued",
                    (JobRow.status == "running") & (JobRow.lease_until < now)))
-        .order_by(JobRow.id).limit(1)
     )
-    if stream_id is not None:
-        query = query.where(JobRow.stream_id == stream_id)
-    if job_ids is not None:
-        query = query.where(JobRow.id.in_(job_ids))
+
+
+def _locked(s: Session, query: Select[JobRow]) -> Select[JobRow]:
     if s.bind is not None and s.bind.dialect.name == "postgresql":
-        query = query.with_for_update(of=JobRow, skip_locked=True)
-    row = s.scalar(query)
-    if row is None:
-        return None
+        return query.with_for_update(of=JobRow, skip_locked=True)
+    return query
+
+
+def _take(row: JobRow, worker: str, lease: float, now: datetime) -> JobRow:
     row.status, row.worker, row.error = "running", worker, None
     row.attempts += 1
     row.started_at = row.heartbeat_at = now
     row.lease_until = now + timedelta(seconds=lease)
     return row
+
+
+def claim(s: Session, worker: str, lease: float, stream_id: int | None = None,
+          job_ids: list[int] | None = None) -> JobRow | None:
+    """Take the oldest runnable job: queued, or running on a worker whose lease ran out."""
+    now = utcnow()
+    query = _runnable(now).order_by(JobRow.id).limit(1)
+    if stream_id is not None:
+        query = query.where(JobRow.stream_id == stream_id)
+    if job_ids is not None:
+        query = query.where(JobRow.id.in_(job_ids))
+    row = s.scalar(_locked(s, query))
+    return None if row is None else _take(row, worker, lease, now)
+
+
+def claim_job(s: Session, job_id: int, worker: str, lease: float) -> JobRow | None:
+    """Take this job if it is runnable (a broker delivered it); None when it is done,
+    cancelled, or running on a worker whose lease is alive: a duplicate delivery."""
+    now = utcnow()
+    row = s.scalar(_locked(s, _runnable(now).where(JobRow.id == job_id)))
+    return None if row is None else _take(row, worker, lease, now)
+
+
+def requeue_expired(s: Session) -> list[int]:
+    """Running jobs whose lease ran out (their worker died or hangs) are queued again."""
+    rows = list(s.scalars(_locked(s, select(JobRow).where(
+        JobRow.status == "running", JobRow.lease_until < utcnow()))))
+    for row in rows:
+        row.status, row.lease_until = "queued", None
+    return [row.id for row in rows]
+
+
+def release(s: Session, worker: str) -> list[int]:
+    """Give back the jobs a stopping worker still holds, for another worker to run."""
+    rows = list(s.scalars(select(JobRow).where(JobRow.status == "running",
+                                               JobRow.worker == worker)))
+    for row in rows:
+        row.status, row.lease_until = "queued", None
+    return [row.id for row in rows]
+
+
+def runnable_queued(s: Session, stream_id: int | None = None) -> list[tuple[int, str, int]]:
+    """(id, stage, attempts) of queued jobs that a worker could take now."""
+    query = (select(JobRow.id, JobRow.stage, JobRow.attempts)
+             .join(StreamRow, StreamRow.id == JobRow.stream_id)
+             .where(or_((StreamRow.status == "processing") & (JobRow.run == StreamRow.run),
+                        JobRow.stage.in_(DETACHED)),
+                    JobRow.status == "queued").order_by(JobRow.id))
+    if stream_id is not None:
+        query = query.where(JobRow.stream_id == stream_id)
+    rows = s.execute(query).all()
+    return [(int(i), str(stage), int(n)) for i, stage, n in rows]
 
 
 def heartbeat(s: Session, job_ids: list[int], worker: str, lease: float) -> None:
@@ -140,6 +190,15 @@ def pending(s: Session, stream: StreamRow, stages: tuple[str, ...]) -> int:
     return s.scalar(select(func.count()).select_from(JobRow).where(
         JobRow.stream_id == stream.id, JobRow.run == stream.run,
         JobRow.stage.in_(stages), JobRow.status != "done")) or 0
+
+
+def stage_counts(s: Session, stream: StreamRow, stage: str) -> tuple[int, int]:
+    """(jobs, done) of a stage in the stream's current run."""
+    rows = s.execute(select(JobRow.status, func.count()).where(
+        JobRow.stream_id == stream.id, JobRow.run == stream.run, JobRow.stage == stage)
+        .group_by(JobRow.status)).all()
+    counts = {status: int(n) for status, n in rows}
+    return sum(counts.values()), counts.get("done", 0)
 
 
 def lock_stream(s: Session, stream_id: int) -> StreamRow:

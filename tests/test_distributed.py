@@ -1,0 +1,423 @@
+"""Distributed mode end to end: the API and one process per stage worker, on PostgreSQL,
+a Redis of our own and moto's S3 server. One cluster serves the tests in this file, in
+order: a stream completes with its media on S3 while every worker's /health and /metrics
+answer; workers are killed (kill -9) mid-transcription and mid-render; Redis is killed
+and restarted mid-run; a worker is stopped gracefully mid-job; several streams run at
+once with two workers per stage. After each, the ledger shows one finished run per job
+and the events one completion per chunk and clip."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+import synth
+from websockets.sync.client import connect
+
+from tests.cluster import (
+    AWS_ENV,
+    Cluster,
+    RedisServer,
+    Worker,
+    redis_server,
+    s3_keys,
+    s3_server,
+)
+from tests.conftest import CACHE, clipforge_cmd
+from tests.media_server import MediaServer
+from tests.servers import free_port, pg_database
+
+# Short clips of short streams: the server's defaults (CLIPFORGE_TOP, ...).
+DEFAULTS = {"top": "1", "min_len": "3", "max_len": "6", "allow_private_urls": "true"}
+
+
+@pytest.fixture(scope="module")
+def base_stream() -> synth.StreamSpec:
+    return synth.cached_stream(CACHE / "streams", duration=24.0, width=640, height=360,
+                               fps=15, seed=9)
+
+
+@pytest.fixture(scope="module")
+def variants(base_stream: synth.StreamSpec, tmp_path_factory: pytest.TempPathFactory
+             ) -> Callable[[int], Path]:
+    """Copies of the stream that differ in their metadata: distinct streams to ClipForge
+    (another content fingerprint), the same work."""
+    folder = tmp_path_factory.mktemp("variants")
+
+    def make(n: int) -> Path:
+        out = folder / f"stream-{n}.mp4"
+        if not out.exists():
+            subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(base_stream.video),
+                            "-c", "copy", "-metadata", f"comment=variant {n}", str(out)],
+                           check=True)
+        return out
+
+    return make
+
+
+@pytest.fixture(scope="module")
+def redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    with redis_server(tmp_path_factory.mktemp("redis")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory, redis: RedisServer) -> Iterator[Cluster]:
+    with pg_database() as database_url, s3_server() as endpoint:
+        running = Cluster(tmp_path_factory.mktemp("cluster"), database_url, redis.url,
+                          endpoint, **DEFAULTS)
+        try:
+            yield running.start()
+        finally:
+            running.stop()
+
+
+@pytest.fixture(scope="module")
+def api(cluster: Cluster) -> httpx.Client:
+    token = cluster.api.cli("user", "create", "ops").strip()
+    client = cluster.api.client(token)
+    client.headers["X-Test-Token"] = token
+    return client
+
+
+@pytest.fixture(scope="module")
+def ledger(cluster: Cluster) -> Iterator[sa.Engine]:
+    engine = sa.create_engine(cluster.api.database_url)
+    yield engine
+    engine.dispose()
+
+
+def submit(api: httpx.Client, video: Path, **options: Any) -> int:
+    created = api.post("/api/streams", json={"path": str(video), **options})
+    assert created.status_code == 201, created.text
+    return int(created.json()["id"])
+
+
+def wait_done(api: httpx.Client, stream_ids: list[int], timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    pending = set(stream_ids)
+    while pending and time.monotonic() < deadline:
+        for sid in list(pending):
+            detail = api.get(f"/api/streams/{sid}").json()
+            assert detail["status"] in ("processing", "done"), detail
+            if detail["status"] == "done":
+                pending.discard(sid)
+        time.sleep(0.5)
+    assert not pending, f"streams {sorted(pending)} did not complete"
+
+
+def jobs(ledger: sa.Engine, stream_id: int) -> list[dict[str, Any]]:
+    with ledger.connect() as c:
+        rows = c.execute(sa.text("SELECT id, stage, target, status, attempts, worker, key "
+                                 "FROM jobs WHERE stream_id = :s"), {"s": stream_id})
+        return [dict(r._mapping) for r in rows]
+
+
+def events(ledger: sa.Engine, stream_id: int) -> list[tuple[str, dict[str, Any]]]:
+    with ledger.connect() as c:
+        rows = c.execute(sa.text("SELECT name, payload FROM events WHERE stream_id = :s "
+                                 "ORDER BY id"), {"s": stream_id})
+        return [(r.name, r.payload if isinstance(r.payload, dict) else json.loads(r.payload))
+                for r in rows]
+
+
+def assert_ran_once(ledger: sa.Engine, stream_id: int) -> list[dict[str, Any]]:
+    """Every job of the stream done, once: one row per stage and target, and one
+    completion event per chunk (transcribed, analyzed) and per clip (rendered)."""
+    found = jobs(ledger, stream_id)
+    assert all(j["status"] == "done" for j in found), found
+    per_target = Counter((j["stage"], j["target"]) for j in found)
+    assert set(per_target.values()) == {1}, per_target
+    stages = Counter(j["stage"] for j in found)
+    assert stages["ingest"] == stages["chunk"] == stages["score"] == stages["report"] == 1
+    assert stages["transcribe"] == stages["analyze"] >= 1
+    named = events(ledger, stream_id)
+    done = Counter(name for name, _ in named)
+    assert done["chunk.transcribed"] == stages["transcribe"]
+    assert done["chunk.analyzed"] == stages["analyze"]
+    assert done["clip.rendered"] == stages["render"]
+    assert done["stream.completed"] == 1
+    chunks = [p["chunk"] for name, p in named if name == "chunk.transcribed"]
+    assert len(set(chunks)) == len(chunks)
+    return found
+
+
+def clips_of(api: httpx.Client, stream_id: int) -> list[dict[str, Any]]:
+    return list(api.get(f"/api/streams/{stream_id}/clips").json()["items"])
+
+
+def running_job(ledger: sa.Engine, stage: str, stream_id: int, timeout: float = 120
+                ) -> dict[str, Any]:
+    """Wait for a job of `stage` to be running; returns its row."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for job in jobs(ledger, stream_id):
+            if job["stage"] == stage and job["status"] == "running":
+                return job
+        time.sleep(0.02)
+    raise AssertionError(f"no {stage} job ran: {jobs(ledger, stream_id)}")
+
+
+def job_status(ledger: sa.Engine, job_id: int, until: str, timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    status = ""
+    while time.monotonic() < deadline and status != until:
+        with ledger.connect() as c:
+            status = c.execute(sa.text("SELECT status FROM jobs WHERE id = :j"),
+                               {"j": job_id}).scalar_one()
+        time.sleep(0.1)
+    return status
+
+
+def pid_of(job: dict[str, Any]) -> int:
+    return int(str(job["worker"]).rpartition(":")[2])
+
+
+class Probe(threading.Thread):
+    """Asks every worker's /health and /metrics while a run goes on."""
+
+    def __init__(self, workers: list[Worker]) -> None:
+        super().__init__(daemon=True)
+        self.workers, self.stop = workers, threading.Event()
+        self.answers: dict[str, list[tuple[int, int]]] = {w.kind: [] for w in workers}
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            for w in self.workers:
+                try:
+                    health = httpx.get(f"{w.url}/health", timeout=10)
+                    metrics = httpx.get(f"{w.url}/metrics", timeout=10)
+                    ok = "clipforge_jobs_in_flight" in metrics.text and \
+                        health.json()["kind"] == w.kind
+                    answer = (health.status_code, metrics.status_code if ok else 0)
+                except httpx.HTTPError:
+                    answer = (0, 0)
+                self.answers[w.kind].append(answer)
+            self.stop.wait(0.3)
+
+
+def test_stream_completes_with_its_media_on_s3(cluster: Cluster, api: httpx.Client,
+                                               ledger: sa.Engine,
+                                               base_stream: synth.StreamSpec) -> None:
+    import redis
+
+    token = api.headers["X-Test-Token"]
+    probe = Probe(list(cluster.workers))
+    probe.start()
+    listener = redis.Redis.from_url(cluster.env["CLIPFORGE_REDIS_URL"]).pubsub()
+    listener.subscribe("clipforge:events")
+    ws_url = cluster.api.url.replace("http", "ws") + f"/ws?token={token}"
+    with connect(ws_url) as ws:
+        with base_stream.video.open("rb") as f:
+            created = api.post("/api/streams/upload",
+                               files={"file": ("stream.mp4", f, "video/mp4")})
+        assert created.status_code == 201, created.text
+        sid = created.json()["id"]
+        seen: list[str] = []
+        while not seen or seen[-1] != "stream.completed":
+            event = json.loads(ws.recv(timeout=300))
+            if event["stream_id"] == sid:
+                seen.append(event["name"])
+    probe.stop.set()
+    probe.join()
+    assert seen[0] == "stream.submitted" and "highlights.scored" in seen
+    published = []  # the relay's pub/sub copies, which wake the WebSocket
+    while (message := listener.get_message(timeout=1)) is not None:
+        if message["type"] == "message":
+            published.append(json.loads(message["data"]))
+    listener.close()
+    relayed = [e["name"] for e in published if e["stream_id"] == sid]
+    assert relayed[:len(seen)] == seen  # (a last job.progress may follow completion)
+
+    # Every worker answered /health and /metrics during the run.
+    for kind, answers in probe.answers.items():
+        assert answers and all(a == (200, 200) for a in answers), (kind, answers)
+    found = assert_ran_once(ledger, sid)
+    workers = {str(j["worker"]).rpartition(":")[2] for j in found}
+    assert len(workers) == len(cluster.workers)  # each stage ran in its own process
+
+    # The media: the upload, the chunks, the artifacts and the clip are on S3.
+    detail = api.get(f"/api/streams/{sid}").json()
+    assert detail["source"].startswith("store/uploads/")
+    with ledger.connect() as c:
+        key = c.execute(sa.text("SELECT key FROM streams WHERE id = :s"), {"s": sid}).scalar()
+    stored = s3_keys(cluster.env["CLIPFORGE_S3_ENDPOINT_URL"], f"media/{key}/")
+    clip = clips_of(api, sid)[0]
+    assert f"media/{key}/out/clips/{clip['id']}.mp4" in stored
+    assert any("/chunks/" in k and k.endswith(".wav") for k in stored)
+    assert any(k.endswith("report.json") for k in stored)
+    assert f"media/{detail['source'].removeprefix('store/')}" in \
+        s3_keys(cluster.env["CLIPFORGE_S3_ENDPOINT_URL"], "media/uploads/")
+    video = api.get(f"/api/clips/{clip['id']}/video")
+    assert video.status_code == 200 and video.content[4:8] == b"ftyp"
+
+    # Each worker counted its work.
+    done = {j["stage"]: 0 for j in found}
+    for j in found:
+        done[j["stage"]] += 1
+    for w in cluster.workers:
+        text = httpx.get(f"{w.url}/metrics").text
+        for stage in w.stages():
+            assert f'clipforge_jobs_done_total{{stage="{stage}"}} {float(done[stage])}' in text
+
+    # The direct endpoint runs a job of the worker's stages here and now; a finished one
+    # is not run again, another stage's job is refused.
+    asr = cluster.of("asr")[0]
+    transcribed = next(j for j in found if j["stage"] == "transcribe")
+    rendered = next(j for j in found if j["stage"] == "render")
+    again = httpx.post(f"{asr.url}/jobs/{transcribed['id']}/run", timeout=60)
+    assert again.json() == {"job": transcribed["id"], "outcome": "skipped"}
+    refused = httpx.post(f"{asr.url}/jobs/{rendered['id']}/run", timeout=60)
+    assert refused.status_code == 422 and "render job" in refused.json()["message"]
+    assert httpx.post(f"{asr.url}/jobs/999999/run", timeout=60).status_code == 404
+
+
+def test_events_reach_a_redis_consumer_group(cluster: Cluster) -> None:
+    from clipforge.runtime.relay import EventLog
+
+    log = EventLog(cluster.env["CLIPFORGE_REDIS_URL"], "test-group", "reader-1", idle_ms=0)
+    try:
+        entries = log.read(count=1000, block_ms=100)
+        names = [event["name"] for _, event in entries]
+        assert "stream.completed" in names and "chunk.transcribed" in names
+        # Unacknowledged entries go to the next consumer that asks (reader-1 died).
+        other = EventLog(cluster.env["CLIPFORGE_REDIS_URL"], "test-group", "reader-2",
+                         idle_ms=0)
+        again = other.read(count=1000, block_ms=100)
+        assert [i for i, _ in again] == [i for i, _ in entries]
+        for entry_id, _ in again:
+            other.ack(entry_id)
+        assert other.read(count=1000, block_ms=100) == []
+        other.close()
+    finally:
+        log.close()
+
+
+def test_killed_workers_mid_job_leave_one_result_each(cluster: Cluster, api: httpx.Client,
+                                                      ledger: sa.Engine,
+                                                      variants: Callable[[int], Path]
+                                                      ) -> None:
+    sid = submit(api, variants(1), top=2, full_transcript=True)
+    asr = cluster.of("asr")[0]
+    hit = running_job(ledger, "transcribe", sid)
+    assert pid_of(hit) == asr.proc.pid  # type: ignore[union-attr]
+    asr.kill()
+    cluster.add("asr", 2)  # a new one takes the job over
+    render = cluster.of("render")[0]
+    cut = running_job(ledger, "render", sid)
+    assert pid_of(cut) == render.proc.pid  # type: ignore[union-attr]
+    render.kill()
+    # With no worker starting on this machine to notice, the job waits for its lease to
+    # run out; then the sweeper queues it again (as for a machine that went away).
+    assert job_status(ledger, cut["id"], until="queued") == "queued"
+    cluster.add("render", 2)
+    wait_done(api, [sid])
+
+    found = {j["id"]: j for j in assert_ran_once(ledger, sid)}
+    assert found[hit["id"]]["attempts"] >= 2 and found[cut["id"]]["attempts"] >= 2
+    clips = clips_of(api, sid)
+    assert len(clips) == 2 and len({c["id"] for c in clips}) == 2
+    assert all(c["status"] == "rendered" for c in clips)
+
+
+def test_redis_restarted_mid_run(cluster: Cluster, api: httpx.Client, ledger: sa.Engine,
+                                 redis: RedisServer, variants: Callable[[int], Path]) -> None:
+    sid = submit(api, variants(2), full_transcript=True)
+    running_job(ledger, "transcribe", sid)
+    redis.stop()  # every message and marker is lost
+    time.sleep(2)  # jobs in flight finish meanwhile; what follows them cannot be sent
+    redis.start()
+    wait_done(api, [sid])
+    assert_ran_once(ledger, sid)
+
+
+def test_stopped_worker_hands_back_its_job(cluster: Cluster, api: httpx.Client,
+                                           ledger: sa.Engine,
+                                           variants: Callable[[int], Path]) -> None:
+    idle = cluster.of("vision")[0]
+    assert idle.stop() == 0  # SIGTERM with nothing to do: a clean exit
+    quick = cluster.add("vision", 2, worker_grace_seconds="0.1")  # no time to finish
+    sid = submit(api, variants(3), full_transcript=True)
+    job = running_job(ledger, "analyze", sid)
+    assert pid_of(job) == quick.proc.pid  # type: ignore[union-attr]
+    assert quick.stop() == 0
+    handed_back = f"handed back jobs [{job['id']}" in quick.log.read_text()
+    assert handed_back or job_status(ledger, job["id"], until="done") == "done"
+    cluster.add("vision", 3)
+    wait_done(api, [sid])
+    found = {j["id"]: j for j in assert_ran_once(ledger, sid)}
+    if handed_back:  # run again, to completion, by the next worker
+        assert found[job["id"]]["attempts"] >= 2
+        assert found[job["id"]]["worker"] != job["worker"]
+
+
+def test_streams_at_once_with_two_workers_per_stage(cluster: Cluster, api: httpx.Client,
+                                                    ledger: sa.Engine,
+                                                    variants: Callable[[int], Path]) -> None:
+    from clipforge.runtime.queues import kinds
+
+    for kind in kinds():
+        while len(cluster.of(kind)) < 2:
+            cluster.add(kind, 10 + len(cluster.of(kind)), wait=False)
+    for worker in cluster.workers:
+        if worker.proc is not None and worker.proc.poll() is None:
+            worker.wait_ready()
+    served = MediaServer(variants(13).parent).start()  # one stream comes by URL
+    try:
+        ids = [submit(api, variants(10 + n)) for n in range(3)]
+        by_url = api.post("/api/streams", json={"url": served.url(variants(13).name)})
+        assert by_url.status_code == 201, by_url.text
+        ids.append(by_url.json()["id"])
+        wait_done(api, ids)
+    finally:
+        served.stop()
+    # The URL stream's download is a store path (in S3), not the ingest worker's own.
+    with ledger.connect() as c:
+        info = c.execute(sa.text("SELECT info FROM streams WHERE id = :s"),
+                         {"s": ids[-1]}).scalar_one()
+    info = info if isinstance(info, dict) else json.loads(info)
+    assert info["path"].startswith("store/") and "/source/" in info["path"], info
+    assert clips_of(api, ids[-1])[0]["status"] == "rendered"
+    used: set[str] = set()
+    for sid in ids:
+        used |= {str(j["worker"]) for j in assert_ran_once(ledger, sid)}
+    assert len(used) > len(kinds())  # the second workers took jobs too
+
+
+def test_up_starts_and_stops_a_one_machine_cluster(cluster: Cluster, tmp_path: Path) -> None:
+    env = dict(cluster.env, CLIPFORGE_DATA_DIR=str(tmp_path / "up"), **AWS_ENV)
+    port, base = free_port(), free_port()
+    proc = subprocess.Popen(clipforge_cmd("up", "--port", str(port), "--worker-ports",
+                                          str(base)), env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    from clipforge.runtime.queues import kinds
+
+    urls = [f"http://127.0.0.1:{port}/api/health"] + [
+        f"http://127.0.0.1:{base + n}/health" for n in range(len(kinds()))]
+    deadline = time.monotonic() + 120
+    pending = list(urls)
+    while pending and time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if httpx.get(pending[0], timeout=2).status_code == 200:
+                pending.pop(0)
+                continue
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    assert not pending, proc.stdout.read().decode() if proc.poll() is not None else pending
+    proc.send_signal(signal.SIGINT)  # Ctrl-C
+    out, _ = proc.communicate(timeout=90)
+    assert proc.returncode == 0, out.decode()
+    for url in urls:
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(url, timeout=2)
