@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from clipforge import errors
 from clipforge.config import Settings, secret_key
 from clipforge.publish import oauth, secrets, x, youtube
-from clipforge.storage.models import AccountRow, StreamerRow
+from clipforge.runtime.streamers import find_streamer
+from clipforge.storage.models import AccountRow
 from clipforge.storage.repository import Repository
 
 
@@ -22,15 +23,6 @@ class Connected:
     platform: str
     name: str
     streamer: str
-
-
-def find_streamer(s: Session, name: str) -> StreamerRow:
-    row = s.scalar(select(StreamerRow).where(StreamerRow.name == name))
-    if row is None:
-        row = StreamerRow(name=name, settings={})
-        s.add(row)
-        s.flush()
-    return row
 
 
 def account_for(s: Session, streamer_id: int, platform: str) -> AccountRow | None:

@@ -19,7 +19,7 @@ from clipforge.progress import NullProgress, Progress
 from clipforge.runtime import artifacts, feedback, publishing
 from clipforge.runtime.context import Options
 from clipforge.runtime.pool import LocalPool, Tracker, advance, load_run
-from clipforge.runtime.streamers import parse_fractions
+from clipforge.runtime.streamers import find_streamer, parse_fractions
 from clipforge.stages.captions import PRESETS
 from clipforge.storage import queue
 from clipforge.storage.models import (
@@ -51,7 +51,7 @@ class Orchestrator:
         else:
             found = pipeline.validate(source, options, self.settings)
         with self.repo.session() as s:
-            streamer = _streamer(s, options.streamer)
+            streamer = find_streamer(s, options.streamer)
             options = with_streamer_defaults(options, streamer.settings or {}, self.settings)
             stream = s.scalar(select(StreamRow).where(StreamRow.key == found.key))
             if stream is None:
@@ -214,15 +214,6 @@ def with_streamer_defaults(options: Options, prefs: dict[str, Any],
         caption_colour=options.caption_colour or prefs.get("caption_colour"),
         facecam=options.facecam or (parse_fractions(facecam) if facecam else None),
     )
-
-
-def _streamer(s: Session, name: str) -> StreamerRow:
-    row = s.scalar(select(StreamerRow).where(StreamerRow.name == name))
-    if row is None:
-        row = StreamerRow(name=name, settings={})
-        s.add(row)
-        s.flush()
-    return row
 
 
 def process(source: Path | str, options: Options, settings: Settings,

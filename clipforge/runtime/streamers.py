@@ -40,14 +40,21 @@ def check_settings(prefs: Mapping[str, object]) -> None:
         parse_fractions(str(prefs["facecam"]))
 
 
-def update_streamer(s: Session, name: str, prefs: Mapping[str, object | None]) -> StreamerRow:
-    """The streamer named so (made if new), with the given settings changed (None: kept)."""
-    given = {k: v for k, v in prefs.items() if v is not None}
-    check_settings(given)
+def find_streamer(s: Session, name: str) -> StreamerRow:
+    """The streamer named so, made if new."""
     row = s.scalar(select(StreamerRow).where(StreamerRow.name == name))
     if row is None:
         row = StreamerRow(name=name, settings={})
         s.add(row)
+        s.flush()
+    return row
+
+
+def update_streamer(s: Session, name: str, prefs: Mapping[str, object | None]) -> StreamerRow:
+    """The streamer named so (made if new), with the given settings changed (None: kept)."""
+    given = {k: v for k, v in prefs.items() if v is not None}
+    check_settings(given)
+    row = find_streamer(s, name)
     row.settings = {**(row.settings or {}), **given}
     s.flush()
     return row

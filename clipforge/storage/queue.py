@@ -54,18 +54,24 @@ def emit(s: Session, event: str, stream_id: int | None, **payload: Any) -> None:
     s.add(EventRow(name=event, stream_id=stream_id, payload=payload))
 
 
+def _job(s: Session, stream: StreamRow, spec: JobSpec) -> tuple[JobRow, bool]:
+    """The job row of SPEC, and whether it was made just now (queued)."""
+    key = job_key(stream.key, spec)
+    row = s.scalar(select(JobRow).where(JobRow.key == key))
+    if row is not None:
+        return row, False
+    row = JobRow(key=key, stream_id=stream.id, run=stream.run, stage=spec.stage,
+                 target=spec.target, payload=spec.payload, status="queued", attempts=0)
+    s.add(row)
+    s.flush()
+    return row, True
+
+
 def enqueue(s: Session, stream: StreamRow, spec: JobSpec) -> tuple[JobRow, bool]:
     """Add the job to the stream's current run; True when it was done by an earlier run
     (its result still on disk), so the caller moves straight on to what follows it."""
-    key = job_key(stream.key, spec)
-    row = s.scalar(select(JobRow).where(JobRow.key == key))
-    if row is None:
-        row = JobRow(key=key, stream_id=stream.id, run=stream.run, stage=spec.stage,
-                     target=spec.target, payload=spec.payload, status="queued", attempts=0)
-        s.add(row)
-        s.flush()
-        return row, False
-    if row.run == stream.run:
+    row, new = _job(s, stream, spec)
+    if new or row.run == stream.run:
         return row, False
     row.run = stream.run
     if row.status == "done" and (row.result is None or store.exists(row.result)):
@@ -78,14 +84,8 @@ def enqueue(s: Session, stream: StreamRow, spec: JobSpec) -> tuple[JobRow, bool]
 def enqueue_detached(s: Session, stream: StreamRow, spec: JobSpec) -> JobRow:
     """Queue a detached job (see DETACHED) once: a done one stays done, a failed one is
     queued again, a queued or running one is left to its worker."""
-    key = job_key(stream.key, spec)
-    row = s.scalar(select(JobRow).where(JobRow.key == key))
-    if row is None:
-        row = JobRow(key=key, stream_id=stream.id, run=stream.run, stage=spec.stage,
-                     target=spec.target, payload=spec.payload, status="queued", attempts=0)
-        s.add(row)
-        s.flush()
-    elif row.status in ("failed", "cancelled"):
+    row, new = _job(s, stream, spec)
+    if not new and row.status in ("failed", "cancelled"):
         row.status, row.error, row.payload = "queued", None, spec.payload
     return row
 
