@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import signal
 import sys
@@ -303,12 +304,21 @@ def worker(
         stage_worker = StageWorker(settings, stage, threads)
         # uvicorn shuts down gracefully on SIGTERM/SIGINT (the app's lifespan stops the
         # worker: jobs finish or go back), then raises the signal again: exit 0 on it.
+        # At once, without the interpreter's teardown: a job handed back may still be in
+        # native code (dlib, OpenCV) on its thread, which aborts a normal exit.
         for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: sys.exit(0))
+            signal.signal(signum, lambda *_: _exit_now(0))
         uvicorn.run(create_worker_app(stage_worker), host=host, port=port or PORTS[stage],
                     log_level="warning")
     except errors.ClipForgeError as exc:
         fail(exc)
+
+
+def _exit_now(code: int) -> None:
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 @app.command()
