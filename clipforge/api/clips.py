@@ -11,7 +11,14 @@ from sqlalchemy import func, select
 
 from clipforge import errors
 from clipforge.api import schemas
-from clipforge.api.deps import ClipIdPath, CurrentUser, IdPath, ServicesDep, SessionDep
+from clipforge.api.deps import (
+    ClipIdPath,
+    CurrentUser,
+    IdPath,
+    Services,
+    ServicesDep,
+    SessionDep,
+)
 from clipforge.api.views import clip_detail, clip_view, page, publication_view
 from clipforge.runtime import scoring
 from clipforge.storage import store
@@ -54,8 +61,8 @@ def edit_clip(clip_id: ClipIdPath, body: schemas.ClipPatch, found: ServicesDep,
     `clip.rendered` event says when the new file is ready."""
     changes = body.model_dump(exclude_unset=True)
     if not changes:
-        raise errors.BadOption("nothing to change: give start, end, title, captions or "
-                               "layout")
+        raise errors.BadOption("nothing to change: give start, end, title, captions, "
+                               "layout, caption_style or regions")
     found.orchestrator.edit_clip(clip_id, changes)
     with found.repo.session() as s:
         return clip_detail(s, fetch(s, ClipRow, clip_id, "clip"))
@@ -65,15 +72,18 @@ def edit_clip(clip_id: ClipIdPath, body: schemas.ClipPatch, found: ServicesDep,
              responses=schemas.responses(404, 409))
 def approve_clip(clip_id: ClipIdPath, found: ServicesDep,
                  _user: CurrentUser) -> schemas.Review:
-    result = found.orchestrator.review(clip_id, approved=True)
-    return schemas.Review(**{**vars(result), "publishing": list(result.publishing)})
+    return _review(found, clip_id, approved=True)
 
 
 @router.post("/api/clips/{clip_id}/reject", response_model=schemas.Review,
              responses=schemas.responses(404, 409))
 def reject_clip(clip_id: ClipIdPath, found: ServicesDep,
                 _user: CurrentUser) -> schemas.Review:
-    result = found.orchestrator.review(clip_id, approved=False)
+    return _review(found, clip_id, approved=False)
+
+
+def _review(found: Services, clip_id: str, approved: bool) -> schemas.Review:
+    result = found.orchestrator.review(clip_id, approved=approved)
     return schemas.Review(**{**vars(result), "publishing": list(result.publishing)})
 
 
