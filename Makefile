@@ -3,7 +3,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Caption fonts: DejaVu Sans, Bebas Neue, Lato, Roboto (stages/captions.py PRESETS).
+# Caption fonts: DejaVu Sans, Bebas Neue, Lato, Roboto (analysis/captions.py PRESETS).
 APT_PACKAGES := ffmpeg espeak-ng fonts-dejavu-core fonts-bebas-neue fonts-lato fonts-roboto-unhinted
 # chromium: the web UI's browser tests (Playwright drives it); redis-server: distributed
 # mode's tests start their own (to stop and restart it mid-run)

@@ -25,8 +25,8 @@ sys.path.insert(0, str(ROOT / "tools"))
 import synth  # noqa: E402
 
 from clipforge.config import Settings  # noqa: E402
-from clipforge.runtime.context import Options  # noqa: E402
-from clipforge.runtime.orchestrator import process  # noqa: E402
+from clipforge.jobs.context import Options  # noqa: E402
+from clipforge.services.orchestrator import process  # noqa: E402
 
 
 def main() -> None:

@@ -137,8 +137,8 @@ def process(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """Find the best moments of a recording and render them as vertical clips."""
-    from clipforge.runtime.context import Options
-    from clipforge.runtime.orchestrator import process as run_pipeline
+    from clipforge.jobs.context import Options
+    from clipforge.services.orchestrator import process as run_pipeline
 
     settings = get_settings()
     out_dir = out or Path("clipforge-out") / _source_name(source)
@@ -174,7 +174,7 @@ def feedback_command(
     clip_ids: Annotated[list[str], typer.Argument(help="Clip ids from report.json.")],
 ) -> None:
     """Approve or reject clips; the streamer's re-ranker learns from them."""
-    from clipforge.runtime.orchestrator import Orchestrator
+    from clipforge.services.orchestrator import Orchestrator
     from clipforge.storage.repository import Repository
 
     if verdict not in ("approve", "reject"):
@@ -205,7 +205,7 @@ def _publish_queued(settings: Any, clip_ids: list[str]) -> None:
     """Run what the streamers' auto-publish queued with the approvals, here and now."""
     from sqlalchemy import select
 
-    from clipforge.runtime.orchestrator import publish_now
+    from clipforge.services.orchestrator import publish_now
     from clipforge.storage.models import PublicationRow
     from clipforge.storage.repository import Repository
 
@@ -260,8 +260,8 @@ def streamer_add(
 ) -> None:
     """Add a streamer (or update one): reference faces the camera follows, and defaults
     for their new streams."""
-    from clipforge.runtime import vision
-    from clipforge.runtime.streamers import update_streamer
+    from clipforge.services import faces as vision
+    from clipforge.services.streamers import update_streamer
     from clipforge.storage.repository import Repository
 
     settings = get_settings()
@@ -293,9 +293,9 @@ def worker(
     import uvicorn
 
     from clipforge.api.worker_app import create_worker_app
-    from clipforge.runtime.cluster import check_distributed
-    from clipforge.runtime.queues import PORTS
-    from clipforge.runtime.worker import StageWorker
+    from clipforge.execution.broker import PORTS
+    from clipforge.execution.cluster import check_distributed
+    from clipforge.execution.worker import StageWorker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     try:
@@ -334,7 +334,7 @@ def up(
 ) -> None:
     """Run the API and one worker of each stage on this machine (distributed mode, with
     the configured PostgreSQL, Redis and storage); Ctrl-C stops them all."""
-    from clipforge.runtime.cluster import Cluster, check_distributed
+    from clipforge.execution.cluster import Cluster, check_distributed
 
     try:
         settings = get_settings()
@@ -428,7 +428,7 @@ def publish(
 ) -> None:
     """Publish approved clips to YouTube Shorts and X (exactly once; run it again after
     an interruption to resume the same uploads)."""
-    from clipforge.runtime.orchestrator import publish_now
+    from clipforge.services.orchestrator import publish_now
 
     platforms = [p for p in to.split(",")] if to else None
     try:
@@ -459,8 +459,8 @@ def account_connect(
 ) -> None:
     """Connect a YouTube channel or an X account: open the printed address, sign in and
     allow access; the redirect comes back to this command on a loopback port."""
-    from clipforge.runtime import accounts
-    from clipforge.runtime.loopback import authorize_on_loopback
+    from clipforge.services import accounts
+    from clipforge.services.loopback import authorize_on_loopback
     from clipforge.storage.repository import Repository
 
     settings = get_settings()

@@ -82,12 +82,12 @@ class Settings(BaseSettings):
     face_model_dir: Path | None = None
     recognize_fps: float = 0.5
     recognize_width: int = 1280
-    # Captions: the default style preset (stages/captions.py PRESETS); a streamer's own
+    # Captions: the default style preset (analysis/captions.py PRESETS); a streamer's own
     # `caption_style` setting wins over it.
     caption_style: str = "classic"
 
     # Word lists for the highlight score; empty means the built-in lists
-    # (stages/score.py HYPE_LEXICON, stages/signals.py DEFAULT_EMOTES).
+    # (analysis/score.py HYPE_LEXICON, analysis/signals.py DEFAULT_EMOTES).
     emotes: list[str] = Field(default_factory=list)  # chat emote names, e.g. ["KEKW", "LUL"]
     hype_words: dict[str, list[str]] = Field(default_factory=dict)  # language -> phrases
 

@@ -57,7 +57,7 @@ class Face:
     w: float
     h: float
     score: float
-    # 128-d identity embedding (stages/recognize.py), on the samples recognition ran on.
+    # 128-d identity embedding (analysis/recognize.py), on the samples recognition ran on.
     embedding: list[float] | None = None
     # How much the mouth moved against the rest of the face since the frame before
     # (mean grey-level change), where it could be measured: who is speaking.

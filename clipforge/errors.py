@@ -98,7 +98,7 @@ class BadOption(InputError):
     code = "bad_option"
 
 
-# URL sources: what a site or the network can refuse (stages/ingest.py maps yt-dlp's
+# URL sources: what a site or the network can refuse (sources/ingest.py maps yt-dlp's
 # errors to these).
 class UnsafeUrl(InputError):
     """The URL points into a private network (see `allow_private_urls`)."""

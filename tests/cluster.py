@@ -128,7 +128,7 @@ class Worker:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def stages(self) -> list[str]:
-        from clipforge.runtime.queues import stages_of
+        from clipforge.execution.broker import stages_of
 
         return stages_of(self.kind)
 
@@ -184,7 +184,7 @@ class Cluster:
         self.workers: list[Worker] = []
 
     def start(self, per_stage: int = 1, threads: int = 1) -> Cluster:
-        from clipforge.runtime.queues import kinds
+        from clipforge.execution.broker import kinds
 
         self.api.start()
         for kind in kinds():

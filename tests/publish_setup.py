@@ -12,9 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from clipforge.config import Settings
+from clipforge.jobs.context import Options
 from clipforge.publish import oauth
-from clipforge.runtime import accounts
-from clipforge.runtime.context import Options
+from clipforge.services import accounts
 from clipforge.storage.models import ClipRow, StreamerRow, StreamRow
 from clipforge.storage.repository import Repository
 from tests.fake_platforms import FakePlatforms

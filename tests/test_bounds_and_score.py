@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from clipforge.analysis import bounds, score, signals
 from clipforge.domain import ChatMessage, Segment, Word
-from clipforge.stages import bounds, score, signals
 
 
 def talk(start: float, text: str, gap: float = 0.8) -> list[Segment]:
@@ -123,7 +123,7 @@ def test_settings_take_word_lists_from_the_environment(monkeypatch) -> None:  # 
 
 
 def test_cascade_looks_everywhere_when_cheap_signals_are_flat() -> None:
-    from clipforge.stages import cascade
+    from clipforge.analysis import cascade
 
     flat = signals.AudioSignals(np.full(300, -30.0), np.full(300, 1500.0), np.full(300, 0.2))
     assert cascade.windows(flat, None, 300, 5, 60, score.DEFAULT_WEIGHTS) == [(0.0, 300.0)]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from clipforge.analysis import captions
 from clipforge.domain import Word
-from clipforge.stages import captions
 
 
 def words_of(text: str, start: float = 10.0) -> list[Word]:

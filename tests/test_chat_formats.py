@@ -15,7 +15,7 @@ import pytest
 
 from clipforge import errors
 from clipforge.domain import ChatMessage
-from clipforge.stages import chat
+from clipforge.sources import chat
 
 DATA = Path(__file__).parent / "data" / "chat"
 EXPECTED = [

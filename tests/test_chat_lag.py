@@ -9,9 +9,9 @@ import chatgen
 import numpy as np
 import pytest
 
+from clipforge.analysis import score, signals
 from clipforge.domain import ChatMessage
 from clipforge.media import ffmpeg
-from clipforge.stages import score, signals
 
 
 @pytest.fixture(scope="module")

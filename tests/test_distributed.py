@@ -288,7 +288,7 @@ def test_stream_completes_with_its_media_on_s3(cluster: Cluster, api: httpx.Clie
 
 
 def test_events_reach_a_redis_consumer_group(cluster: Cluster) -> None:
-    from clipforge.runtime.relay import EventLog
+    from clipforge.execution.relay import EventLog
 
     log = EventLog(cluster.env["CLIPFORGE_REDIS_URL"], "test-group", "reader-1", idle_ms=0)
     try:
@@ -369,7 +369,7 @@ def test_stopped_worker_hands_back_its_job(cluster: Cluster, api: httpx.Client,
 def test_streams_at_once_with_two_workers_per_stage(cluster: Cluster, api: httpx.Client,
                                                     ledger: sa.Engine,
                                                     variants: Callable[[int], Path]) -> None:
-    from clipforge.runtime.queues import kinds
+    from clipforge.execution.broker import kinds
 
     for kind in kinds():
         while len(cluster.of(kind)) < 2:
@@ -405,7 +405,7 @@ def test_up_starts_and_stops_a_one_machine_cluster(cluster: Cluster, tmp_path: P
     proc = subprocess.Popen(clipforge_cmd("up", "--port", str(port), "--worker-ports",
                                           str(base)), env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
-    from clipforge.runtime.queues import kinds
+    from clipforge.execution.broker import kinds
 
     urls = [f"http://127.0.0.1:{port}/api/health"] + [
         f"http://127.0.0.1:{base + n}/health" for n in range(len(kinds()))]

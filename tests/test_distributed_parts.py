@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from clipforge.runtime import artifacts
-from clipforge.storage import queue, store
+from clipforge.storage import artifacts, ledger, store
 from clipforge.storage.models import JobRow, StreamRow, utcnow
 from clipforge.storage.repository import Repository
 from tests.cluster import RedisServer, redis_server
@@ -69,34 +68,34 @@ def _job(repo: Repository) -> int:
                            status="processing", run=1, info={}, options={})
         s.add(stream)
         s.flush()
-        row, _ = queue.enqueue(s, stream, queue.JobSpec("transcribe", "0-10"))
+        row, _ = ledger.enqueue(s, stream, ledger.JobSpec("transcribe", "0-10"))
         return row.id
 
 
 def test_a_delivered_job_is_claimed_once(repo: Repository) -> None:
     job_id = _job(repo)
     with repo.session() as s:
-        assert queue.runnable_queued(s) == [(job_id, "transcribe", 0)]
-        claimed = queue.claim_job(s, job_id, "host:1", lease=60)
+        assert ledger.runnable_queued(s) == [(job_id, "transcribe", 0)]
+        claimed = ledger.claim_job(s, job_id, "host:1", lease=60)
         assert claimed is not None and claimed.attempts == 1
     with repo.session() as s:  # a duplicate delivery: leased by a live worker
-        assert queue.claim_job(s, job_id, "host:2", lease=60) is None
-        assert queue.runnable_queued(s) == []
+        assert ledger.claim_job(s, job_id, "host:2", lease=60) is None
+        assert ledger.runnable_queued(s) == []
     with repo.session() as s:  # the worker went silent: its lease ran out
         s.get_one(JobRow, job_id).lease_until = utcnow() - timedelta(seconds=1)
     with repo.session() as s:
-        assert queue.requeue_expired(s) == [job_id]
-        assert queue.runnable_queued(s) == [(job_id, "transcribe", 1)]  # a new attempt
-        again = queue.claim_job(s, job_id, "host:2", lease=60)
+        assert ledger.requeue_expired(s) == [job_id]
+        assert ledger.runnable_queued(s) == [(job_id, "transcribe", 1)]  # a new attempt
+        again = ledger.claim_job(s, job_id, "host:2", lease=60)
         assert again is not None and again.attempts == 2
     with repo.session() as s:  # asked to stop, host:2 hands it back
-        assert queue.release(s, "host:2") == [job_id]
+        assert ledger.release(s, "host:2") == [job_id]
     with repo.session() as s:
-        last = queue.claim_job(s, job_id, "host:3", lease=60)
+        last = ledger.claim_job(s, job_id, "host:3", lease=60)
         assert last is not None
-        queue.finish(s, last, 1.0, "store/k1/t.json")
+        ledger.finish(s, last, 1.0, "store/k1/t.json")
     with repo.session() as s:  # finished: every later delivery is dropped
-        assert queue.claim_job(s, job_id, "host:4", lease=60) is None
+        assert ledger.claim_job(s, job_id, "host:4", lease=60) is None
 
 
 @pytest.fixture
@@ -106,7 +105,7 @@ def redis(tmp_path: Path) -> Iterator[RedisServer]:
 
 
 def test_each_attempt_is_sent_once_until_redis_loses_it(redis: RedisServer) -> None:
-    from clipforge.runtime.queues import Broker, queue_of
+    from clipforge.execution.broker import Broker, queue_of
 
     broker = Broker(redis.url, redispatch_seconds=60)
     try:
@@ -127,8 +126,8 @@ def test_each_attempt_is_sent_once_until_redis_loses_it(redis: RedisServer) -> N
 
 
 def test_every_stage_has_a_worker_queue_and_port() -> None:
-    from clipforge import pipeline
-    from clipforge.runtime.queues import PORTS, kinds, queue_of, stages_of
+    from clipforge.execution.broker import PORTS, kinds, queue_of, stages_of
+    from clipforge.jobs import flow as pipeline
 
     assert {queue_of(stage) for stage in pipeline.STEPS} <= set(PORTS)
     assert kinds()[:5] == ["ingest", "asr", "vision", "scoring", "render"]

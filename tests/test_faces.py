@@ -13,10 +13,10 @@ import cv2
 import numpy as np
 import pytest
 
+from clipforge.analysis.camera import camera_path, face_presence, max_step
+from clipforge.analysis.faces import FaceDetector, main_face_track, model_path
 from clipforge.domain import Face, FaceSample
 from clipforge.errors import MissingDependency
-from clipforge.stages.camera import camera_path, face_presence, max_step
-from clipforge.stages.faces import FaceDetector, main_face_track, model_path
 
 DATA = Path(__file__).parent / "data"
 

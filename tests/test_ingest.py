@@ -16,7 +16,7 @@ import pytest
 from yt_dlp.utils import DownloadError, ExtractorError, GeoRestrictedError
 
 from clipforge import errors
-from clipforge.stages import ingest
+from clipforge.sources import ingest
 from tests.conftest import cli_env, clipforge_cmd
 from tests.ingest_media import IngestMedia, ingest_media
 from tests.media_server import MediaServer

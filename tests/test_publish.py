@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from clipforge import errors
 from clipforge.publish import secrets, templates
-from clipforge.runtime.orchestrator import Orchestrator, publish_now
+from clipforge.services.orchestrator import Orchestrator, publish_now
 from clipforge.storage.models import AccountRow, ClipRow, EventRow, PublicationRow
 from clipforge.storage.repository import Repository
 from tests.conftest import CACHE

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from clipforge.analysis import rerank
 from clipforge.domain import Candidate
-from clipforge.stages import rerank
 from tests.conftest import CliRunner
 
 

@@ -6,8 +6,8 @@ import re
 import wave
 from pathlib import Path
 
+from clipforge.analysis import transcribe
 from clipforge.domain import Chunk
-from clipforge.stages import transcribe
 
 ARCTIC = Path(__file__).parent / "data" / "arctic_a0007.wav"
 REFERENCE = "and you always want to see it in the superlative degree"

@@ -17,9 +17,9 @@ import pytest
 from clipforge import errors
 from clipforge.config import Settings
 from clipforge.domain import ChatMessage, MediaInfo
-from clipforge.runtime import steps
-from clipforge.runtime.context import Options, Run
-from clipforge.stages import chat, twitch_chat
+from clipforge.jobs import steps
+from clipforge.jobs.context import Options, Run
+from clipforge.sources import chat, twitch_chat
 from tests.test_chat_formats import DATA, EXPECTED
 
 VIDEO = "2000000000"

@@ -6,7 +6,7 @@
 * two different people (the NASA astronaut portrait, Grace Hopper's portrait) moving
   around a generated scene: given one as the reference, the crop keeps that one in frame;
 * one moving face with a shot cut: the crop window moves smoothly, within the bounds
-  documented in stages/camera.py.
+  documented in analysis/camera.py.
 """
 
 from __future__ import annotations
@@ -20,14 +20,14 @@ import cv2
 import numpy as np
 import pytest
 
+from clipforge.analysis import captions, layout
+from clipforge.analysis.analyze import Recognition, analyze
+from clipforge.analysis.camera import MEAN_SLACK, camera_path, max_step
+from clipforge.analysis.faces import FaceDetector
+from clipforge.analysis.recognize import SAME_PERSON, DlibEmbedder, nearest
 from clipforge.domain import Chunk
 from clipforge.media import ffmpeg
 from clipforge.media.render import OUT_FPS, RenderSpec, render
-from clipforge.stages import captions, layout
-from clipforge.stages.analyze import Recognition, analyze
-from clipforge.stages.camera import MEAN_SLACK, camera_path, max_step
-from clipforge.stages.faces import FaceDetector
-from clipforge.stages.recognize import SAME_PERSON, DlibEmbedder, nearest
 from tests.conftest import CACHE, process, synth
 
 DATA = Path(__file__).parent / "data"
@@ -107,8 +107,8 @@ def edit_the_panes_and_style(data: Path, clip_id: str) -> None:
     """A person moves the gameplay pane and picks another caption style: the clip is
     rendered again with both, and the edit is kept."""
     from clipforge.config import Settings
-    from clipforge.runtime.orchestrator import Orchestrator
-    from clipforge.runtime.pool import LocalPool
+    from clipforge.execution.pool import LocalPool
+    from clipforge.services.orchestrator import Orchestrator
     from clipforge.storage.models import ClipRow
     from clipforge.storage.repository import Repository
 
@@ -244,8 +244,8 @@ def test_streamer_defaults_and_caption_overrides() -> None:
 def test_cli_adds_a_streamer_with_faces_and_defaults_new_streams_take(
         run_cli: Any, facecam_stream: synth.FacecamSpec, tmp_path: Path) -> None:
     from clipforge.config import Settings
-    from clipforge.runtime.context import Options
-    from clipforge.runtime.orchestrator import Orchestrator
+    from clipforge.jobs.context import Options
+    from clipforge.services.orchestrator import Orchestrator
     from clipforge.storage.models import StreamRow
     from clipforge.storage.repository import Repository
 

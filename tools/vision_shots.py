@@ -27,14 +27,14 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 import synth  # noqa: E402
 
+from clipforge.analysis import captions, layout  # noqa: E402
+from clipforge.analysis.analyze import Recognition, analyze  # noqa: E402
+from clipforge.analysis.camera import camera_path  # noqa: E402
+from clipforge.analysis.faces import FaceDetector  # noqa: E402
+from clipforge.analysis.recognize import DlibEmbedder  # noqa: E402
 from clipforge.domain import Analysis, Chunk, MediaInfo, Word  # noqa: E402
 from clipforge.media import ffmpeg  # noqa: E402
 from clipforge.media.render import OUT_FPS, RenderSpec, render  # noqa: E402
-from clipforge.stages import captions, layout  # noqa: E402
-from clipforge.stages.analyze import Recognition, analyze  # noqa: E402
-from clipforge.stages.camera import camera_path  # noqa: E402
-from clipforge.stages.faces import FaceDetector  # noqa: E402
-from clipforge.stages.recognize import DlibEmbedder  # noqa: E402
 
 START, LENGTH, AT = 2.0, 3.0, 1.2
 TEXT = "no way that was actually insane chat"

@@ -16,10 +16,10 @@ from clipforge import __version__, errors
 from clipforge.api import admin, clips, connect, streamers, streams, web, ws
 from clipforge.api.deps import Services
 from clipforge.config import Settings, get_settings, secret_key
-from clipforge.runtime.distributed import DistributedOrchestrator
-from clipforge.runtime.orchestrator import Orchestrator
-from clipforge.runtime.pool import LocalPool
-from clipforge.runtime.progress_events import EventProgress
+from clipforge.execution.distributed import DistributedOrchestrator
+from clipforge.execution.pool import LocalPool
+from clipforge.execution.progress_events import EventProgress
+from clipforge.services.orchestrator import Orchestrator
 from clipforge.storage.repository import Repository
 
 log = logging.getLogger("clipforge.api")

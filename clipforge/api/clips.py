@@ -20,7 +20,7 @@ from clipforge.api.deps import (
     SessionDep,
 )
 from clipforge.api.views import clip_detail, clip_view, page, publication_view
-from clipforge.runtime import scoring
+from clipforge.jobs import score as scoring
 from clipforge.storage import store
 from clipforge.storage.models import ClipRow, JobRow, StreamRow
 from clipforge.storage.repository import fetch

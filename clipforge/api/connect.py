@@ -22,7 +22,7 @@ from clipforge.api import sessions
 from clipforge.api.deps import ServicesDep
 from clipforge.api.web import page_user
 from clipforge.publish import PLATFORMS, oauth
-from clipforge.runtime import accounts
+from clipforge.services import accounts
 from clipforge.storage.models import StreamerRow
 from clipforge.storage.repository import fetch
 

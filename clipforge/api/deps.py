@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from clipforge import errors
 from clipforge.api import sessions
 from clipforge.config import Settings
-from clipforge.runtime.orchestrator import Orchestrator
+from clipforge.services.orchestrator import Orchestrator
 from clipforge.storage import users
 from clipforge.storage.models import UserRow
 from clipforge.storage.repository import Repository

@@ -15,8 +15,8 @@ from clipforge import errors
 from clipforge.api import schemas
 from clipforge.api.deps import CurrentUser, IdPath, ServicesDep, SessionDep
 from clipforge.api.views import account_view, face_view, page, streamer_view
-from clipforge.runtime import vision
-from clipforge.runtime.streamers import check_settings
+from clipforge.services import faces as vision
+from clipforge.services.streamers import check_settings
 from clipforge.storage.models import AccountRow, StreamerFaceRow, StreamerRow, StreamRow
 from clipforge.storage.repository import fetch
 

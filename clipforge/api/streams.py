@@ -10,14 +10,14 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from sqlalchemy import func, select
 
-from clipforge import errors, pipeline
+from clipforge import errors
 from clipforge.api import schemas
 from clipforge.api.deps import CurrentUser, IdPath, ServicesDep, SessionDep
 from clipforge.api.views import page, stream_detail, stream_view
-from clipforge.runtime import artifacts
-from clipforge.runtime.context import Options
-from clipforge.stages import ingest
-from clipforge.storage import store
+from clipforge.jobs import flow as pipeline
+from clipforge.jobs.context import Options
+from clipforge.sources import ingest
+from clipforge.storage import artifacts, store
 from clipforge.storage.models import StreamRow
 from clipforge.storage.repository import fetch
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from clipforge import __version__, errors
 from clipforge.api.deps import IdPath
-from clipforge.runtime.worker import StageWorker
+from clipforge.execution.worker import StageWorker
 
 
 class Health(BaseModel):

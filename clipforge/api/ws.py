@@ -19,7 +19,7 @@ from clipforge.api import sessions
 from clipforge.api.admin import events_after
 from clipforge.api.deps import Services, authenticate
 from clipforge.api.views import event_view
-from clipforge.runtime.relay import CHANNEL
+from clipforge.execution.relay import CHANNEL
 from clipforge.storage.models import EventRow
 
 if TYPE_CHECKING:

@@ -45,7 +45,7 @@ class StreamerRow(Base):
 
 
 class StreamerFaceRow(Base):
-    """A reference image of the streamer's face and its embedding (stages/recognize.py);
+    """A reference image of the streamer's face and its embedding (analysis/recognize.py);
     `file` named auto-* when enrolled automatically from their streams."""
 
     __tablename__ = "streamer_faces"

@@ -1,0 +1,1 @@
+"""Pure analysis: arrays, files and dataclasses in and out; no database, queue or web."""

@@ -1,0 +1,221 @@
+"""Score: fuse per-second features into a highlight score, pick peaks, set bounds.
+
+Each feature is a robust z-score against a rolling baseline of the same stream, so a
+loud streamer and a quiet one are judged alike. Only rises count (negative z is 0).
+Every clip's `reasons` are the features' contributions and add up to its score.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from clipforge.analysis import bounds, titles
+from clipforge.analysis.signals import AudioSignals, ChatSignals, estimate_chat_lag, shift_back
+from clipforge.domain import Candidate, FaceSample, Segment
+
+BASELINE = 121  # seconds in the rolling baseline window (odd: centred)
+Z_CAP = 5.0
+PEAK_HALF_WINDOW = 2  # seconds either side of a peak: the same 5 s the peak picker smooths over
+
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "loudness": 1.0,
+    "brightness": 0.6,
+    "loud_nonspeech": 0.8,
+    "speech_rate": 0.3,
+    "keywords": 0.7,
+    "chat_rate": 1.0,
+    "chat_emotes": 0.5,
+    "shot_cuts": 0.2,
+    "faces": 0.1,
+}
+
+HYPE_LEXICON = frozenset({
+    "insane", "crazy", "unbelievable", "clutch", "wow", "omg", "amazing", "incredible",
+    "holy", "wild", "no way", "oh my god", "let's go", "what", "huge", "yes",
+})
+
+
+@dataclass
+class Inputs:
+    """Everything score needs, for a stream of `seconds` seconds."""
+
+    seconds: int
+    audio: AudioSignals
+    segments: list[Segment]
+    cuts: list[float] = field(default_factory=list)
+    faces: list[FaceSample] = field(default_factory=list)
+    chat: ChatSignals | None = None
+    chat_lag: int | None = None  # known lag (s); None: estimate it from this stream
+    lexicon: frozenset[str] = HYPE_LEXICON  # hype words and phrases, lower case
+
+
+def chat_lag(inp: Inputs, excitement: np.ndarray) -> int:
+    """The chat lag to use: the known one, or estimated from this stream."""
+    if inp.chat is None:
+        return 0
+    if inp.chat_lag is not None:
+        return inp.chat_lag
+    return estimate_chat_lag(inp.chat.rate, excitement)
+
+
+def robust_z(values: np.ndarray, window: int = BASELINE) -> np.ndarray:
+    """(x - rolling median) / rolling MAD, positive part only, capped."""
+    if len(values) == 0:
+        return values
+    half = window // 2
+    padded = np.pad(values.astype(float), half, mode="reflect" if len(values) > half else "edge")
+    windows = sliding_window_view(padded, window)[: len(values)]
+    median = np.median(windows, axis=1)
+    mad = np.median(np.abs(windows - median[:, None]), axis=1) * 1.4826
+    floor = max(0.25 * float(np.std(values)), 1e-6)
+    z = (values - median) / np.maximum(mad, floor)
+    return np.clip(z, 0.0, Z_CAP)
+
+
+def feature_table(inp: Inputs) -> tuple[dict[str, np.ndarray], int]:
+    """Per-second z-scored features, and the chat lag (s) that was removed."""
+    n = inp.seconds
+    speech = _speech_coverage(inp.segments, n)
+    loud_z = robust_z(inp.audio.loudness)
+    table = {
+        "loudness": loud_z,
+        "brightness": robust_z(inp.audio.brightness),
+        "loud_nonspeech": np.minimum(loud_z, robust_z(inp.audio.flatness) + 1.0)
+        * (1.0 - speech),
+        "speech_rate": robust_z(_window_sum(_word_counts(inp.segments, n), 3) / 3),
+        "keywords": np.minimum(_keyword_hits(inp.segments, n, inp.lexicon) * 1.5, Z_CAP),
+        "shot_cuts": robust_z(_window_sum(_counts(inp.cuts, n), 7)),
+        "faces": _face_presence(inp.faces, n),
+    }
+    lag = chat_lag(inp, loud_z + table["brightness"])
+    if inp.chat is not None:
+        table["chat_rate"] = robust_z(_window_sum(shift_back(inp.chat.rate, lag), 3))
+        table["chat_emotes"] = robust_z(_window_sum(shift_back(inp.chat.emotes, lag), 3))
+    return table, lag
+
+
+Reranker = Callable[[list[Candidate]], list[Candidate]]
+
+
+def pick(inp: Inputs, top: int, min_len: float, max_len: float,
+         weights: dict[str, float] | None = None, allowed: np.ndarray | None = None,
+         rerank: Reranker | None = None) -> tuple[list[Candidate], int]:
+    """The top clips, best first, never overlapping; and the chat lag used.
+
+    `allowed` (bool per second) limits where peaks may be (the cascade's windows).
+    `rerank`, when given, reorders a larger pool of candidates (a learned preference).
+    """
+    weights = DEFAULT_WEIGHTS if weights is None else weights
+    table, lag = feature_table(inp)
+    contrib = {name: weights.get(name, 0.0) * z for name, z in table.items()}
+    smooth = highlight_curve(contrib)
+    if allowed is not None:
+        smooth = np.where(allowed, smooth, -np.inf)
+    pool = _candidates(inp, smooth, table, contrib, top * 3 if rerank else top,
+                       min_len, max_len)
+    # Without a re-ranker the rank follows the reported score.
+    pool = rerank(pool)[:top] if rerank is not None else sorted(pool, key=lambda c: -c.score)
+    ranked = [replace(c, rank=i + 1) for i, c in enumerate(pool)]
+    return ranked, lag
+
+
+def highlight_curve(contrib: dict[str, np.ndarray]) -> np.ndarray:
+    """The fused score per second, smoothed over 5 s: what peaks are picked from."""
+    fused = np.sum(list(contrib.values()), axis=0)
+    return np.convolve(fused, np.ones(5) / 5, mode="same")
+
+
+def curve(inp: Inputs, weights: dict[str, float] | None = None) -> np.ndarray:
+    """The highlight score over the whole stream, for a timeline."""
+    weights = DEFAULT_WEIGHTS if weights is None else weights
+    table, _ = feature_table(inp)
+    return highlight_curve({name: weights.get(name, 0.0) * z for name, z in table.items()})
+
+
+def _candidates(inp: Inputs, smooth: np.ndarray, table: dict[str, np.ndarray],
+                contrib: dict[str, np.ndarray], count: int, min_len: float,
+                max_len: float) -> list[Candidate]:
+    """Greedy peak picking with non-maximum suppression over whole clip spans."""
+    spoken = bounds.sentences(inp.segments)
+    words = [w for seg in inp.segments for w in seg.words]
+    taken = np.zeros(len(smooth), bool)
+    clips: list[Candidate] = []
+    while len(clips) < count:
+        masked = np.where(taken, -np.inf, smooth)
+        peak = int(np.argmax(masked))
+        if not np.isfinite(masked[peak]) or masked[peak] <= 0:
+            break
+        start, end = bounds.clip_bounds(peak + 0.5, spoken, words, min_len, max_len,
+                                        float(inp.seconds))
+        lo, hi = int(start), min(len(taken), int(np.ceil(end)))
+        if taken[lo:hi].any() or end - start < min(min_len, inp.seconds) * 0.5:
+            taken[peak] = True  # this peak's clip would overlap a better one
+            continue
+        taken[lo:hi] = True
+        reasons = _around(contrib, peak)
+        clips.append(Candidate(
+            rank=len(clips) + 1, start=start, end=end, peak=peak + 0.5,
+            score=round(sum(reasons.values()), 3), reasons=reasons,
+            title=titles.title(spoken, start, end, peak + 0.5),
+            features=_around(table, peak, keep_zero=True),
+        ))
+    return clips
+
+
+def _around(series: dict[str, np.ndarray], peak: int,
+            keep_zero: bool = False) -> dict[str, float]:
+    """Each series' mean over the seconds around a peak, largest first."""
+    lo, hi = max(0, peak - PEAK_HALF_WINDOW), peak + PEAK_HALF_WINDOW + 1
+    values = {name: round(float(c[lo:hi].mean()), 3) for name, c in series.items()}
+    return {name: v for name, v in sorted(values.items(), key=lambda kv: -kv[1])
+            if v > 0 or keep_zero}
+
+
+def _counts(times: list[float], n: int) -> np.ndarray:
+    counts = np.zeros(n)
+    for t in times:
+        if 0 <= int(t) < n:
+            counts[int(t)] += 1
+    return counts
+
+
+def _window_sum(values: np.ndarray, width: int) -> np.ndarray:
+    return np.convolve(values, np.ones(width), mode="same")
+
+
+def _word_counts(segments: list[Segment], n: int) -> np.ndarray:
+    return _counts([w.start for s in segments for w in s.words], n)
+
+
+def _speech_coverage(segments: list[Segment], n: int) -> np.ndarray:
+    covered = np.zeros(n)
+    for seg in segments:
+        for w in seg.words:
+            for second in range(int(w.start), min(n, int(np.ceil(w.end)))):
+                overlap = min(w.end, second + 1) - max(w.start, second)
+                covered[second] += max(0.0, overlap)
+    return np.clip(covered, 0.0, 1.0)
+
+
+def _keyword_hits(segments: list[Segment], n: int, lexicon: frozenset[str]) -> np.ndarray:
+    hits = np.zeros(n)
+    for seg in segments:
+        # Padded with spaces so "what" matches the word, not "whatever".
+        text = " " + " ".join(w.word.lower().strip(".,!?") for w in seg.words) + " "
+        found = sum(text.count(f" {term} ") for term in lexicon)
+        if found and 0 <= int(seg.start) < n:
+            span = slice(int(seg.start), min(n, int(np.ceil(seg.end))))
+            hits[span] += found / max(1, span.stop - span.start) * 3
+    return hits
+
+
+def _face_presence(samples: list[FaceSample], n: int) -> np.ndarray:
+    seen = np.zeros(n)
+    for sample in samples:
+        if sample.faces and 0 <= int(sample.t) < n:
+            seen[int(sample.t)] = 1.0
+    return seen

@@ -1,0 +1,1 @@
+"""Running jobs: the local pool, distributed workers, the broker, the event relay."""

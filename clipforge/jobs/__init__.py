@@ -1,0 +1,1 @@
+"""The job stages: one module per stage, declared once in `registry.py`."""

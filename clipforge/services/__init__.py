@@ -1,0 +1,1 @@
+"""What the CLI and the API call: submit, edit, review, publish, streamers, accounts."""

@@ -1,0 +1,90 @@
+"""Connected platform accounts: stored with their tokens encrypted, read back as
+credentials that refresh themselves (and store what they refreshed)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from clipforge import errors
+from clipforge.config import Settings, secret_key
+from clipforge.publish import oauth, secrets, x, youtube
+from clipforge.services.streamers import find_streamer
+from clipforge.storage.models import AccountRow
+from clipforge.storage.repository import Repository
+
+
+@dataclass(frozen=True)
+class Connected:
+    id: int
+    platform: str
+    name: str
+    streamer: str
+
+
+def account_for(s: Session, streamer_id: int, platform: str) -> AccountRow | None:
+    """The streamer's account on the platform: the newest one connected."""
+    return s.scalar(select(AccountRow).where(
+        AccountRow.streamer_id == streamer_id, AccountRow.platform == platform)
+        .order_by(AccountRow.status != "connected", AccountRow.id.desc()).limit(1))
+
+
+def connect(repo: Repository, settings: Settings, platform: str, streamer: str, code: str,
+            redirect_uri: str, verifier: str) -> Connected:
+    """Finish an authorization: trade the code for tokens, ask the platform whose account
+    it is, and store it (encrypted) for the streamer, replacing an earlier connection."""
+    found = oauth.provider(settings, platform)
+    with httpx.Client(timeout=settings.publish_timeout_seconds) as client:
+        tokens = oauth.exchange(client, found, code, redirect_uri, verifier)
+        holder = [tokens]
+        auth = oauth.Credentials(client, found, tokens, f"{found.label} account",
+                                 holder.append)
+        who = youtube.whoami if platform == "youtube" else x.whoami
+        external_id, name = who(client, auth, settings)
+    key = secret_key(settings)
+    with repo.session() as s:
+        owner = find_streamer(s, streamer)
+        row = s.scalar(select(AccountRow).where(AccountRow.platform == platform,
+                                                AccountRow.name == name))
+        if row is None:
+            row = AccountRow(platform=platform, name=name)
+            s.add(row)
+        row.streamer_id, row.external_id = owner.id, external_id
+        row.tokens = secrets.seal(key, holder[-1].to_json())
+        row.status, row.error = "connected", None
+        s.flush()
+        return Connected(row.id, platform, name, owner.name)
+
+
+def credentials(repo: Repository, settings: Settings, client: httpx.Client,
+                account: AccountRow) -> oauth.Credentials:
+    label = f"{'YouTube' if account.platform == 'youtube' else 'X'} account {account.name}"
+    if account.status != "connected":
+        raise errors.AccountRevoked(f"{label}: {account.error or 'disconnected'}; connect "
+                                    "it again on the Streamers page or with `clipforge "
+                                    f"account connect {account.platform}`")
+    key = secret_key(settings)
+    tokens = oauth.Tokens.from_json(secrets.unseal(key, account.tokens, label))
+    account_id = account.id
+
+    def save(fresh: oauth.Tokens) -> None:
+        with repo.session() as s:
+            s.get_one(AccountRow, account_id).tokens = secrets.seal(key, fresh.to_json())
+
+    def load() -> oauth.Tokens:
+        with repo.session() as s:
+            sealed = s.get_one(AccountRow, account_id).tokens
+        return oauth.Tokens.from_json(secrets.unseal(key, sealed, label))
+
+    return oauth.Credentials(client, oauth.provider(settings, account.platform), tokens,
+                             label, save, load)
+
+
+def mark_revoked(repo: Repository, account_id: int, message: str) -> None:
+    with repo.session() as s:
+        row = s.get(AccountRow, account_id)
+        if row is not None:
+            row.status, row.error = "revoked", message

@@ -1,0 +1,274 @@
+"""The orchestrator: what the CLI and the API ask of the pipeline. Submit a stream,
+reprocess or cancel it, retry a failed job, edit or review a clip. Each request changes
+rows and queues jobs in one transaction, with its events in the outbox; a pool runs them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from clipforge import domain, errors
+from clipforge.analysis.captions import PRESETS
+from clipforge.config import Settings
+from clipforge.execution.pool import LocalPool, Tracker, advance, load_run
+from clipforge.jobs import flow as pipeline
+from clipforge.jobs import publish as publishing
+from clipforge.jobs.context import Options
+from clipforge.progress import NullProgress, Progress
+from clipforge.services import feedback
+from clipforge.services.streamers import find_streamer, parse_fractions
+from clipforge.storage import artifacts, ledger
+from clipforge.storage.models import (
+    ClipRow,
+    JobRow,
+    PublicationRow,
+    StreamerRow,
+    StreamRow,
+    utcnow,
+)
+from clipforge.storage.repository import Repository, fetch
+
+
+@dataclass
+class Orchestrator:
+    repo: Repository
+    settings: Settings
+    # Where queued work is announced to a progress display; none by default.
+    tracker: Tracker = field(default_factory=lambda: Tracker(lambda _stream: NullProgress()))
+
+    def submit(self, source: Path | str | pipeline.Source, options: Options,
+               name: str | None = None) -> int:
+        """Validate a source (a file or a URL; or one `pipeline.validate` checked) and
+        queue its processing; returns the stream id. The same source submitted again is
+        the same stream: finished work is reused."""
+        if isinstance(source, pipeline.Source):
+            found = source
+            pipeline.check_options(options)
+        else:
+            found = pipeline.validate(source, options, self.settings)
+        with self.repo.session() as s:
+            streamer = find_streamer(s, options.streamer)
+            options = with_streamer_defaults(options, streamer.settings or {}, self.settings)
+            stream = s.scalar(select(StreamRow).where(StreamRow.key == found.key))
+            if stream is None:
+                stream = StreamRow(key=found.key, source="", duration=0.0, run=0)
+                s.add(stream)
+            stream.source, stream.duration = found.where, found.info.duration
+            stream.info, stream.options = asdict(found.info), options.to_json()
+            stream.name = name or found.name
+            stream.streamer_id = streamer.id
+            s.flush()
+            self._start(s, stream)
+            return stream.id
+
+    def reprocess(self, stream_id: int) -> None:
+        with self.repo.session() as s:
+            stream = fetch(s, StreamRow, stream_id, "stream")
+            if stream.status == "processing":
+                raise errors.Conflict(f"stream {stream_id} is being processed already")
+            self._start(s, stream)
+
+    def _start(self, s: Session, stream: StreamRow) -> None:
+        stream.run += 1
+        stream.status, stream.error, stream.submitted_at = "processing", None, utcnow()
+        ledger.emit(s, domain.STREAM_SUBMITTED, stream.id, run=stream.run, name=stream.name)
+        self._queue(s, stream, [pipeline.first_job(stream.source, self.settings)])
+
+    def _queue(self, s: Session, stream: StreamRow, specs: list[ledger.JobSpec]) -> None:
+        run = load_run(s, self.settings, stream, self.tracker.progress_for(stream.id), None)
+        queued = [(spec, *ledger.enqueue(s, stream, spec)) for spec in specs]
+        self.tracker.queued(stream.id, [(spec, reused) for spec, _, reused in queued])
+        for _, row, reused in queued:
+            if reused:
+                advance(s, run, stream, row, self.tracker)
+
+    def cancel(self, stream_id: int) -> None:
+        with self.repo.session() as s:
+            stream = fetch(s, StreamRow, stream_id, "stream")
+            if stream.status != "processing":
+                raise errors.Conflict(f"stream {stream_id} is {stream.status}, not processing")
+            stream.status = "cancelled"
+            s.execute(update(JobRow).where(JobRow.stream_id == stream_id,
+                                           JobRow.status == "queued",
+                                           JobRow.stage.notin_(ledger.DETACHED))
+                      .values(status="cancelled"))
+            ledger.emit(s, domain.STREAM_CANCELLED, stream.id)
+
+    def retry(self, job_id: int) -> None:
+        """Run a failed job again; its stream picks up from there."""
+        with self.repo.session() as s:
+            job = fetch(s, JobRow, job_id, "job")
+            if job.status not in ("failed", "cancelled"):
+                raise errors.Conflict(f"job {job_id} is {job.status}; only a failed or "
+                                      "cancelled job can be retried")
+            stream = ledger.lock_stream(s, job.stream_id)
+            job.status, job.error, job.run = "queued", None, stream.run
+            s.execute(update(JobRow).where(JobRow.stream_id == stream.id,
+                                           JobRow.run == stream.run,
+                                           JobRow.status == "cancelled")
+                      .values(status="queued"))
+            stream.status, stream.error = "processing", None
+
+    def edit_clip(self, clip_id: str, changes: dict[str, Any]) -> ClipRow:
+        """Change a clip's bounds, title, caption text or layout, and render it again."""
+        with self.repo.session() as s:
+            clip = fetch(s, ClipRow, clip_id, "clip")
+            stream = ledger.lock_stream(s, clip.stream_id)
+            if stream.status == "processing":
+                raise errors.Conflict(f"stream {stream.id} is still being processed; edit "
+                                      "its clips once it is done")
+            if not clip.file and not Options.from_json(stream.options).render:
+                raise errors.Conflict(f"clip {clip_id} was listed without rendering")
+            start, end = changes.get("start", clip.start), changes.get("end", clip.end)
+            if not 0.0 <= start < end <= stream.duration:
+                raise errors.BadOption(
+                    f"clip {clip_id}: start {start} and end {end} must satisfy "
+                    f"0 <= start < end <= {stream.duration:.3f} (the stream's length)")
+            if changes.get("layout", clip.layout) not in pipeline.LAYOUTS:
+                raise errors.BadOption(f"layout {changes['layout']}: use one of "
+                                       f"{', '.join(pipeline.LAYOUTS)}")
+            if changes.get("caption_style") not in (None, *PRESETS):
+                raise errors.BadOption(f"caption_style {changes['caption_style']}: use one "
+                                       f"of {', '.join(PRESETS)}")
+            if "regions" in changes:
+                changes["regions"] = _edited_regions(changes["regions"], stream)
+            for field, value in changes.items():
+                setattr(clip, field, value)
+            clip.peak = min(max(clip.peak, clip.start), clip.end)
+            clip.revision += 1
+            ledger.emit(s, domain.CLIP_EDITED, stream.id, clip_id=clip.id,
+                       changes=sorted(changes))
+            stream.status = "processing"
+            s.flush()
+            run = load_run(s, self.settings, stream, self.tracker.progress_for(stream.id), None)
+            self._queue(s, stream, pipeline.render_jobs(s, run, stream, [clip]))
+            return clip
+
+    def review(self, clip_id: str, approved: bool) -> feedback.Feedback:
+        """Approve or reject a clip; the streamer's re-ranker learns from it."""
+        with self.repo.session() as s:
+            clip = fetch(s, ClipRow, clip_id, "clip", "the ids are in report.json")
+            if clip.status == "published":
+                raise errors.Conflict(f"clip {clip_id} is published already")
+            result = feedback.record(s, clip_id, approved)
+            name = domain.CLIP_APPROVED if approved else domain.CLIP_REJECTED
+            ledger.emit(s, name, clip.stream_id, clip_id=clip.id, status=clip.status)
+            if approved:  # the streamer's auto-publish, queued with the approval
+                streamer = s.scalar(select(StreamerRow).where(
+                    StreamerRow.name == result.streamer))
+                if streamer is not None:
+                    queued = publishing.auto_publish(s, clip, streamer)
+                    result = replace(result, publishing=tuple(p.platform for p in queued))
+            return result
+
+    def publish(self, clip_id: str, platforms: list[str],
+                publish_at: str | None = None) -> list[PublicationRow]:
+        """Queue an approved clip's publishing; returns its publications. Publishing a
+        clip again never posts it twice: a published platform is left as it is."""
+        with self.repo.session() as s:
+            clip = fetch(s, ClipRow, clip_id, "clip", "the ids are in report.json")
+            if clip.status not in ("approved", "published"):
+                raise errors.Conflict(f"clip {clip_id} is {clip.status}; approve it first "
+                                      f"(`clipforge feedback approve {clip_id}`)")
+            if not clip.file:
+                raise errors.Conflict(f"clip {clip_id} has no rendered file to publish")
+            return publishing.queue_publish(s, clip, platforms, publish_at)
+
+
+def _edited_regions(regions: dict[str, Any] | None,
+                    stream: StreamRow) -> dict[str, Any] | None:
+    """A person's facecam and/or gameplay rectangles (source pixels), checked to lie in
+    the frame; None goes back to detection."""
+    if not regions:
+        return None
+    width, height = (stream.info or {}).get("width", 0), (stream.info or {}).get("height", 0)
+    kept: dict[str, Any] = {"edited": True}
+    for name in ("facecam", "gameplay"):
+        box = regions.get(name)
+        if box is None:
+            continue
+        x, y, w, h = box
+        if not (w >= 16 and h >= 16 and x >= 0 and y >= 0 and x + w <= width
+                and y + h <= height):
+            raise errors.BadOption(f"regions.{name} {box}: x, y, w, h must lie inside the "
+                                   f"{width}x{height} frame, at least 16 px each way")
+        kept[name] = [float(v) for v in box]
+    return kept
+
+
+def with_streamer_defaults(options: Options, prefs: dict[str, Any],
+                           settings: Settings) -> Options:
+    """A new stream takes its streamer's default layout, caption style (size, colour) and
+    fixed facecam where the request did not choose (an empty layout or style)."""
+    facecam = prefs.get("facecam")
+    return replace(
+        options,
+        layout=options.layout or prefs.get("layout") or settings.layout,
+        caption_style=options.caption_style or prefs.get("caption_style")
+        or settings.caption_style,
+        caption_size=options.caption_size or prefs.get("caption_size"),
+        caption_colour=options.caption_colour or prefs.get("caption_colour"),
+        facecam=options.facecam or (parse_fractions(facecam) if facecam else None),
+    )
+
+
+def process(source: Path | str, options: Options, settings: Settings,
+            progress: Progress | None = None) -> dict[str, Any]:
+    """`clipforge process`: submit, run the local pool until the stream is finished, and
+    return its report. Killed and run again, it resumes where it stopped."""
+    repo = Repository(settings.database_url)
+    pool = LocalPool(repo, settings, progress)
+    orchestrator = Orchestrator(repo, settings, pool.tracker)
+    stream_id = orchestrator.submit(source, options)  # validates: bad input costs nothing
+    options.out_dir.mkdir(parents=True, exist_ok=True)
+    pool.start(stream_id)
+    try:
+        stream = pool.wait(stream_id)
+    finally:
+        pool.stop()
+    if stream.status != "done":
+        failure = pool.failures.get(stream_id)
+        if failure is not None:
+            raise failure
+        raise errors.StateError(f"stream {stream_id}: {stream.status}: {stream.error}")
+    report = artifacts.read_json(options.out_dir / "report.json")
+    assert isinstance(report, dict)
+    return report
+
+
+def publish_now(clip_ids: list[str], settings: Settings, platforms: list[str] | None = None,
+                publish_at: str | None = None) -> list[PublicationRow]:
+    """`clipforge publish`: queue the clips' publishing (or, without `platforms`, take the
+    publish jobs already queued, say by auto-publish), run them on a local pool and
+    return the publications. Killed and run again, it resumes the same uploads."""
+    repo = Repository(settings.database_url)
+    orchestrator = Orchestrator(repo, settings)
+    if platforms is not None:
+        for clip_id in clip_ids:
+            orchestrator.publish(clip_id, platforms, publish_at)
+    with repo.session() as s:
+        jobs = [j.id for c in clip_ids for j in publishing.publish_jobs(s, c)]
+    if not jobs and platforms is None:
+        raise errors.BadOption(f"clips {', '.join(clip_ids)}: nothing is queued to publish; "
+                               "say where with --to youtube,x")
+    if jobs:
+        pool = LocalPool(repo, settings, lease=settings.job_lease_seconds)
+        pool.start(job_ids=jobs)
+        try:
+            while True:
+                with repo.session() as s:
+                    states = s.scalars(select(JobRow.status).where(JobRow.id.in_(jobs)))
+                    if all(state in ("done", "failed", "cancelled") for state in states):
+                        break
+                time.sleep(0.2)
+        finally:
+            pool.stop()
+    with repo.session() as s:
+        return list(s.scalars(select(PublicationRow).where(
+            PublicationRow.clip_id.in_(clip_ids)).order_by(PublicationRow.id)))

@@ -1,0 +1,1 @@
+"""Where streams come from: yt-dlp downloads, Twitch chat replays, chat files."""
