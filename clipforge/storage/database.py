@@ -7,13 +7,16 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, event, inspect
-from sqlalchemy.engine import Engine
+from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy.engine import Connection, Engine
 
 from clipforge import errors
 from clipforge.storage.models import Base
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+# Revision ids before they shared one style (`NNNN_name`): a database stamped with one
+# is restamped with its new name, which holds the same schema.
+RENAMED = {"0001": "0001_initial", "0004_vision": "0003_vision"}
 
 
 def make_engine(url: str) -> Engine:
@@ -46,9 +49,18 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to `revision`; a database made before migrations is refused."""
     _refuse_unversioned(engine)
     with engine.begin() as connection:
+        _restamp(connection)
         config = alembic_config(engine)
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+def _restamp(connection: Connection) -> None:
+    if "alembic_version" not in inspect(connection).get_table_names():
+        return
+    for old, new in RENAMED.items():
+        connection.execute(text("UPDATE alembic_version SET version_num = :new "
+                                "WHERE version_num = :old"), {"old": old, "new": new})
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:

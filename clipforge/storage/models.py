@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -146,6 +147,11 @@ class JobRow(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     seconds: Mapped[float] = mapped_column(Float, default=0.0)
     result: Mapped[str | None] = mapped_column(Text, nullable=True)  # artifact path
+    # What the jobs that follow it need, small enough for a row: they read it here, never
+    # the job's files, while the stream's row is locked.
+    output: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    # Outside its stream's runs (publish): runs whatever the stream does, fails alone.
+    detached: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),

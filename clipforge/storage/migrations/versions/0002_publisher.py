@@ -1,7 +1,7 @@
 """publisher: publishing checkpoints and connected accounts' state
 
 Revision ID: 0002_publisher
-Revises: 0001 (the initial schema)
+Revises: 0001_initial
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0002_publisher"
-down_revision = "0001"
+down_revision = "0001_initial"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """vision: clips remember their layout regions and caption style
 
-Revision ID: 0004_vision
-Revises: 0001
+Revision ID: 0003_vision
+Revises: 0002_publisher
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_vision"
+revision = "0003_vision"
 down_revision = "0002_publisher"
 branch_labels = None
 depends_on = None
