@@ -137,7 +137,7 @@ def process(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """Find the best moments of a recording and render them as vertical clips."""
-    from clipforge.jobs.context import Options
+    from clipforge.domain import Options
     from clipforge.services.orchestrator import process as run_pipeline
 
     settings = get_settings()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -161,3 +163,39 @@ STREAM_NOTICE = "stream.notice"  # something the user should know, e.g. no chat 
 CLIP_PUBLISHED = "clip.published"
 JOB_PROGRESS = "job.progress"
 JOB_FAILED = "job.failed"
+
+
+@dataclass(frozen=True)
+class Options:
+    """How a stream is processed; stored with the stream so any worker can pick it up."""
+
+    out_dir: Path
+    chat: Path | None = None
+    top: int = 5
+    layout: str = "auto"
+    min_len: float = 15.0
+    max_len: float = 60.0
+    captions: bool = True
+    streamer: str = "default"  # whose chat lag and preferences apply
+    full_transcript: bool = False  # transcribe and analyze everything, not just candidates
+    render: bool = True  # False: pick and report the moments only (no clip files)
+    weights: dict[str, float] | None = None  # feature weights; None: score.DEFAULT_WEIGHTS
+    # Caption look: a preset name (analysis/captions.py) and a streamer's size and colour
+    # over it; empty: the streamer's default, else the `caption_style` setting.
+    caption_style: str = ""
+    caption_size: int | None = None
+    caption_colour: str | None = None
+    facecam: list[float] | None = None  # a streamer's fixed facecam: x, y, w, h in 0..1
+
+    def to_json(self) -> dict[str, Any]:
+        raw = asdict(self)
+        raw["out_dir"] = str(self.out_dir)
+        raw["chat"] = str(self.chat) if self.chat else None
+        return raw
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> Options:
+        values = dict(raw)
+        values["out_dir"] = Path(values["out_dir"])
+        values["chat"] = Path(values["chat"]) if values.get("chat") else None
+        return cls(**values)

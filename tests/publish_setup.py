@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from clipforge.config import Settings
-from clipforge.jobs.context import Options
+from clipforge.domain import Options
 from clipforge.publish import oauth
 from clipforge.services import accounts
 from clipforge.storage.models import ClipRow, StreamerRow, StreamRow

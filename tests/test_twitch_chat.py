@@ -16,9 +16,9 @@ import pytest
 
 from clipforge import errors
 from clipforge.config import Settings
-from clipforge.domain import ChatMessage, MediaInfo
+from clipforge.domain import ChatMessage, MediaInfo, Options
 from clipforge.jobs import steps
-from clipforge.jobs.context import Options, Run
+from clipforge.jobs.context import Run
 from clipforge.sources import chat, twitch_chat
 from tests.test_chat_formats import DATA, EXPECTED
 

@@ -244,7 +244,7 @@ def test_streamer_defaults_and_caption_overrides() -> None:
 def test_cli_adds_a_streamer_with_faces_and_defaults_new_streams_take(
         run_cli: Any, facecam_stream: synth.FacecamSpec, tmp_path: Path) -> None:
     from clipforge.config import Settings
-    from clipforge.jobs.context import Options
+    from clipforge.domain import Options
     from clipforge.services.orchestrator import Orchestrator
     from clipforge.storage.models import StreamRow
     from clipforge.storage.repository import Repository

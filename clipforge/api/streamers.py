@@ -16,7 +16,7 @@ from clipforge.api import schemas
 from clipforge.api.deps import CurrentUser, IdPath, ServicesDep, SessionDep
 from clipforge.api.views import account_view, face_view, page, streamer_view
 from clipforge.services import faces as vision
-from clipforge.services.streamers import check_settings
+from clipforge.services.checks import check_streamer_settings
 from clipforge.storage.models import AccountRow, StreamerFaceRow, StreamerRow, StreamRow
 from clipforge.storage.repository import fetch
 
@@ -47,7 +47,7 @@ def list_streamers(s: SessionDep, _user: CurrentUser,
 def create_streamer(body: schemas.StreamerIn, s: SessionDep,
                     _user: CurrentUser) -> schemas.Streamer:
     _unique_name(s, body.name)
-    check_settings(body.settings)
+    check_streamer_settings(body.settings)
     row = StreamerRow(name=body.name, platform=body.platform, channel=body.channel,
                       settings=body.settings)
     s.add(row)
@@ -70,7 +70,7 @@ def edit_streamer(streamer_id: IdPath, body: schemas.StreamerPatch, s: SessionDe
     if changes.get("name"):
         _unique_name(s, changes["name"], streamer_id)
     if changes.get("settings"):
-        check_settings(changes["settings"])
+        check_streamer_settings(changes["settings"])
     for field, value in changes.items():
         if value is not None or field in ("platform", "channel"):
             setattr(row, field, value)

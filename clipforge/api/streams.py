@@ -14,8 +14,8 @@ from clipforge import errors
 from clipforge.api import schemas
 from clipforge.api.deps import CurrentUser, IdPath, ServicesDep, SessionDep
 from clipforge.api.views import page, stream_detail, stream_view
-from clipforge.jobs import flow as pipeline
-from clipforge.jobs.context import Options
+from clipforge.domain import Options
+from clipforge.services import submission
 from clipforge.sources import ingest
 from clipforge.storage import artifacts, store
 from clipforge.storage.models import StreamRow
@@ -44,7 +44,7 @@ def _submit(found: ServicesDep, source: Path | str, body: schemas.StreamOptions,
     """Check the source (a file, or a URL resolved by yt-dlp) before anything is stored:
     its key names the stream's output folder."""
     probe = Options(out_dir=Path("."), chat=Path(body.chat) if body.chat else None)
-    checked = pipeline.validate(source, probe, found.settings)
+    checked = submission.validate(source, probe, found.settings)
     if store.active() is not None:  # workers elsewhere read it from the store
         checked, body = _into_store(checked, body)
     options = _options(found, body, checked.key)
@@ -87,8 +87,8 @@ def upload_stream(found: ServicesDep, _user: CurrentUser,
         raise
 
 
-def _into_store(checked: pipeline.Source, body: schemas.StreamOptions
-                ) -> tuple[pipeline.Source, schemas.StreamOptions]:
+def _into_store(checked: submission.Source, body: schemas.StreamOptions
+                ) -> tuple[submission.Source, schemas.StreamOptions]:
     """A file on this server (an upload or a path) and its chat file, copied to the
     store under names that identify their content."""
     if store.is_store_path(checked.where):  # an upload: saved in the cache already

@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 from clipforge import domain, errors
 from clipforge.analysis import transcribe
 from clipforge.config import Settings
-from clipforge.domain import MediaInfo
+from clipforge.domain import MediaInfo, Options
 from clipforge.execution.progress_events import EventProgress
 from clipforge.jobs import flow as pipeline
-from clipforge.jobs.context import ModelCache, Options, Run
+from clipforge.jobs.context import ModelCache, Run
 from clipforge.progress import NullProgress, Progress
 from clipforge.services import feedback
 from clipforge.storage import ledger, store

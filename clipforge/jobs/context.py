@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,45 +13,9 @@ import numpy as np
 from clipforge.analysis import score
 from clipforge.analysis.rerank import Reranker
 from clipforge.config import Settings
-from clipforge.domain import MediaInfo
+from clipforge.domain import MediaInfo, Options
 from clipforge.progress import NullProgress, Progress
 from clipforge.storage.models import JobRow
-
-
-@dataclass(frozen=True)
-class Options:
-    """How a stream is processed; stored with the stream so any worker can pick it up."""
-
-    out_dir: Path
-    chat: Path | None = None
-    top: int = 5
-    layout: str = "auto"
-    min_len: float = 15.0
-    max_len: float = 60.0
-    captions: bool = True
-    streamer: str = "default"  # whose chat lag and preferences apply
-    full_transcript: bool = False  # transcribe and analyze everything, not just candidates
-    render: bool = True  # False: pick and report the moments only (no clip files)
-    weights: dict[str, float] | None = None  # feature weights; None: score.DEFAULT_WEIGHTS
-    # Caption look: a preset name (analysis/captions.py) and a streamer's size and colour
-    # over it; empty: the streamer's default, else the `caption_style` setting.
-    caption_style: str = ""
-    caption_size: int | None = None
-    caption_colour: str | None = None
-    facecam: list[float] | None = None  # a streamer's fixed facecam: x, y, w, h in 0..1
-
-    def to_json(self) -> dict[str, Any]:
-        raw = asdict(self)
-        raw["out_dir"] = str(self.out_dir)
-        raw["chat"] = str(self.chat) if self.chat else None
-        return raw
-
-    @classmethod
-    def from_json(cls, raw: dict[str, Any]) -> Options:
-        values = dict(raw)
-        values["out_dir"] = Path(values["out_dir"])
-        values["chat"] = Path(values["chat"]) if values.get("chat") else None
-        return cls(**values)
 
 
 @dataclass

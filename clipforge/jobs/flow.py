@@ -10,7 +10,6 @@ redoes only what it touches.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
@@ -20,21 +19,18 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from clipforge import domain, errors
+from clipforge import domain
 from clipforge.analysis import layout as layout_stage
-from clipforge.analysis.captions import PRESETS
-from clipforge.config import Settings, get_settings
-from clipforge.domain import ChatMessage, FaceSample, MediaInfo, Word
+from clipforge.config import Settings
+from clipforge.domain import FaceSample, Word
 from clipforge.jobs import publish as publishing
 from clipforge.jobs import render as rendering
 from clipforge.jobs import score as scoring
 from clipforge.jobs import steps
-from clipforge.jobs.context import Options, Run
-from clipforge.media import ffmpeg
+from clipforge.jobs.context import Run
 from clipforge.services import faces as vision
-from clipforge.sources import chat as chat_stage
 from clipforge.sources import ingest
-from clipforge.storage import artifacts, ledger, store
+from clipforge.storage import artifacts, ledger
 from clipforge.storage.ledger import JobSpec
 from clipforge.storage.models import ClipRow, JobRow, StreamerRow, StreamRow, utcnow
 from clipforge.storage.repository import save_chunks
@@ -61,61 +57,6 @@ EVENTS = {
     "score": domain.HIGHLIGHTS_SCORED,
     "render": domain.CLIP_RENDERED,
 }
-
-
-@dataclass(frozen=True)
-class Source:
-    """A checked source: a local file, or a URL resolved by yt-dlp."""
-
-    where: str  # the file's absolute path, or the URL
-    key: str  # identifies the stream: content fingerprint, or the site's video id
-    name: str
-    info: MediaInfo  # for a URL, what the site says until ingest has downloaded it
-
-
-def check_options(options: Options) -> list[ChatMessage] | None:
-    if options.layout and options.layout not in LAYOUTS:
-        raise errors.BadOption(
-            f"layout (--layout) {options.layout}: use one of {', '.join(LAYOUTS)}")
-    if options.caption_style and options.caption_style not in PRESETS:
-        raise errors.BadOption(f"caption style (--caption-style) {options.caption_style}: "
-                               f"use one of {', '.join(PRESETS)}")
-    if not 1.0 <= options.min_len <= options.max_len:
-        raise errors.BadOption(
-            f"min-len {options.min_len} / max-len {options.max_len} (--min-len, --max-len): "
-            "need 1 <= min-len <= max-len"
-        )
-    if options.top < 1:
-        raise errors.BadOption(f"top (--top) {options.top}: ask for at least one clip")
-    return chat_stage.read_chat(options.chat) if options.chat else None
-
-
-def validate(source: Path | str, options: Options, settings: Settings | None = None
-             ) -> Source:
-    """Check every input before any work starts, so bad input costs nothing."""
-    check_options(options)
-    ffmpeg.require_tools()
-    if ingest.is_url(source):
-        url = str(source)
-        remote = ingest.resolve(url, steps.ingest_limits(settings or get_settings()))
-        info = MediaInfo(path=url, duration=remote.duration, has_video=True, has_audio=True,
-                         width=remote.width, height=remote.height)
-        return Source(where=url, key=remote.key, name=remote.title or remote.id, info=info)
-    path = Path(source)
-    info = ffmpeg.probe(path)
-    where = path if store.is_store_path(path) else path.resolve()  # see storage/store.py
-    return Source(where=str(where), key=fingerprint(path), name=path.stem, info=info)
-
-
-def fingerprint(path: Path) -> str:
-    """Identify a source by content (size, head and tail), so a moved file still resumes."""
-    size = path.stat().st_size
-    digest = hashlib.sha1(str(size).encode())
-    with path.open("rb") as f:
-        digest.update(f.read(1 << 20))
-        f.seek(max(0, size - (1 << 20)))
-        digest.update(f.read(1 << 20))
-    return digest.hexdigest()[:16]
 
 
 def first_job(source: str, settings: Settings) -> JobSpec:

@@ -19,11 +19,12 @@ from clipforge.domain import (
     Face,
     FaceSample,
     MediaInfo,
+    Options,
     Region,
     RenderedClip,
 )
 from clipforge.jobs import steps
-from clipforge.jobs.context import Options, Run
+from clipforge.jobs.context import Run
 from clipforge.media import ffmpeg
 from clipforge.media.render import OUT_FPS, RenderSpec, render
 from clipforge.sources import ingest
@@ -133,7 +134,7 @@ def clip_source(run: Run, start: float, end: float) -> tuple[MediaInfo, float]:
         return run.info, 0.0
     lo, hi = max(0.0, start - SECTION_PAD), min(run.info.duration, end + SECTION_PAD)
     path = ingest.download(run.source, run.work / "sections", f"hd-{lo:09.3f}-{hi:09.3f}",
-                           ingest.RENDER_FORMAT, steps.ingest_limits(run.settings),
+                           ingest.RENDER_FORMAT, ingest.limits_from(run.settings),
                            section=(lo, hi))
     return ffmpeg.probe(path), lo
 

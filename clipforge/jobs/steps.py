@@ -21,7 +21,6 @@ from clipforge.analysis.analyze import Recognition
 from clipforge.analysis.analyze import analyze as analyze_frames
 from clipforge.analysis.faces import FaceDetector
 from clipforge.analysis.recognize import make_embedder
-from clipforge.config import Settings
 from clipforge.domain import Analysis, Chunk, MediaInfo, Segment
 from clipforge.jobs.context import Run
 from clipforge.media import ffmpeg
@@ -59,13 +58,6 @@ def ingest(run: Run, job: JobRow) -> Path:
 DOWNLOAD_SHARE = 0.9  # of the ingest progress bar
 
 
-def ingest_limits(settings: Settings) -> ingest_stage.Limits:
-    return ingest_stage.Limits(allow_private=settings.allow_private_urls,
-                               private_hosts=frozenset(settings.private_hosts),
-                               max_bytes=settings.max_download_mb << 20,
-                               max_seconds=settings.max_duration_hours * 3600.0)
-
-
 def fetch(run: Run, job: JobRow) -> MediaInfo:
     """Download what a URL stream is analyzed from (the low rendition, or everything in
     full quality with `download_full`) and its chat replay when the site has one; record
@@ -82,7 +74,7 @@ def fetch(run: Run, job: JobRow) -> MediaInfo:
 
     chat = run.options.chat is None
     path = ingest_stage.download(run.source, run.work / "source", "media", fmt,
-                                 ingest_limits(s), on_progress=tick, live_chat=chat)
+                                 ingest_stage.limits_from(s), on_progress=tick, live_chat=chat)
     info = ffmpeg.probe(store.portable(path))  # the ledger keeps it: no machine's own path
     if info.duration > s.max_duration_hours * 3600.0:
         raise errors.TooLong(f"{run.source}: lasts {info.duration / 3600:.1f} h, longer than "

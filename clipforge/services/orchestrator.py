@@ -14,15 +14,15 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from clipforge import domain, errors
-from clipforge.analysis.captions import PRESETS
 from clipforge.config import Settings
+from clipforge.domain import Options
 from clipforge.execution.pool import LocalPool, Tracker, advance, load_run
 from clipforge.jobs import flow as pipeline
 from clipforge.jobs import publish as publishing
-from clipforge.jobs.context import Options
 from clipforge.progress import NullProgress, Progress
-from clipforge.services import feedback
-from clipforge.services.streamers import find_streamer, parse_fractions
+from clipforge.services import checks, feedback, submission
+from clipforge.services.checks import parse_fractions
+from clipforge.services.streamers import find_streamer
 from clipforge.storage import artifacts, ledger
 from clipforge.storage.models import (
     ClipRow,
@@ -42,16 +42,16 @@ class Orchestrator:
     # Where queued work is announced to a progress display; none by default.
     tracker: Tracker = field(default_factory=lambda: Tracker(lambda _stream: NullProgress()))
 
-    def submit(self, source: Path | str | pipeline.Source, options: Options,
+    def submit(self, source: Path | str | submission.Source, options: Options,
                name: str | None = None) -> int:
-        """Validate a source (a file or a URL; or one `pipeline.validate` checked) and
+        """Validate a source (a file or a URL; or one `submission.validate` checked) and
         queue its processing; returns the stream id. The same source submitted again is
         the same stream: finished work is reused."""
-        if isinstance(source, pipeline.Source):
+        if isinstance(source, submission.Source):
             found = source
-            pipeline.check_options(options)
+            checks.check_options(options)
         else:
-            found = pipeline.validate(source, options, self.settings)
+            found = submission.validate(source, options, self.settings)
         with self.repo.session() as s:
             streamer = find_streamer(s, options.streamer)
             options = with_streamer_defaults(options, streamer.settings or {}, self.settings)
@@ -130,12 +130,8 @@ class Orchestrator:
                 raise errors.BadOption(
                     f"clip {clip_id}: start {start} and end {end} must satisfy "
                     f"0 <= start < end <= {stream.duration:.3f} (the stream's length)")
-            if changes.get("layout", clip.layout) not in pipeline.LAYOUTS:
-                raise errors.BadOption(f"layout {changes['layout']}: use one of "
-                                       f"{', '.join(pipeline.LAYOUTS)}")
-            if changes.get("caption_style") not in (None, *PRESETS):
-                raise errors.BadOption(f"caption_style {changes['caption_style']}: use one "
-                                       f"of {', '.join(PRESETS)}")
+            checks.check_layout(changes.get("layout"))
+            checks.check_caption_style(changes.get("caption_style"), "caption_style")
             if "regions" in changes:
                 changes["regions"] = _edited_regions(changes["regions"], stream)
             for field, value in changes.items():

@@ -28,6 +28,7 @@ from yt_dlp.postprocessor.common import PostProcessor
 from yt_dlp.utils import DownloadError, download_range_func
 
 from clipforge import errors
+from clipforge.config import Settings
 
 # Formats in yt-dlp's selector language. Analysis: a muxed rendition of at most HEIGHT
 # lines, else video of at most HEIGHT plus the best audio, else the smallest there is.
@@ -46,6 +47,13 @@ class Limits:
     private_hosts: frozenset[str] = frozenset()  # these hosts only, as the URL names them
     max_bytes: int = 20 << 30
     max_seconds: float = 24 * 3600.0
+
+
+def limits_from(settings: Settings) -> Limits:
+    return Limits(allow_private=settings.allow_private_urls,
+                  private_hosts=frozenset(settings.private_hosts),
+                  max_bytes=settings.max_download_mb << 20,
+                  max_seconds=settings.max_duration_hours * 3600.0)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,67 @@
+"""The one validator of each option a person chooses: a layout, a caption style, a fixed
+facecam, a streamer's settings, a stream's options. The CLI, the API and the services all
+call these, so a value is refused the same way wherever it comes from."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from clipforge import errors
+from clipforge.analysis.captions import PRESETS
+from clipforge.analysis.layout import LAYOUTS
+from clipforge.domain import ChatMessage, Options
+from clipforge.sources import chat as chat_files
+
+__all__ = ["LAYOUTS", "PRESETS", "check_caption_style", "check_layout", "check_options",
+           "check_streamer_settings", "parse_fractions"]
+
+
+def check_layout(value: str | None, name: str = "layout") -> None:
+    """A layout (empty or None: the default applies)."""
+    if value and value not in LAYOUTS:
+        raise errors.BadOption(f"{name} {value}: use one of {', '.join(LAYOUTS)}")
+
+
+def check_caption_style(value: str | None, name: str = "caption style") -> None:
+    """A caption preset (empty or None: the default applies)."""
+    if value and value not in PRESETS:
+        raise errors.BadOption(f"{name} {value}: use one of {', '.join(PRESETS)}")
+
+
+def parse_fractions(text: str) -> list[float]:
+    """`x,y,w,h` as fractions of the frame (a streamer's fixed facecam)."""
+    try:
+        values = [float(v) for v in str(text).split(",")]
+    except ValueError:
+        values = []
+    if len(values) != 4 or not all(0.0 <= v <= 1.0 for v in values) or \
+            values[0] + values[2] > 1.0 or values[1] + values[3] > 1.0 or \
+            min(values[2], values[3]) <= 0.0:
+        raise errors.BadOption(f"facecam {text!r}: give x,y,w,h as fractions of the frame "
+                               "(0..1), e.g. 0.7,0.65,0.3,0.35")
+    return values
+
+
+def check_streamer_settings(prefs: Mapping[str, object]) -> None:
+    """The settings new streams take: a layout, a caption preset, a fixed facecam."""
+    check_layout(_text(prefs.get("layout")), "settings.layout")
+    check_caption_style(_text(prefs.get("caption_style")), "settings.caption_style")
+    if prefs.get("facecam"):
+        parse_fractions(str(prefs["facecam"]))
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def check_options(options: Options) -> list[ChatMessage] | None:
+    """A stream's options; returns the chat file's messages (read to check it)."""
+    check_layout(options.layout, "layout (--layout)")
+    check_caption_style(options.caption_style, "caption style (--caption-style)")
+    if not 1.0 <= options.min_len <= options.max_len:
+        raise errors.BadOption(
+            f"min-len {options.min_len} / max-len {options.max_len} (--min-len, --max-len): "
+            "need 1 <= min-len <= max-len")
+    if options.top < 1:
+        raise errors.BadOption(f"top (--top) {options.top}: ask for at least one clip")
+    return chat_files.read_chat(options.chat) if options.chat else None
