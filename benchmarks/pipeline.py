@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 import synth  # noqa: E402
 
 from clipforge.config import Settings  # noqa: E402
-from clipforge.jobs.context import Options  # noqa: E402
+from clipforge.domain import Options  # noqa: E402
 from clipforge.services.orchestrator import process  # noqa: E402
 
 

@@ -28,7 +28,7 @@ import synth  # noqa: E402
 
 from clipforge.analysis.score import DEFAULT_WEIGHTS  # noqa: E402
 from clipforge.config import Settings  # noqa: E402
-from clipforge.jobs.context import Options  # noqa: E402
+from clipforge.domain import Options  # noqa: E402
 from clipforge.services.orchestrator import process  # noqa: E402
 
 # (seed, voice pitch factor, speech gain dB, noise amplitude, chat lag s)

@@ -28,7 +28,7 @@ from sqlalchemy import select  # noqa: E402
 
 from clipforge.analysis import rerank  # noqa: E402
 from clipforge.config import Settings  # noqa: E402
-from clipforge.jobs.context import Options  # noqa: E402
+from clipforge.domain import Options  # noqa: E402
 from clipforge.services.orchestrator import process  # noqa: E402
 from clipforge.storage.models import ClipRow  # noqa: E402
 from clipforge.storage.repository import Repository  # noqa: E402

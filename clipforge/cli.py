@@ -293,7 +293,7 @@ def worker(
     import uvicorn
 
     from clipforge.api.worker_app import create_worker_app
-    from clipforge.execution.broker import PORTS
+    from clipforge.execution.broker import ports
     from clipforge.execution.cluster import check_distributed
     from clipforge.execution.worker import StageWorker
 
@@ -308,7 +308,7 @@ def worker(
         # native code (dlib, OpenCV) on its thread, which aborts a normal exit.
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: _exit_now(0))
-        uvicorn.run(create_worker_app(stage_worker), host=host, port=port or PORTS[stage],
+        uvicorn.run(create_worker_app(stage_worker), host=host, port=port or ports()[stage],
                     log_level="warning")
     except errors.ClipForgeError as exc:
         fail(exc)

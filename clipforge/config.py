@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     secret_key: str = ""  # signs web sessions; empty: one generated into data_dir
     max_upload_mb: int = 8192  # uploads through the API
     job_lease_seconds: float = 60.0  # a job whose worker is silent this long runs again
+    # A job whose worker died this many times running it fails instead of running again
+    # (with a growing wait before each new attempt).
+    job_attempts: int = Field(default=3, ge=1)
 
     # Distributed mode (`redis_url` set): stage workers take jobs from Redis queues and
     # share artifacts through the store (`storage_url`: a folder or s3://bucket/prefix),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -129,6 +130,11 @@ class Candidate:
     # Each feature's mean robust z-score around the peak, before weighting: what the
     # per-streamer re-ranker learns from.
     features: dict[str, float] = field(default_factory=dict)
+
+
+def clip_id(stream_key: str, cand: Candidate) -> str:
+    """A clip's id: its stream and bounds, so a re-run picking it again finds it."""
+    return hashlib.sha1(f"{stream_key}:{cand.start:.3f}:{cand.end:.3f}".encode()).hexdigest()[:10]
 
 
 @dataclass(frozen=True)

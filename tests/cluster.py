@@ -128,7 +128,7 @@ class Worker:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def stages(self) -> list[str]:
-        from clipforge.execution.broker import stages_of
+        from clipforge.jobs.registry import stages_of
 
         return stages_of(self.kind)
 

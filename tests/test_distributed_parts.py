@@ -126,12 +126,12 @@ def test_each_attempt_is_sent_once_until_redis_loses_it(redis: RedisServer) -> N
 
 
 def test_every_stage_has_a_worker_queue_and_port() -> None:
-    from clipforge.execution.broker import PORTS, kinds, queue_of, stages_of
-    from clipforge.jobs import flow as pipeline
+    from clipforge.execution.broker import kinds, ports, queue_of
+    from clipforge.jobs.registry import STAGES, stages_of
 
-    assert {queue_of(stage) for stage in pipeline.STEPS} <= set(PORTS)
+    assert {queue_of(stage) for stage in STAGES} <= set(ports())
     assert kinds()[:5] == ["ingest", "asr", "vision", "scoring", "render"]
-    assert sorted(s for kind in kinds() for s in stages_of(kind)) == sorted(pipeline.STEPS)
+    assert sorted(s for kind in kinds() for s in stages_of(kind)) == sorted(STAGES)
 
 
 def test_worker_and_up_say_what_they_need(run_cli: CliRunner) -> None:

@@ -36,7 +36,8 @@ def test_report_has_exactly_the_documented_shape(processed: Any, stream_3min: An
         assert set(seg) == {"start", "end", "text", "words"}
         for word in seg["words"]:
             assert set(word) == {"start", "end", "word", "probability"}
-    stages = {"ingest", "chunk", "transcribe", "analyze", "score", "render", "total"}
+    stages = {"ingest", "chunk", "transcribe", "analyze", "score", "enrol", "plan", "render",
+              "total"}
     assert set(report["timings"]) == stages
 
 

@@ -17,7 +17,7 @@ import pytest
 from clipforge import errors
 from clipforge.config import Settings
 from clipforge.domain import ChatMessage, MediaInfo, Options
-from clipforge.jobs import steps
+from clipforge.jobs import ingest as ingest_job
 from clipforge.jobs.context import Run
 from clipforge.sources import chat, twitch_chat
 from tests.test_chat_formats import DATA, EXPECTED
@@ -197,13 +197,13 @@ def test_ingest_fetches_a_twitch_vods_chat_and_goes_on_without_it_when_refused(
     settings = Settings(data_dir=tmp_path, twitch_gql_url=fake.endpoint.url)
     run = Run(1, "k", MediaInfo("x.mp4", 10.0, True, True), Options(out_dir=tmp_path),
               settings, tmp_path / "work", source=f"https://www.twitch.tv/videos/{VIDEO}")
-    found, problem = steps.twitch_chat_replay(run, 10.0)
+    found, problem = ingest_job.twitch_chat_replay(run, 10.0)
     assert problem is None and found is not None and chat.read_chat(found) == EXPECTED
     run.source = "https://www.twitch.tv/videos/999"  # Twitch has no such VOD
     run.work = tmp_path / "other"
-    found, problem = steps.twitch_chat_replay(run, 10.0)
+    found, problem = ingest_job.twitch_chat_replay(run, 10.0)
     assert found is None and problem is not None and "--chat FILE" in problem
     run.source = "https://example.com/vod.mp4"  # not Twitch: nothing asked
     before = len(fake.requests)
-    assert steps.twitch_chat_replay(run, 10.0) == (None, None)
+    assert ingest_job.twitch_chat_replay(run, 10.0) == (None, None)
     assert len(fake.requests) == before

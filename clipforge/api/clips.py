@@ -20,9 +20,9 @@ from clipforge.api.deps import (
     SessionDep,
 )
 from clipforge.api.views import clip_detail, clip_view, page, publication_view
-from clipforge.jobs import score as scoring
+from clipforge.services import timeline
 from clipforge.storage import store
-from clipforge.storage.models import ClipRow, JobRow, StreamRow
+from clipforge.storage.models import ClipRow, StreamRow
 from clipforge.storage.repository import fetch
 
 router = APIRouter(tags=["clips"])
@@ -127,10 +127,7 @@ def _file(clip: ClipRow, suffix: str) -> Path:
 def stream_timeline(stream_id: IdPath, s: SessionDep, _user: CurrentUser) -> schemas.Timeline:
     """The highlight score per second and where the clips sit: for a timeline view."""
     stream = fetch(s, StreamRow, stream_id, "stream")
-    score = s.scalar(select(JobRow.result).where(
-        JobRow.stream_id == stream.id, JobRow.run == stream.run, JobRow.stage == "score",
-        JobRow.status == "done"))
-    curve = scoring.load_curve(Path(score)) if score and store.exists(score) else []
+    curve = timeline.score_curve(s, stream)
     clips = s.scalars(select(ClipRow).where(ClipRow.stream_id == stream.id)
                       .order_by(ClipRow.rank))
     return schemas.Timeline(duration=stream.duration, curve=curve,

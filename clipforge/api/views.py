@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from clipforge.api import schemas
-from clipforge.jobs.steps import load_transcripts
+from clipforge.storage.artifacts import load_transcripts
 from clipforge.storage.models import (
     AccountRow,
     ClipRow,

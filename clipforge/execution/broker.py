@@ -19,49 +19,25 @@ import threading
 from collections.abc import Callable
 
 from clipforge import errors
-from clipforge.jobs import flow as pipeline
+from clipforge.jobs import registry
 from clipforge.storage import ledger
 from clipforge.storage.repository import Repository
 
 log = logging.getLogger("clipforge.queues")
 
-# Which worker kind runs which stage: a new stage in pipeline.STEPS needs one line here.
-STAGE_QUEUES = {
-    "ingest": "ingest", "chunk": "ingest",
-    "transcribe": "asr",
-    "analyze": "vision",
-    "score": "scoring", "report": "scoring",
-    "render": "render",
-    "publish": "publisher",
-}
-# The ports of the worker kinds' small HTTP apps (health, metrics, run one job).
-PORTS = {"ingest": 8001, "asr": 8002, "vision": 8003, "scoring": 8004, "render": 8005,
-         "publisher": 8006}
-
-
 def queue_of(stage: str) -> str:
-    try:
-        return STAGE_QUEUES[stage]
-    except KeyError:
-        raise errors.StateError(
-            f"stage {stage} has no worker queue: add it to STAGE_QUEUES in "
-            "clipforge/execution/broker.py") from None
+    """The queue (worker kind) that runs STAGE, as the registry declares it."""
+    return registry.stage(stage).worker.name
 
 
 def kinds() -> list[str]:
     """The worker kinds that have stages to run (in pipeline order)."""
-    found: list[str] = []
-    for stage in pipeline.STEPS:
-        kind = queue_of(stage)
-        if kind not in found:
-            found.append(kind)
-    return found
+    return list(registry.WORKERS)
 
 
-def stages_of(kind: str) -> list[str]:
-    if kind not in PORTS:
-        raise errors.BadOption(f"stage {kind}: use one of {', '.join(PORTS)}")
-    return [stage for stage in pipeline.STEPS if STAGE_QUEUES.get(stage) == kind]
+def ports() -> dict[str, int]:
+    """The port of each worker kind's small HTTP app (health, metrics, run one job)."""
+    return {name: w.port for name, w in registry.WORKERS.items()}
 
 
 def _unassigned(job_id: int, attempts: int) -> None:
@@ -88,7 +64,7 @@ class Broker:
             name: dramatiq.Actor(handler if name == kind and handler else _unassigned,
                                  broker=self.broker, actor_name=f"clipforge_{name}",
                                  queue_name=name, priority=0, options={})
-            for name in PORTS}
+            for name in registry.WORKERS}
 
     def send(self, job_id: int, stage: str, attempts: int) -> bool:
         """Send the job unless this attempt of it was sent already; True if sent."""

@@ -17,7 +17,7 @@ import httpx
 
 from clipforge import errors
 from clipforge.config import Settings
-from clipforge.execution.broker import PORTS, kinds
+from clipforge.execution.broker import kinds, ports
 
 log = logging.getLogger("clipforge.up")
 
@@ -51,14 +51,14 @@ class Cluster:
     port: int
     threads: int = 1
     per_stage: int = 1
-    worker_ports: int | None = None  # first port of the workers' apps; None: PORTS
+    worker_ports: int | None = None  # first port of the workers' apps; None: the registry's
     children: list[Child] = field(default_factory=list)
     stopping: bool = False
 
     def plan(self) -> list[Child]:
         plan = [Child("api", ["serve", "--host", self.host, "--port", str(self.port)])]
         for i, kind in enumerate(kinds()):
-            first = PORTS[kind] if self.worker_ports is None else self.worker_ports + i
+            first = ports()[kind] if self.worker_ports is None else self.worker_ports + i
             for n in range(self.per_stage):
                 port = first + 100 * n  # a second asr worker: 8102, ...
                 plan.append(Child(f"{kind}-{n + 1}", [

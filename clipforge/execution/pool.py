@@ -11,69 +11,23 @@ import logging
 import threading
 import time
 import traceback
-from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy.orm import Session
-
-from clipforge import domain, errors
+from clipforge import errors
 from clipforge.analysis import transcribe
 from clipforge.config import Settings
-from clipforge.domain import MediaInfo, Options
+from clipforge.execution.completion import Tracker, load_run, record_done, record_failed
 from clipforge.execution.progress_events import EventProgress
-from clipforge.jobs import flow as pipeline
+from clipforge.jobs import registry
+from clipforge.jobs.base import Result
 from clipforge.jobs.context import ModelCache, Run
 from clipforge.progress import NullProgress, Progress
-from clipforge.services import feedback
-from clipforge.storage import ledger, store
-from clipforge.storage.ledger import JobSpec
-from clipforge.storage.models import JobRow, StreamerRow, StreamRow
+from clipforge.storage import ledger
+from clipforge.storage.models import JobRow, StreamRow
 from clipforge.storage.repository import Repository
 
 log = logging.getLogger("clipforge.pool")
 FINISHED = ("done", "failed", "cancelled")
-
-
-def load_run(s: Session, settings: Settings, stream: StreamRow, progress: Progress,
-             transcriber: Callable[[], object] | None) -> Run:
-    """Everything a job of this stream needs, from its row."""
-    streamer = s.get(StreamerRow, stream.streamer_id) if stream.streamer_id else None
-    work = store.work_root(settings.storage_url) / stream.key
-    work.mkdir(parents=True, exist_ok=True)
-    return Run(
-        stream_id=stream.id, stream_key=stream.key, info=MediaInfo(**stream.info),
-        options=Options.from_json(stream.options), settings=settings, work=work,
-        source=stream.source,
-        streamer_lag=streamer.chat_lag if streamer else None,
-        ranker=feedback.reranker(streamer.ranker if streamer else None),
-        progress=progress, transcriber=transcriber,
-    )
-
-
-class Tracker:
-    """Tells each stream's Progress which stages began, advanced and ended, as the ledger
-    sees them. `progress_for` gives the Progress of a stream."""
-
-    def __init__(self, progress_for: Callable[[int], Progress]) -> None:
-        self.progress_for = progress_for
-        self.ran: set[tuple[int, str]] = set()  # (stream, stage) that did work here
-        self.lock = threading.Lock()
-
-    def queued(self, stream_id: int, specs: list[tuple[JobSpec, bool]]) -> None:
-        progress = self.progress_for(stream_id)
-        totals: dict[str, float] = {}
-        for spec, _ in specs:
-            totals[spec.stage] = totals.get(spec.stage, 0.0) + pipeline.units(spec)
-        with self.lock:
-            for stage, total in totals.items():
-                progress.begin(stage, total)
-            for spec, reused in specs:
-                if reused:
-                    progress.advance(spec.stage, pipeline.units(spec))
-
-    def finished(self, stream_id: int, stage: str, pending: int) -> None:
-        if pending == 0:
-            self.progress_for(stream_id).end(stage, skipped=(stream_id, stage) not in self.ran)
 
 
 class JobHooks:
@@ -174,74 +128,72 @@ class LocalPool:
     def _claim(self, stream_id: int | None, job_ids: list[int] | None,
                job_id: int | None = None) -> tuple[JobRow, Run] | None:
         with self.repo.session() as s:
-            job = ledger.claim(s, self.worker, self.lease, stream_id, job_ids) \
-                if job_id is None else ledger.claim_job(s, job_id, self.worker, self.lease)
-            if job is None:
-                return None
-            stream = s.get_one(StreamRow, job.stream_id)
-            run = load_run(s, self.settings, stream, self.tracker.progress_for(stream.id),
-                           self.model)
-            run.repo = self.repo
-            self.holding[threading.get_ident()] = job.id
-            return job, run
+            job = ledger.claim(s, self.worker, self.lease, stream_id, job_ids,
+                               self.settings.job_attempts) if job_id is None else \
+                ledger.claim_job(s, job_id, self.worker, self.lease, self.settings.job_attempts)
+        if job is None:
+            return None
+        self.holding[threading.get_ident()] = job.id
+        try:
+            with self.repo.session() as s:
+                stream = s.get_one(StreamRow, job.stream_id)
+                run = load_run(s, self.settings, stream,
+                               self.tracker.progress_for(stream.id), self.model)
+        except Exception as exc:  # noqa: BLE001 - say a stored option no longer loads
+            self._failed(job, exc)
+            self.holding.pop(threading.get_ident(), None)
+            return None
+        run.repo = self.repo
+        return job, run
 
     def _run(self, claimed: tuple[JobRow, Run]) -> str:
+        """Run the job's step and record its outcome. Whatever fails (the step, its
+        completion, a hook) fails this job only: the thread goes on to the next one."""
         job, run = claimed
         began = time.perf_counter()
         self.tracker.ran.add((job.stream_id, job.stage))
         outcome = "error"  # the database failed us: the job's lease runs out, it runs again
         try:
+            stage = registry.stage(job.stage)
+            run = run.for_job(job.stage, job.target, job.key)
             try:
                 self.hooks.before(run, job)
-                result = pipeline.STEPS[job.stage](run, job)
-                self.hooks.after(run, job, result)
+                result = stage.step(run, stage.decode(job.payload))
+                self.hooks.after(run, job, result.path)
             except Exception as exc:  # noqa: BLE001 - every failure is recorded on the job
-                self._failed(job, exc)
-                outcome = "failed"
+                outcome = self._failed(job, exc)
             else:
-                ours = self._done(job, run, result, time.perf_counter() - began)
-                outcome = "done" if ours else "lost"
+                outcome = self._done(job, run, result, time.perf_counter() - began)
+        except Exception:  # noqa: BLE001 - the database is away: the lease runs out
+            log.exception("job %s: its outcome could not be recorded", job.key)
         finally:
             self.holding.pop(threading.get_ident(), None)
-            self.hooks.committed(job, outcome)
+            try:
+                self.hooks.committed(job, outcome)
+            except Exception:  # noqa: BLE001 - a hook never stops the pool
+                log.exception("job %s: after-commit hook failed", job.key)
         return outcome
 
-    def _done(self, job: JobRow, run: Run, result: Path, seconds: float) -> bool:
-        with self.repo.session() as s:
-            stream = ledger.lock_stream(s, job.stream_id)
-            row = s.get_one(JobRow, job.id)
-            if row.status != "running" or row.worker != self.worker:
-                return False  # our lease ran out and another worker took the job over
-            ledger.finish(s, row, seconds, str(result))
-            event = pipeline.EVENTS.get(row.stage)
-            if event:
-                ledger.emit(s, event, stream.id, **event_payload(row))
-            if row.stage in ledger.DETACHED:
-                return True  # nothing follows it, and it is no part of the stream's progress
-            if stream.status == "processing" and row.run == stream.run:
-                advance(s, run, stream, row, self.tracker)
-            self.tracker.finished(stream.id, row.stage,
-                                  ledger.pending(s, stream, (row.stage,)))
-        return True
+    def _done(self, job: JobRow, run: Run, result: Result, seconds: float) -> str:
+        try:
+            ours = record_done(self.repo, self.worker, job, run, result, seconds,
+                               self.tracker)
+        except errors.ClipForgeError as exc:  # what follows it could not be queued
+            return self._failed(job, exc)
+        except Exception as exc:  # noqa: BLE001 - a bug in a stage's follow: fail the job
+            log.error("job %s: completing it failed:\n%s", job.key, traceback.format_exc())
+            return self._failed(job, exc)
+        return "done" if ours else "lost"
 
-    def _failed(self, job: JobRow, exc: Exception) -> None:
+    def _failed(self, job: JobRow, exc: Exception) -> str:
         if isinstance(exc, errors.ClipForgeError):
             message = exc.message
         else:
             message = f"{type(exc).__name__}: {exc}"
             log.error("job %s failed:\n%s", job.key, traceback.format_exc())
-        detached = job.stage in ledger.DETACHED  # its failure is not the stream's
-        if job.stream_id == self._only and not detached:
+        if job.stream_id == self._only and not job.detached:
             self.failures[job.stream_id] = exc
-        with self.repo.session() as s:
-            stream = ledger.lock_stream(s, job.stream_id)
-            row = s.get_one(JobRow, job.id)
-            if row.status != "running" or row.worker != self.worker:
-                return  # handed back or taken over: its new worker decides
-            ledger.fail(s, row, message)
-            if stream.status == "processing" and not detached:
-                stream.status, stream.error = "failed", f"{row.stage}: {message}"
-            ledger.emit(s, domain.JOB_FAILED, stream.id, **event_payload(row), error=message)
+        return "failed" if record_failed(self.repo, self.worker, job, message) else "lost"
 
     def _heartbeat(self) -> None:
         """Extend the leases of running jobs; write progress events (once a second)."""
@@ -258,27 +210,3 @@ class LocalPool:
             except Exception:
                 log.exception("heartbeat failed")
 
-
-def event_payload(job: JobRow) -> dict[str, object]:
-    payload: dict[str, object] = {"job": job.id, "stage": job.stage, "target": job.target}
-    if "chunk" in job.payload:
-        payload["chunk"] = job.payload["chunk"]["index"]
-    if job.stage == "render":
-        payload["clip_id"] = job.target
-    if job.stage == "publish":
-        payload["clip_id"], payload["platform"] = job.payload["clip_id"], \
-            job.payload["platform"]
-    return payload
-
-
-def advance(s: Session, run: Run, stream: StreamRow, job: JobRow, tracker: Tracker) -> None:
-    """Queue what follows `job`; a follower finished by an earlier run is passed through
-    at once, so a re-run walks over done work to the first job that needs doing."""
-    specs = pipeline.after(s, run, stream, job)
-    queued = [(spec, *ledger.enqueue(s, stream, spec)) for spec in specs]
-    tracker.queued(stream.id, [(spec, reused) for spec, _, reused in queued])
-    for spec, row, reused in queued:
-        if reused:
-            advance(s, run, stream, row, tracker)
-            tracker.finished(stream.id, spec.stage,
-                             ledger.pending(s, stream, (spec.stage,)))

@@ -34,8 +34,7 @@ GAP_WAIT = timedelta(seconds=2)  # a missing id older than this was rolled back
 
 
 def event_json(event: EventRow) -> dict[str, Any]:
-    created = event.created_at if event.created_at.tzinfo else \
-        event.created_at.replace(tzinfo=UTC)
+    created = event.created_at
     return {"id": event.id, "name": event.name, "stream_id": event.stream_id,
             "payload": event.payload, "created_at": created.isoformat()}
 
@@ -71,8 +70,7 @@ class Relay:
         now = datetime.now(UTC)
         sent = 0
         for row in rows:
-            created = row.created_at if row.created_at.tzinfo else \
-                row.created_at.replace(tzinfo=UTC)
+            created = row.created_at
             if row.id != self.last + 1 and now - created < GAP_WAIT:
                 break  # an earlier id may still commit
             self._send(event_json(row))

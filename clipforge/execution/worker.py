@@ -12,20 +12,19 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from clipforge import domain, errors
 from clipforge.config import Settings
-from clipforge.execution.broker import Broker, Sweeper, stages_of
+from clipforge.execution.broker import Broker, Sweeper
 from clipforge.execution.distributed import enter_store
 from clipforge.execution.pool import JobHooks, LocalPool
-from clipforge.jobs import steps
+from clipforge.jobs import registry
 from clipforge.jobs.context import Run
+from clipforge.jobs.registry import stages_of
 from clipforge.storage import ledger, store
 from clipforge.storage.models import JobRow, StreamRow
 from clipforge.storage.repository import Repository
@@ -52,24 +51,12 @@ class Metrics:
                               buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 900))
 
 
-def _media(run: Run, _job: JobRow) -> list[str]:
-    return [run.info.path]
-
-
-# The files a stage hands to ffmpeg, faster-whisper or OpenCV, fetched before it runs.
-# JSON and NumPy artifacts are not listed: reading them fetches them (store.local).
-READS: dict[str, Callable[[Run, JobRow], list[str]]] = {
-    "ingest": _media,
-    "chunk": lambda run, _job: [str(steps.audio_path(run))],
-    "transcribe": lambda _run, job: [job.payload["chunk"]["audio"]],
-    "analyze": _media,
-    "render": _media,
-}
-
-
 def job_inputs(run: Run, job: JobRow) -> list[Path]:
-    """Store files a job reads directly: its stage's media, and the chat file."""
-    found = [Path(p) for p in READS.get(job.stage, lambda _r, _j: [])(run, job)]
+    """Store files a job hands to ffmpeg, faster-whisper or OpenCV (its stage declares
+    them), and the chat file: fetched before it runs. JSON and NumPy artifacts are not
+    listed: reading them fetches them (store.local)."""
+    stage = registry.stage(job.stage)
+    found = [Path(p) for p in stage.reads(run, stage.decode(job.payload))]
     if run.options.chat is not None:
         found.append(run.options.chat)
     return [p for p in found if store.is_store_path(p)]
@@ -90,7 +77,7 @@ class StoreHooks(JobHooks):
         began = time.perf_counter()
         if job.started_at is not None:
             self.metrics.wait.labels(job.stage).observe(
-                max(0.0, (job.started_at - _aware(job.created_at)).total_seconds()))
+                max(0.0, (job.started_at - job.created_at).total_seconds()))
         for path in job_inputs(run, job):
             store.local(path)
         self._before[job.id] = (began, store.snapshot(run.work))  # what the step finds
@@ -122,10 +109,6 @@ class StoreHooks(JobHooks):
             total, done = ledger.stage_counts(s, stream, job.stage)
             ledger.emit(s, domain.JOB_PROGRESS, stream.id, stage=job.stage, done=done,
                        total=total, fraction=round(done / total, 3) if total else 1.0)
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class StageWorker:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -15,7 +14,7 @@ from clipforge.analysis.rerank import Reranker
 from clipforge.config import Settings
 from clipforge.domain import MediaInfo, Options
 from clipforge.progress import NullProgress, Progress
-from clipforge.storage.models import JobRow
+from clipforge.storage.repository import Repository
 
 
 @dataclass
@@ -35,7 +34,8 @@ class Run:
     transcriber: Callable[[], object] | None = None  # the shared speech model, loaded once
     # The state database, for a step that records progress as it goes (publish: what a
     # crash must not lose is committed before the next request to the platform).
-    repo: Any = None
+    repo: Repository | None = None
+    job: JobRef | None = None  # the job being run (set by the pool for each step)
 
     @property
     def seconds(self) -> int:
@@ -47,10 +47,24 @@ class Run:
         return self.options.weights if self.options.weights is not None else \
             score.DEFAULT_WEIGHTS
 
-    def artifact(self, job: JobRow, suffix: str) -> Path:
-        """Where a job writes its result: named by stage, target and parameters, so work
-        done with other settings is never mistaken for this job's."""
+    def artifact(self, suffix: str) -> Path:
+        """Where the running job writes its result: named by stage, target and input, so
+        work done with other settings is never mistaken for this job's."""
+        assert self.job is not None, "the pool names the job a step runs for"
+        job = self.job
         return self.work / f"{job.stage}-{job.target}-{job.key[-10:]}{suffix}"
+
+    def for_job(self, stage: str, target: str, key: str) -> Run:
+        return replace(self, job=JobRef(stage, target, key))
+
+
+@dataclass(frozen=True)
+class JobRef:
+    """Which job a step runs for: what its result file is named after."""
+
+    stage: str
+    target: str
+    key: str
 
 
 class ModelCache:

@@ -1,18 +1,14 @@
-"""The `publish` stage: one job per clip and platform in the job ledger, run by the same
-pool as every other stage (so distributed workers can take it from a queue later).
-
-Queueing records the publication (status `queued`, the words to send, the account) and
-its job in the caller's transaction. The job retries transient failures with backoff,
-records every attempt on the publication, and ends `published` (with `clip.published`
-announcing the URLs, in the same transaction) or `failed` with the platform's reason.
-"""
+"""The publish job: one clip on one platform, detached from its stream's runs (it runs
+whatever the stream is doing, and its failure is its own). It retries transient failures
+with backoff, records every attempt on the publication, and ends `published` (with
+`clip.published` announcing the URLs, in the same transaction) or `failed` with the
+platform's reason."""
 
 from __future__ import annotations
 
 import logging
 import time
-from datetime import UTC, datetime
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -21,120 +17,33 @@ from sqlalchemy.orm import Session
 
 from clipforge import domain, errors
 from clipforge.config import Settings
+from clipforge.jobs.base import Result, spec
 from clipforge.jobs.context import Run
-from clipforge.publish import PLATFORMS, templates, x, youtube
+from clipforge.publish import credentials, x, youtube
 from clipforge.publish.base import Published, Publisher, Video
-from clipforge.services import accounts
 from clipforge.storage import artifacts, ledger, store
-from clipforge.storage.models import (
-    AccountRow,
-    ClipRow,
-    JobRow,
-    PublicationRow,
-    StreamerRow,
-    StreamRow,
-    utcnow,
-)
-from clipforge.storage.repository import Repository
+from clipforge.storage.ledger import JobSpec
+from clipforge.storage.models import AccountRow, ClipRow, PublicationRow, utcnow
+from clipforge.storage.repository import Repository, publication
 
 log = logging.getLogger("clipforge.publish")
-FINAL = ("published", "failed")
 
 
-def check_platforms(platforms: list[str]) -> list[str]:
-    chosen = list(dict.fromkeys(p.strip().lower() for p in platforms if p.strip()))
-    unknown = [p for p in chosen if p not in PLATFORMS]
-    if unknown or not chosen:
-        raise errors.BadOption(f"platforms {', '.join(platforms) or '(none)'}: use "
-                               f"{' and/or '.join(PLATFORMS)}")
-    return chosen
+@dataclass(frozen=True)
+class PublishInput:
+    clip_id: str
+    platform: str
 
 
-def check_publish_at(value: str | None) -> str | None:
-    """A scheduled time as YouTube wants it (RFC 3339, UTC), refused if not in the future."""
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise errors.BadOption(f"publish time {value}: give an ISO 8601 time such as "
-                               "2026-12-01T18:00:00Z") from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    if moment <= datetime.now(UTC):
-        raise errors.BadOption(f"publish time {value}: it is in the past; give a later one")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def publish_spec(clip_id: str, platform: str) -> JobSpec:
+    return spec("publish", f"{clip_id}:{platform}", PublishInput(clip_id, platform))
 
 
-def publish_jobs(s: Session, clip_id: str) -> list[JobRow]:
-    """The clip's publish jobs (one per platform asked for)."""
-    return list(s.scalars(select(JobRow).where(JobRow.stage == "publish",
-                                               JobRow.target.like(f"{clip_id}:%"))))
+def announce(inp: PublishInput) -> dict[str, object]:
+    return {"clip_id": inp.clip_id, "platform": inp.platform}
 
 
-def queue_publish(s: Session, clip: ClipRow, platforms: list[str],
-                  publish_at: str | None = None, strict: bool = True) -> list[PublicationRow]:
-    """Queue the clip's publication on each platform (one already published stays as it
-    is). Without a connected account: `strict` refuses; otherwise the publication is
-    recorded failed, saying what to do, so an auto-publish never fails silently."""
-    stream = s.get_one(StreamRow, clip.stream_id)
-    streamer = s.get(StreamerRow, stream.streamer_id) if stream.streamer_id else None
-    prefs = (streamer.settings or {}) if streamer else {}
-    fields = templates.Fields(clip.title, streamer.name if streamer else "default",
-                              stream.name, _aware_date(stream), templates.hashtags(
-                                  prefs.get("hashtags")))
-    rows, when, chosen = [], check_publish_at(publish_at), check_platforms(platforms)
-    for platform in chosen:
-        account = accounts.account_for(s, streamer.id, platform) if streamer else None
-        if account is None and strict:
-            raise errors.NoAccount(
-                f"clip {clip.id}: streamer {fields.streamer} has no {platform} account "
-                f"connected; connect one with `clipforge account connect {platform} "
-                f"--streamer {fields.streamer}` or on the Streamers page")
-        row = _publication(s, clip.id, platform)
-        rows.append(row)
-        if row.status == "published":
-            continue
-        words = templates.youtube(prefs, fields) if platform == "youtube" else \
-            templates.post(prefs, fields)
-        row.request = {**words, "publish_at": when}
-        row.account_id = account.id if account else None
-        if account is None:
-            row.status, row.error = "failed", (
-                f"auto-publish: streamer {fields.streamer} has no {platform} account "
-                "connected; connect one on the Streamers page, then press Publish")
-            continue
-        row.status, row.error = "queued", None
-        ledger.enqueue_detached(s, stream, ledger.JobSpec(
-            "publish", f"{clip.id}:{platform}", {},
-            {"clip_id": clip.id, "platform": platform}))
-    return rows
-
-
-def _publication(s: Session, clip_id: str, platform: str) -> PublicationRow:
-    row = s.scalar(select(PublicationRow).where(PublicationRow.clip_id == clip_id,
-                                                PublicationRow.platform == platform))
-    if row is None:
-        row = PublicationRow(clip_id=clip_id, platform=platform, status="queued",
-                             attempts=0, progress={}, request={})
-        s.add(row)
-        s.flush()
-    return row
-
-
-def _aware_date(stream: StreamRow) -> str:
-    return stream.created_at.date().isoformat() if stream.created_at else ""
-
-
-def auto_publish(s: Session, clip: ClipRow, streamer: StreamerRow) -> list[PublicationRow]:
-    """On approval: the streamer's `auto_publish` platforms ("youtube,x"), if any."""
-    raw = str((streamer.settings or {}).get("auto_publish") or "").replace(",", " ")
-    wanted = [p for p in raw.lower().split() if p in PLATFORMS]  # a typo never blocks approval
-    return queue_publish(s, clip, wanted, strict=False) if wanted else []
-
-
-# The job --------------------------------------------------------------------------------
-class Progress:
+class Checkpoint:
     """The publication's checkpoint: every save is its own committed transaction."""
 
     def __init__(self, repo: Repository, publication_id: int) -> None:
@@ -161,16 +70,15 @@ class Progress:
                 setattr(row, name, value)
 
 
-def publish_clip(run: Run, job: JobRow) -> Path:
-    """The step of a `publish` job."""
-    repo: Repository = run.repo
-    clip_id, platform = job.payload["clip_id"], job.payload["platform"]
-    out = run.artifact(job, ".json")
+def run(run: Run, inp: PublishInput) -> Result:
+    repo, clip_id, platform = run.repo, inp.clip_id, inp.platform
+    assert repo is not None, "the pool gives a publish job the state database"
+    out = run.artifact(".json")
     with repo.session() as s:
-        row = _publication(s, clip_id, platform)
+        row = publication(s, clip_id, platform)
         done = row.status == "published"
         account = s.get(AccountRow, row.account_id or 0)
-        progress = Progress(repo, row.id)
+        progress = Checkpoint(repo, row.id)
     if not done:
         try:
             with repo.session() as s:
@@ -184,7 +92,7 @@ def publish_clip(run: Run, job: JobRow) -> Path:
         row = s.get_one(PublicationRow, progress.id)
         artifacts.write_json(out, {"platform": platform, "external_id": row.external_id,
                                    "url": row.url})
-    return out
+    return Result(out)
 
 
 def _video(s: Session, row: PublicationRow) -> Video:
@@ -205,19 +113,19 @@ def _video(s: Session, row: PublicationRow) -> Video:
 
 
 def _publish(repo: Repository, settings: Settings, video: Video, account: AccountRow | None,
-             platform: str, progress: Progress) -> Published:
+             platform: str, progress: Checkpoint) -> Published:
     if account is None:
         raise errors.NoAccount(f"no {platform} account is connected for this clip's "
                                "streamer; connect one, then publish again")
     with httpx.Client(timeout=settings.publish_timeout_seconds) as client:
-        auth = accounts.credentials(repo, settings, client, account)
+        auth = credentials.credentials(repo, settings, client, account)
         publisher: Publisher = youtube.YouTube(client, auth, settings) \
             if platform == "youtube" else \
             x.X(client, auth, settings, account.external_id or "", account.name)
         return with_retries(publisher, video, progress, settings)
 
 
-def with_retries(publisher: Publisher, video: Video, progress: Progress,
+def with_retries(publisher: Publisher, video: Video, progress: Checkpoint,
                  settings: Settings) -> Published:
     """Attempts until one succeeds, a failure is final, or the retries are spent; each
     attempt resumes from the checkpoint, so none repeats what the platform has."""
@@ -245,16 +153,16 @@ def with_retries(publisher: Publisher, video: Video, progress: Progress,
     raise AssertionError("unreachable")
 
 
-def _failed(repo: Repository, progress: Progress, account: AccountRow | None,
+def _failed(repo: Repository, progress: Checkpoint, account: AccountRow | None,
             exc: Exception) -> None:
     message = exc.message if isinstance(exc, errors.ClipForgeError) else \
         f"{type(exc).__name__}: {exc}"
     if isinstance(exc, errors.AccountRevoked) and account is not None:
-        accounts.mark_revoked(repo, account.id, message)
+        credentials.mark_revoked(repo, account.id, message)
     progress.note(status="failed", error=message)
 
 
-def _finish(repo: Repository, progress: Progress, clip_id: str, platform: str,
+def _finish(repo: Repository, progress: Checkpoint, clip_id: str, platform: str,
             published: Published) -> None:
     """Published: the row, the clip and the event, in one transaction."""
     with repo.session() as s:

@@ -1,15 +1,45 @@
-"""The score job: fuse every signal over the stream and pick the clips."""
+"""The score job: fuse every signal over the stream and pick the clips. It starts once
+every chunk is transcribed and analyzed (the fan-in); the picks become clip rows, then
+the streamer's face is enrolled (if they gave none) and each clip planned and rendered."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from sqlalchemy import select
+
+from clipforge import domain
 from clipforge.analysis import cascade, score
-from clipforge.domain import Candidate
-from clipforge.jobs import steps
+from clipforge.domain import Candidate, clip_id
+from clipforge.jobs import flow
+from clipforge.jobs.base import Finished, Result, spec, unkeyed
+from clipforge.jobs.chat import chat_signal
+from clipforge.jobs.chunk import load_chunking, load_signals
 from clipforge.jobs.context import Run
-from clipforge.storage import artifacts
-from clipforge.storage.models import JobRow
+from clipforge.jobs.enrol import enrol_or_plan
+from clipforge.jobs.report import report_spec
+from clipforge.storage import artifacts, ledger
+from clipforge.storage.ledger import JobSpec
+from clipforge.storage.models import ClipRow, StreamerRow
+
+
+@dataclass(frozen=True)
+class ScoreInput:
+    top: int
+    min: float
+    max: float
+    chat: str | None  # the chat file's digest
+    weights: dict[str, float]
+    ranker: dict[str, Any] | None  # the streamer's learned preferences
+    lexicon: list[str]
+    emotes: list[str]
+    inputs: list[str]  # the keys of the chunk, transcribe and analyze jobs
+    chunking: str = unkeyed()
+    signals: str = unkeyed()
+    transcripts: list[str] = unkeyed()
+    analyses: list[str] = unkeyed()
 
 
 def lexicon(run: Run) -> frozenset[str]:
@@ -17,47 +47,99 @@ def lexicon(run: Run) -> frozenset[str]:
     return frozenset(w.lower() for w in words) if words else score.HYPE_LEXICON
 
 
-def score_params(run: Run) -> dict[str, object]:
-    """What the pick depends on besides its input jobs (which are in its key too)."""
+def after_chunk(done: Finished, _inp: object) -> list[JobSpec]:
+    """Fan in: once every chunk is transcribed and analyzed, score."""
+    if ledger.pending(done.s, done.stream, ("transcribe", "analyze")):
+        return []
+    s, stream, run = done.s, done.stream, done.run
+    chunked, ingested = flow.one(s, stream, "chunk"), flow.one(s, stream, "ingest")
+    heard, seen = flow.results(s, stream, "transcribe"), flow.results(s, stream, "analyze")
     opts = run.options
-    return {"top": opts.top, "min": opts.min_len, "max": opts.max_len,
-            "chat": artifacts.file_digest(opts.chat) if opts.chat else None,
-            "weights": run.weights, "ranker": run.ranker.to_json() if run.ranker else None,
-            "lexicon": sorted(lexicon(run)), "emotes": run.settings.emotes}
+    assert chunked.result is not None and ingested.result is not None
+    return [spec("score", "stream", ScoreInput(
+        top=opts.top, min=opts.min_len, max=opts.max_len,
+        chat=(ingested.output or {}).get("chat_digest"), weights=run.weights,
+        ranker=run.ranker.to_json() if run.ranker else None,
+        lexicon=sorted(lexicon(run)), emotes=list(run.settings.emotes),
+        inputs=[j.key for j in (chunked, *heard, *seen)],
+        chunking=chunked.result, signals=ingested.result,
+        transcripts=[str(j.result) for j in heard], analyses=[str(j.result) for j in seen]))]
 
 
-def score_stream(run: Run, job: JobRow) -> Path:
-    opts, payload = run.options, job.payload
-    _, spans, lag = steps.load_chunking(Path(payload["chunking"]))
-    analyses = steps.load_analyses(payload["analyses"])
+def run(run: Run, inp: ScoreInput) -> Result:
+    _, spans, lag = load_chunking(Path(inp.chunking))
+    analyses = artifacts.load_analyses(inp.analyses)
     inputs = score.Inputs(
-        seconds=run.seconds, audio=steps.load_signals(Path(payload["signals"])),
-        segments=steps.load_transcripts(payload["transcripts"]),
+        seconds=run.seconds, audio=load_signals(Path(inp.signals)),
+        segments=artifacts.load_transcripts(inp.transcripts),
         cuts=[c for a in analyses for c in a.cuts],
-        faces=[f for a in analyses for f in a.faces], chat=steps.chat_signal(run),
-        chat_lag=lag, lexicon=lexicon(run),
+        faces=[f for a in analyses for f in a.faces], chat=chat_signal(run),
+        chat_lag=lag, lexicon=frozenset(inp.lexicon),
     )
     # Peaks only where the transcript and vision ran, clear of the windows' edges.
-    allowed = cascade.mask(spans, run.seconds, inset=opts.min_len / 2)
-    picked, used_lag = score.pick(inputs, opts.top, opts.min_len, opts.max_len, run.weights,
+    allowed = cascade.mask(spans, run.seconds, inset=inp.min / 2)
+    picked, used_lag = score.pick(inputs, inp.top, inp.min, inp.max, inp.weights,
                                   allowed=allowed, rerank=run.ranker)
-    path = run.artifact(job, ".json")
-    timeline = [round(float(v), 2) for v in score.curve(inputs, run.weights)]
-    artifacts.write_json(path, {"chat_lag": used_lag, "estimated": lag is None,
-                                "clips": artifacts.to_json(picked), "curve": timeline})
+    path = run.artifact(".json")
+    timeline = [round(float(v), 2) for v in score.curve(inputs, inp.weights)]
+    picks = {"chat_lag": used_lag, "estimated": lag is None,
+             "clips": artifacts.to_json(picked)}
+    artifacts.write_json(path, {**picks, "curve": timeline})
     run.progress.advance("score", 1.0)
-    return path
+    return Result(path, picks)
 
 
-def load_curve(path: Path) -> list[float]:
-    data = artifacts.read_json(path)
-    assert isinstance(data, dict)
-    return list(data.get("curve", []))
+def follow(done: Finished, _inp: ScoreInput) -> list[JobSpec]:
+    """Keep the picks as clips; then enrol and render them (or report them only)."""
+    clips = keep_picks(done)
+    if not clips:
+        why = nothing_picked(done)
+        ledger.emit(done.s, domain.STREAM_NOTICE, done.stream.id, message=why)
+        return [report_spec(done.s, done.run, done.stream, notice=why)]
+    if not done.run.options.render:
+        return [report_spec(done.s, done.run, done.stream)]
+    return enrol_or_plan(done, clips)
 
 
-def load_picks(path: Path) -> tuple[list[Candidate], int, bool]:
-    """The picked candidates, the chat lag used, and whether it was estimated here."""
-    data = artifacts.read_json(path)
-    assert isinstance(data, dict)
-    return ([Candidate(**c) for c in data["clips"]], int(data["chat_lag"]),
-            bool(data["estimated"]))
+def nothing_picked(done: Finished) -> str:
+    """Why a stream has no clip, in the user's words."""
+    opts, length = done.run.options, done.stream.duration
+    if length < opts.min_len:
+        return (f"0 clips: the recording lasts {length:.1f} s, shorter than the shortest "
+                f"clip (--min-len {opts.min_len:g} s)")
+    return ("0 clips: nothing stood out (no moment rose above the rest of the stream in "
+            "loudness, speech, chat or action)")
+
+
+def keep_picks(done: Finished) -> list[ClipRow]:
+    """Store the picked clips; an edited or reviewed clip keeps what a person decided."""
+    s, stream, run, out = done.s, done.stream, done.run, done.output
+    if run.options.chat is not None and out.get("estimated"):
+        stream.chat_lag = float(out["chat_lag"])
+        if stream.streamer_id is not None:  # remember it for this streamer's short streams
+            s.get_one(StreamerRow, stream.streamer_id).chat_lag = float(out["chat_lag"])
+    existing = {c.id: c for c in s.scalars(select(ClipRow).where(
+        ClipRow.stream_id == stream.id))}
+    kept = []
+    for cand in flow.picks(out):
+        row = existing.pop(clip_id(stream.key, cand), None) or _new_clip(done, cand)
+        if row.revision == 0:  # not edited by a person
+            row.start, row.end, row.peak, row.title = cand.start, cand.end, cand.peak, \
+                cand.title
+            row.layout = run.options.layout
+        row.rank, row.score, row.reasons, row.features = cand.rank, cand.score, \
+            cand.reasons, cand.features
+        kept.append(row)
+    for stale in existing.values():  # candidates a re-run no longer picks
+        if stale.status in ("candidate", "rendered"):
+            s.delete(stale)
+    s.flush()
+    return kept
+
+
+def _new_clip(done: Finished, cand: Candidate) -> ClipRow:
+    row = ClipRow(id=clip_id(done.stream.key, cand), stream_id=done.stream.id,
+                  status="candidate", revision=0)
+    done.s.add(row)
+    return row
+

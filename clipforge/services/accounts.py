@@ -9,7 +9,6 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from clipforge import errors
 from clipforge.config import Settings, secret_key
 from clipforge.publish import oauth, secrets, x, youtube
 from clipforge.services.streamers import find_streamer
@@ -57,34 +56,3 @@ def connect(repo: Repository, settings: Settings, platform: str, streamer: str, 
         row.status, row.error = "connected", None
         s.flush()
         return Connected(row.id, platform, name, owner.name)
-
-
-def credentials(repo: Repository, settings: Settings, client: httpx.Client,
-                account: AccountRow) -> oauth.Credentials:
-    label = f"{'YouTube' if account.platform == 'youtube' else 'X'} account {account.name}"
-    if account.status != "connected":
-        raise errors.AccountRevoked(f"{label}: {account.error or 'disconnected'}; connect "
-                                    "it again on the Streamers page or with `clipforge "
-                                    f"account connect {account.platform}`")
-    key = secret_key(settings)
-    tokens = oauth.Tokens.from_json(secrets.unseal(key, account.tokens, label))
-    account_id = account.id
-
-    def save(fresh: oauth.Tokens) -> None:
-        with repo.session() as s:
-            s.get_one(AccountRow, account_id).tokens = secrets.seal(key, fresh.to_json())
-
-    def load() -> oauth.Tokens:
-        with repo.session() as s:
-            sealed = s.get_one(AccountRow, account_id).tokens
-        return oauth.Tokens.from_json(secrets.unseal(key, sealed, label))
-
-    return oauth.Credentials(client, oauth.provider(settings, account.platform), tokens,
-                             label, save, load)
-
-
-def mark_revoked(repo: Repository, account_id: int, message: str) -> None:
-    with repo.session() as s:
-        row = s.get(AccountRow, account_id)
-        if row is not None:
-            row.status, row.error = "revoked", message

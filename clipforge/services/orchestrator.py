@@ -16,11 +16,12 @@ from sqlalchemy.orm import Session
 from clipforge import domain, errors
 from clipforge.config import Settings
 from clipforge.domain import Options
-from clipforge.execution.pool import LocalPool, Tracker, advance, load_run
-from clipforge.jobs import flow as pipeline
-from clipforge.jobs import publish as publishing
+from clipforge.execution.completion import Tracker, advance, load_run
+from clipforge.execution.pool import LocalPool
+from clipforge.jobs import ingest
+from clipforge.jobs.plan import plan_specs
 from clipforge.progress import NullProgress, Progress
-from clipforge.services import checks, feedback, submission
+from clipforge.services import checks, feedback, publishing, submission
 from clipforge.services.checks import parse_fractions
 from clipforge.services.streamers import find_streamer
 from clipforge.storage import artifacts, ledger
@@ -78,7 +79,8 @@ class Orchestrator:
         stream.run += 1
         stream.status, stream.error, stream.submitted_at = "processing", None, utcnow()
         ledger.emit(s, domain.STREAM_SUBMITTED, stream.id, run=stream.run, name=stream.name)
-        self._queue(s, stream, [pipeline.first_job(stream.source, self.settings)])
+        chat = Options.from_json(stream.options).chat
+        self._queue(s, stream, [ingest.first(stream.source, self.settings, chat)])
 
     def _queue(self, s: Session, stream: StreamRow, specs: list[ledger.JobSpec]) -> None:
         run = load_run(s, self.settings, stream, self.tracker.progress_for(stream.id), None)
@@ -96,7 +98,7 @@ class Orchestrator:
             stream.status = "cancelled"
             s.execute(update(JobRow).where(JobRow.stream_id == stream_id,
                                            JobRow.status == "queued",
-                                           JobRow.stage.notin_(ledger.DETACHED))
+                                           JobRow.detached.is_(False))
                       .values(status="cancelled"))
             ledger.emit(s, domain.STREAM_CANCELLED, stream.id)
 
@@ -143,7 +145,7 @@ class Orchestrator:
             stream.status = "processing"
             s.flush()
             run = load_run(s, self.settings, stream, self.tracker.progress_for(stream.id), None)
-            self._queue(s, stream, pipeline.render_jobs(s, run, stream, [clip]))
+            self._queue(s, stream, plan_specs(s, run, stream, [clip]))
             return clip
 
     def review(self, clip_id: str, approved: bool) -> feedback.Feedback:

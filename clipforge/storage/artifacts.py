@@ -10,7 +10,6 @@ from typing import Any
 
 from clipforge.domain import (
     Analysis,
-    Chunk,
     Face,
     FaceSample,
     Region,
@@ -49,10 +48,6 @@ def _list(path: Path) -> list[dict[str, Any]]:
     return data
 
 
-def load_chunks(path: Path) -> list[Chunk]:
-    return [Chunk(**c) for c in _list(path)]
-
-
 def segment_from(raw: dict[str, Any]) -> Segment:
     return Segment(start=raw["start"], end=raw["end"], text=raw["text"],
                    words=[Word(**w) for w in raw["words"]])
@@ -69,3 +64,12 @@ def load_analysis(path: Path) -> Analysis:
     facecam = Region(**raw["facecam"]) if raw.get("facecam") else None
     return Analysis(cuts=raw["cuts"], faces=faces, facecam=facecam,
                     motion=raw.get("motion", []))
+
+
+def load_transcripts(paths: list[str]) -> list[Segment]:
+    """The segments of many transcribe jobs' results, in order."""
+    return [seg for p in paths for seg in load_segments(Path(p))]
+
+
+def load_analyses(paths: list[str]) -> list[Analysis]:
+    return [load_analysis(Path(p)) for p in paths]

@@ -17,13 +17,9 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from clipforge.domain import JOB_FAILED
 from clipforge.storage import store
 from clipforge.storage.models import EventRow, JobRow, StreamRow, utcnow
-
-ACTIVE = ("queued", "running")
-# Stages outside a stream's run: they run whatever the stream is doing (publishing an
-# approved clip while its stream is re-processed), and their failures are their own.
-DETACHED = ("publish",)
 
 
 @dataclass(frozen=True)
@@ -54,14 +50,16 @@ def emit(s: Session, event: str, stream_id: int | None, **payload: Any) -> None:
     s.add(EventRow(name=event, stream_id=stream_id, payload=payload))
 
 
-def _job(s: Session, stream: StreamRow, spec: JobSpec) -> tuple[JobRow, bool]:
+def _job(s: Session, stream: StreamRow, spec: JobSpec, detached: bool = False
+         ) -> tuple[JobRow, bool]:
     """The job row of SPEC, and whether it was made just now (queued)."""
     key = job_key(stream.key, spec)
     row = s.scalar(select(JobRow).where(JobRow.key == key))
     if row is not None:
         return row, False
     row = JobRow(key=key, stream_id=stream.id, run=stream.run, stage=spec.stage,
-                 target=spec.target, payload=spec.payload, status="queued", attempts=0)
+                 target=spec.target, payload=spec.payload, status="queued", attempts=0,
+                 detached=detached)
     s.add(row)
     s.flush()
     return row, True
@@ -82,24 +80,44 @@ def enqueue(s: Session, stream: StreamRow, spec: JobSpec) -> tuple[JobRow, bool]
 
 
 def enqueue_detached(s: Session, stream: StreamRow, spec: JobSpec) -> JobRow:
-    """Queue a detached job (see DETACHED) once: a done one stays done, a failed one is
-    queued again, a queued or running one is left to its worker."""
-    row, new = _job(s, stream, spec)
+    """Queue a detached job once: it belongs to no run of its stream (it runs whatever the
+    stream is doing, and fails alone). A done one stays done, a failed one is queued
+    again, a queued or running one is left to its worker."""
+    row, new = _job(s, stream, spec, detached=True)
     if not new and row.status in ("failed", "cancelled"):
         row.status, row.error, row.payload = "queued", None, spec.payload
     return row
 
 
 def _runnable(now: datetime) -> Select[JobRow]:
-    """Jobs a worker may take: queued, or running on a worker whose lease ran out, in a
-    stream being processed, in its current run."""
+    """Jobs a worker may take: queued (and past the wait a requeued job has before its
+    next attempt, kept in `lease_until`), or running on a worker whose lease ran out, in
+    a stream being processed, in its current run."""
     return (
         select(JobRow).join(StreamRow, StreamRow.id == JobRow.stream_id)
         .where(or_((StreamRow.status == "processing") & (JobRow.run == StreamRow.run),
-                   JobRow.stage.in_(DETACHED)))
-        .where(or_(JobRow.status == "queued",
-                   (JobRow.status == "running") & (JobRow.lease_until < now)))
+                   JobRow.detached.is_(True)))
+        .where(or_(JobRow.lease_until.is_(None), JobRow.lease_until < now))
+        .where(JobRow.status.in_(("queued", "running")))
     )
+
+
+def _requeue(row: JobRow) -> None:
+    """Queue a job whose worker died, to run after a wait that grows with its attempts."""
+    row.status = "queued"
+    row.lease_until = utcnow() + timedelta(seconds=min(60.0, 2.0 ** (row.attempts - 1)))
+
+
+def _give_up(s: Session, row: JobRow) -> None:
+    """A job whose worker died on every attempt fails, with its stream."""
+    message = (f"gave up after {row.attempts} attempts: its worker stopped each time "
+               "(killed, crashed or out of memory) before the job finished")
+    fail(s, row, message)
+    stream = s.get_one(StreamRow, row.stream_id)
+    if stream.status == "processing" and row.run == stream.run and not row.detached:
+        stream.status, stream.error = "failed", f"{row.stage}: {message}"
+    emit(s, JOB_FAILED, stream.id, job=row.id, stage=row.stage, target=row.target,
+         error=message)
 
 
 def _locked(s: Session, query: Select[JobRow]) -> Select[JobRow]:
@@ -117,23 +135,31 @@ def _take(row: JobRow, worker: str, lease: float, now: datetime) -> JobRow:
 
 
 def claim(s: Session, worker: str, lease: float, stream_id: int | None = None,
-          job_ids: list[int] | None = None) -> JobRow | None:
-    """Take the oldest runnable job: queued, or running on a worker whose lease ran out."""
-    now = utcnow()
-    query = _runnable(now).order_by(JobRow.id).limit(1)
-    if stream_id is not None:
-        query = query.where(JobRow.stream_id == stream_id)
-    if job_ids is not None:
-        query = query.where(JobRow.id.in_(job_ids))
-    row = s.scalar(_locked(s, query))
-    return None if row is None else _take(row, worker, lease, now)
+          job_ids: list[int] | None = None, attempts: int = 3) -> JobRow | None:
+    """Take the oldest runnable job: queued, or running on a worker whose lease ran out.
+    One already tried ATTEMPTS times fails instead."""
+    while True:
+        now = utcnow()
+        query = _runnable(now).order_by(JobRow.id).limit(1)
+        if stream_id is not None:
+            query = query.where(JobRow.stream_id == stream_id)
+        if job_ids is not None:
+            query = query.where(JobRow.id.in_(job_ids))
+        row = s.scalar(_locked(s, query))
+        if row is None or row.attempts < attempts:
+            return None if row is None else _take(row, worker, lease, now)
+        _give_up(s, row)
 
 
-def claim_job(s: Session, job_id: int, worker: str, lease: float) -> JobRow | None:
+def claim_job(s: Session, job_id: int, worker: str, lease: float,
+              attempts: int = 3) -> JobRow | None:
     """Take this job if it is runnable (a broker delivered it); None when it is done,
     cancelled, or running on a worker whose lease is alive: a duplicate delivery."""
     now = utcnow()
     row = s.scalar(_locked(s, _runnable(now).where(JobRow.id == job_id)))
+    if row is not None and row.attempts >= attempts:
+        _give_up(s, row)
+        return None
     return None if row is None else _take(row, worker, lease, now)
 
 
@@ -142,7 +168,7 @@ def requeue_expired(s: Session) -> list[int]:
     rows = list(s.scalars(_locked(s, select(JobRow).where(
         JobRow.status == "running", JobRow.lease_until < utcnow()))))
     for row in rows:
-        row.status, row.lease_until = "queued", None
+        _requeue(row)
     return [row.id for row in rows]
 
 
@@ -160,8 +186,10 @@ def runnable_queued(s: Session, stream_id: int | None = None) -> list[tuple[int,
     query = (select(JobRow.id, JobRow.stage, JobRow.attempts)
              .join(StreamRow, StreamRow.id == JobRow.stream_id)
              .where(or_((StreamRow.status == "processing") & (JobRow.run == StreamRow.run),
-                        JobRow.stage.in_(DETACHED)),
-                    JobRow.status == "queued").order_by(JobRow.id))
+                        JobRow.detached.is_(True)),
+                    JobRow.status == "queued",
+                    or_(JobRow.lease_until.is_(None), JobRow.lease_until < utcnow()))
+             .order_by(JobRow.id))
     if stream_id is not None:
         query = query.where(JobRow.stream_id == stream_id)
     rows = s.execute(query).all()
@@ -175,8 +203,9 @@ def heartbeat(s: Session, job_ids: list[int], worker: str, lease: float) -> None
               .values(heartbeat_at=now, lease_until=now + timedelta(seconds=lease)))
 
 
-def finish(s: Session, job: JobRow, seconds: float, result: str | None) -> None:
-    job.status, job.seconds, job.result = "done", seconds, result
+def finish(s: Session, job: JobRow, seconds: float, result: str | None,
+           output: dict[str, Any] | None = None) -> None:
+    job.status, job.seconds, job.result, job.output = "done", seconds, result, output
     job.finished_at, job.lease_until, job.error = utcnow(), None, None
 
 
@@ -217,7 +246,7 @@ def recover(s: Session, alive: set[str] | None = None) -> int:
     for row in s.scalars(select(JobRow).where(JobRow.status == "running")):
         name, _, pid = (row.worker or "").rpartition(":")
         if name == host and not _pid_alive(int(pid or 0)) and row.worker not in (alive or ()):
-            row.status, row.lease_until = "queued", None
+            _requeue(row)
             count += 1
     return count
 

@@ -19,7 +19,20 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A time zone aware time, in UTC, on every database: SQLite hands back naive
+    datetimes, which this marks as the UTC they were stored in."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def utcnow() -> datetime:
@@ -42,7 +55,7 @@ class StreamerRow(Base):
     settings: Mapped[dict] = mapped_column(JSON, default=dict)  # layout, caption style
     chat_lag: Mapped[float | None] = mapped_column(Float, nullable=True)
     ranker: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # learned re-ranker
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class StreamerFaceRow(Base):
@@ -55,7 +68,7 @@ class StreamerFaceRow(Base):
     streamer_id: Mapped[int] = mapped_column(ForeignKey("streamers.id", ondelete="CASCADE"))
     file: Mapped[str] = mapped_column(Text)
     embedding: Mapped[list | None] = mapped_column(JSON, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class StreamRow(Base):
@@ -73,9 +86,9 @@ class StreamRow(Base):
     options: Mapped[dict] = mapped_column(JSON, default=dict)  # how it is processed
     run: Mapped[int] = mapped_column(Integer, default=0)  # bumped by every (re)submit
     chat_lag: Mapped[float | None] = mapped_column(Float, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow,
                                                  onupdate=utcnow)
 
 
@@ -116,7 +129,7 @@ class ClipRow(Base):
     status: Mapped[str] = mapped_column(String(20), default="candidate")
     file: Mapped[str | None] = mapped_column(Text, nullable=True)
     revision: Mapped[int] = mapped_column(Integer, default=0)  # bumped by every edit
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow,
                                                  onupdate=utcnow)
 
 
@@ -140,9 +153,9 @@ class JobRow(Base):
     status: Mapped[str] = mapped_column(String(20), default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     worker: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime(),
                                                          nullable=True)
-    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime(),
                                                           nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     seconds: Mapped[float] = mapped_column(Float, default=0.0)
@@ -152,9 +165,9 @@ class JobRow(Base):
     output: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     # Outside its stream's runs (publish): runs whatever the stream does, fails alone.
     detached: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(),
                                                          nullable=True)
 
 
@@ -184,10 +197,10 @@ class PublicationRow(Base):
     media_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # X media
     progress: Mapped[dict] = mapped_column(JSON, default=dict)  # the protocol's checkpoint
     request: Mapped[dict] = mapped_column(JSON, default=dict)  # title, text... as sent
-    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(),
                                                           nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow,
                                                  onupdate=utcnow)
 
 
@@ -205,7 +218,7 @@ class AccountRow(Base):
     external_id: Mapped[str | None] = mapped_column(String(100), nullable=True)  # its own id
     status: Mapped[str] = mapped_column(String(20), default="connected")  # or revoked
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class UserRow(Base):
@@ -214,7 +227,7 @@ class UserRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     password_hash: Mapped[str | None] = mapped_column(Text, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class ApiTokenRow(Base):
@@ -226,8 +239,8 @@ class ApiTokenRow(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(100), default="")
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(),
                                                           nullable=True)
 
 
@@ -240,4 +253,4 @@ class EventRow(Base):
     stream_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     name: Mapped[str] = mapped_column(String(40))
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy import select
@@ -17,7 +18,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from clipforge import errors
 from clipforge.domain import Chunk
 from clipforge.storage import database
-from clipforge.storage.models import Base, ChunkRow, ClipRow, StreamerRow, StreamRow
+from clipforge.storage.models import (
+    Base,
+    ChunkRow,
+    ClipRow,
+    PublicationRow,
+    StreamerFaceRow,
+    StreamerRow,
+    StreamRow,
+)
 
 
 class Repository:
@@ -85,3 +94,34 @@ def save_chunks(s: Session, stream_id: int, chunks: list[Chunk]) -> None:
         s.add(row)
     for stale in existing.values():
         s.delete(stale)
+
+
+AUTO_FACE = "auto-"  # file name prefix of an automatically enrolled reference face
+
+
+def streamer_faces(s: Session, streamer_id: int) -> list[StreamerFaceRow]:
+    return list(s.scalars(select(StreamerFaceRow).where(
+        StreamerFaceRow.streamer_id == streamer_id).order_by(StreamerFaceRow.id)))
+
+
+def is_auto_face(row: StreamerFaceRow) -> bool:
+    return Path(row.file).name.startswith(AUTO_FACE)
+
+
+def reference_embeddings(s: Session, streamer_id: int | None) -> list[list[float]]:
+    """The streamer's reference faces, which the camera follows."""
+    if streamer_id is None:
+        return []
+    return [list(r.embedding) for r in streamer_faces(s, streamer_id) if r.embedding]
+
+
+def publication(s: Session, clip_id: str, platform: str) -> PublicationRow:
+    """The clip's publication on the platform (made, queued, if new)."""
+    row = s.scalar(select(PublicationRow).where(PublicationRow.clip_id == clip_id,
+                                                PublicationRow.platform == platform))
+    if row is None:
+        row = PublicationRow(clip_id=clip_id, platform=platform, status="queued",
+                             attempts=0, progress={}, request={})
+        s.add(row)
+        s.flush()
+    return row

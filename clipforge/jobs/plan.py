@@ -1,0 +1,88 @@
+"""The plan job: frame one clip before it is rendered. It reads what the chunks heard and
+saw, picks the layout (and the stacked panes), and fingerprints the words, faces and
+reference faces the render is made of, so a render is reused while they are the same,
+whatever else changed in the run."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from clipforge.analysis import captions
+from clipforge.analysis.framing import plan_layout
+from clipforge.domain import Options
+from clipforge.jobs import flow
+from clipforge.jobs.base import Finished, Result, spec, unkeyed
+from clipforge.jobs.context import Run
+from clipforge.jobs.render import ClipBounds, RenderInput
+from clipforge.storage import artifacts, ledger
+from clipforge.storage.ledger import JobSpec
+from clipforge.storage.models import ClipRow, StreamRow
+from clipforge.storage.repository import reference_embeddings
+
+
+@dataclass(frozen=True)
+class PlanInput:
+    clip: ClipBounds
+    layout: str  # asked for: auto, crop, blur, stacked
+    edited: dict[str, Any] | None  # a person's facecam and gameplay rectangles
+    captions_text: str | None  # a person's caption text
+    style: dict[str, Any]  # the caption style
+    inputs: list[str]  # the keys of the transcribe and analyze jobs
+    references: list[list[float]]  # the streamer's reference faces (the camera follows)
+    transcripts: list[str] = unkeyed()
+    analyses: list[str] = unkeyed()
+
+
+def caption_style(options: Options, clip_style: str | None) -> captions.CaptionStyle:
+    """The clip's own preset, else the stream's (the streamer's default when it was
+    submitted), with the streamer's size and colour over it."""
+    return captions.style_for(clip_style or options.caption_style, options.caption_size,
+                              options.caption_colour)
+
+
+def plan_specs(s: Session, run: Run, stream: StreamRow, clips: list[ClipRow]) -> list[JobSpec]:
+    """A plan job for each clip (rows only: the files are read by the job)."""
+    heard, seen = flow.results(s, stream, "transcribe"), flow.results(s, stream, "analyze")
+    references = reference_embeddings(s, stream.streamer_id)
+    specs = []
+    for clip in clips:
+        edited = clip.regions if clip.regions and clip.regions.get("edited") else None
+        bounds = ClipBounds(clip.id, clip.start, clip.end, clip.peak, clip.title)
+        specs.append(spec("plan", clip.id, PlanInput(
+            clip=bounds, layout=clip.layout, edited=edited, captions_text=clip.captions,
+            style=asdict(caption_style(run.options, clip.caption_style)),
+            inputs=[j.key for j in (*heard, *seen)], references=references,
+            transcripts=[str(j.result) for j in heard],
+            analyses=[str(j.result) for j in seen])))
+    return specs
+
+
+def run(run: Run, inp: PlanInput) -> Result:
+    clip = inp.clip
+    analyses = artifacts.load_analyses(inp.analyses)
+    layout, regions = plan_layout(inp.layout, run.info, run.options.facecam, analyses,
+                                  clip.start, clip.end, inp.edited)
+    words = [w for seg in artifacts.load_transcripts(inp.transcripts) for w in seg.words
+             if w.end > clip.start and w.start < clip.end]
+    faces = [f for a in analyses for f in a.faces if clip.start - 1 <= f.t <= clip.end + 1]
+    content = ledger.params_hash([artifacts.to_json(words), artifacts.to_json(faces),
+                                  inp.references])
+    path = run.artifact(".json")
+    output = {"layout": layout, "regions": regions, "content": content}
+    artifacts.write_json(path, output)
+    run.progress.advance("plan", 1.0)
+    return Result(path, output)
+
+
+def follow(done: Finished, inp: PlanInput) -> list[JobSpec]:
+    """Render the clip as planned."""
+    out, settings, opts = done.output, done.run.settings, done.run.options
+    return [spec("render", inp.clip.id, RenderInput(
+        clip=inp.clip, layout=out["layout"], regions=out["regions"], style=inp.style,
+        captions_text=inp.captions_text, captions=opts.captions, lufs=settings.target_lufs,
+        preset=settings.x264_preset, crf=settings.x264_crf, out=str(opts.out_dir),
+        content=out["content"], references=inp.references,
+        transcripts=inp.transcripts, analyses=inp.analyses))]
