@@ -1,4 +1,5 @@
-"""How long work tells the outside world how far it got (a terminal bar, later events)."""
+"""How long work tells the outside world how far it got: a terminal bar in the CLI,
+`job.progress` events in the server (execution/progress_events.py)."""
 
 from __future__ import annotations
 

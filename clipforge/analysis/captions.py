@@ -24,7 +24,6 @@ MAX_LINES = 2
 PAGE_PAUSE = 0.7  # a pause this long starts a new page
 
 
-POSITIONS = ("bottom", "middle", "top")
 SEAM_GAP = 40  # px between the facecam pane and captions placed below it
 
 

@@ -23,7 +23,6 @@ from typing import Any
 from clipforge import errors
 from clipforge.domain import ChatMessage
 
-FORMATS = ("jsonl", "yt-dlp live_chat", "chat-downloader", "TwitchDownloader")
 HINT = ("give JSON Lines like {\"t\": 12.5, \"user\": \"name\", \"text\": \"hello\"}, a yt-dlp "
         ".live_chat.json, a chat-downloader JSON or a TwitchDownloader JSON file")
 
