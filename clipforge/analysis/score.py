@@ -98,12 +98,12 @@ def feature_table(inp: Inputs) -> tuple[dict[str, np.ndarray], int]:
     return table, lag
 
 
-Reranker = Callable[[list[Candidate]], list[Candidate]]
+Reorder = Callable[[list[Candidate]], list[Candidate]]  # a learned preference's order
 
 
 def pick(inp: Inputs, top: int, min_len: float, max_len: float,
          weights: dict[str, float] | None = None, allowed: np.ndarray | None = None,
-         rerank: Reranker | None = None) -> tuple[list[Candidate], int]:
+         rerank: Reorder | None = None) -> tuple[list[Candidate], int]:
     """The top clips, best first, never overlapping; and the chat lag used.
 
     `allowed` (bool per second) limits where peaks may be (the cascade's windows).
