@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     max_duration_hours: float = 24.0
     secret_key: str = ""  # signs web sessions; empty: one generated into data_dir
     max_upload_mb: int = 8192  # uploads through the API
+    # Folders (separated by ":") whose files API clients may name by path (a `path` or
+    # `chat` source); empty: none, so API clients upload files or give URLs. The CLI,
+    # run by someone on the machine, is not limited.
+    media_roots: str = ""
     job_lease_seconds: float = 60.0  # a job whose worker is silent this long runs again
 
     # Distributed mode (`redis_url` set): stage workers take jobs from Redis queues and
@@ -161,3 +165,10 @@ def secret_key(settings: Settings) -> bytes:
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_hex(32))
     return path.read_text().strip().encode()
+
+
+def media_roots(settings: Settings) -> list[Path]:
+    """The folders of `media_roots`, resolved (symlinks followed) so that a path can be
+    compared with them."""
+    return [Path(p).expanduser().resolve() for p in settings.media_roots.split(os.pathsep)
+            if p.strip()]

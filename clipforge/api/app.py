@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException
 from clipforge import __version__, errors
 from clipforge.api import admin, clips, connect, streamers, streams, web, ws
 from clipforge.api.deps import Services
+from clipforge.api.views import hide_paths
 from clipforge.config import Settings, get_settings, secret_key
 from clipforge.execution.distributed import DistributedOrchestrator
 from clipforge.execution.pool import LocalPool
@@ -92,7 +93,10 @@ def _error(status: int, code: str, message: str, **extra: object) -> JSONRespons
 
 
 async def _clipforge_error(_request: Request, exc: errors.ClipForgeError) -> JSONResponse:
-    return _error(exc.http_status, exc.code, exc.message)
+    response = _error(exc.http_status, exc.code, hide_paths(exc.message))
+    if isinstance(exc, errors.TooManyAttempts):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
