@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     max_duration_hours: float = 24.0
     secret_key: str = ""  # signs web sessions; empty: one generated into data_dir
     max_upload_mb: int = 8192  # uploads through the API
+    max_body_kb: int = 256  # any other request body (JSON, forms)
     # Folders (separated by ":") whose files API clients may name by path (a `path` or
     # `chat` source); empty: none, so API clients upload files or give URLs. The CLI,
     # run by someone on the machine, is not limited.

@@ -14,7 +14,8 @@ from starlette.exceptions import HTTPException
 
 from clipforge import __version__, errors
 from clipforge.api import admin, clips, connect, streamers, streams, web, ws
-from clipforge.api.deps import Services
+from clipforge.api.deps import Services, credentials_ok
+from clipforge.api.limits import BodyLimits
 from clipforge.api.views import hide_paths
 from clipforge.config import Settings, get_settings, secret_key
 from clipforge.execution.distributed import DistributedOrchestrator
@@ -24,6 +25,7 @@ from clipforge.services.orchestrator import Orchestrator
 from clipforge.storage.repository import Repository
 
 log = logging.getLogger("clipforge.api")
+MULTIPART_SLACK = 1 << 20  # an upload's form fields and part headers, besides the file
 
 
 def create_app(settings: Settings | None = None, workers: bool = True) -> FastAPI:
@@ -64,6 +66,11 @@ def create_app(settings: Settings | None = None, workers: bool = True) -> FastAP
     app.mount("/static", StaticFiles(directory=web.WEB / "static"), name="static")
     app.add_exception_handler(web.LoginRequired, web.login_redirect)  # type: ignore[arg-type]
     app.middleware("http")(_security_headers)
+    # Added last, so it runs first: before routing, parsing or any other middleware.
+    app.add_middleware(BodyLimits, small=settings.max_body_kb << 10,
+                       upload=(settings.max_upload_mb << 20) + MULTIPART_SLACK,
+                       image=streamers.MAX_IMAGE + MULTIPART_SLACK,
+                       authenticated=credentials_ok)
     app.add_exception_handler(errors.ClipForgeError, _clipforge_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
@@ -105,7 +112,8 @@ async def _invalid(_request: Request, exc: RequestValidationError) -> JSONRespon
 
 
 async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
-    codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}
+    codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized",
+             413: "too_large"}
     message = str(exc.detail)
     if exc.status_code == 404:
         message = f"{request.url.path}: no such endpoint; see /docs"

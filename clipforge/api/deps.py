@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.cookies import CookieError, SimpleCookie
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -82,6 +83,21 @@ def session(found: ServicesDep, _user: CurrentUser) -> Iterator[Session]:
 
 SessionDep = Annotated[Session, Depends(session)]
 OpenSessionDep = Annotated[Session, Depends(open_session)]  # for login only
+
+
+def credentials_ok(found: Services, headers: dict[str, str]) -> bool:
+    """Whether a request carries a valid token or login session: the check that runs
+    before its body is read (api/limits.py). Routes check fully (CSRF, roles) later."""
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return authenticate(found, token.strip()) is not None
+    cookies = SimpleCookie()
+    try:
+        cookies.load(headers.get("cookie", ""))
+    except CookieError:
+        return False
+    morsel = cookies.get(sessions.COOKIE)
+    return morsel is not None and sessions.read(found.key, morsel.value) is not None
 
 
 def authenticate(found: Services, token: str) -> UserRow | None:

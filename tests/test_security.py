@@ -1,0 +1,256 @@
+"""The hardened server (issue 15), probed as an attacker would, against a real
+`clipforge serve` on SQLite and on PostgreSQL: files by path, uploads, body caps, sessions
+and tokens, and the paths a response may show."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from tests.servers import Server, pg_database
+
+SECRET = "TOPSECRET-3141"  # text in files the API must never hand out
+
+
+def make_recording(path: Path, seconds: float = 3.0) -> Path:
+    """A small real recording: 160x90 test pattern with a tone."""
+    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi",
+                    "-i", f"testsrc=s=160x90:r=10:d={seconds}", "-f", "lavfi",
+                    "-i", f"sine=f=440:d={seconds}", "-shortest", "-c:v", "libx264",
+                    "-preset", "ultrafast", "-c:a", "aac", str(path)], check=True)
+    return path
+
+
+@dataclass
+class Site:
+    server: Server
+    token: str
+    roots: Path  # the one folder of CLIPFORGE_MEDIA_ROOTS
+    outside: Path  # a folder that is not under it
+    recording: Path  # under the root
+
+    def api(self, token: str | None = None) -> httpx.Client:
+        return self.server.client(token or self.token)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest,
+                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'security.db'}"
+    else:
+        with pg_database() as url:
+            yield url
+
+
+@pytest.fixture(scope="module")
+def site(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    root = tmp_path_factory.mktemp("security")
+    roots, outside = root / "media-root", root / "outside"
+    roots.mkdir()
+    outside.mkdir()
+    recording = make_recording(roots / "vod.mp4")
+    make_recording(outside / "private.mp4")
+    (outside / "notes.txt").write_text(SECRET)
+    (roots / "escape.mp4").symlink_to(outside / "private.mp4")
+    server = Server(root / "data", database_url, pool=False, media_roots=str(roots))
+    try:
+        server.start()
+        token = server.cli("user", "create", "alice", "--password", "correct horse").strip()
+        yield Site(server, token, roots, outside, recording)
+    finally:
+        server.stop()
+
+
+def refusal(response: httpx.Response, given: str) -> tuple[int, str, str]:
+    """What a refusal tells, minus the path the client gave itself (of which errors show
+    the file name only)."""
+    body = response.json()
+    return response.status_code, body["code"], body["message"].replace(Path(given).name,
+                                                                         "PATH")
+
+
+# 1. Files by path ------------------------------------------------------------------------
+
+def test_paths_outside_the_media_roots_are_refused_alike(site: Site) -> None:
+    api = site.api()
+    probes = [str(site.outside / "private.mp4"),  # exists, is media
+              str(site.outside / "notes.txt"),  # exists, not media
+              str(site.outside / "missing.mp4"),  # does not exist
+              "/etc/shadow", "/etc/passwd",
+              str(site.roots / "escape.mp4"),  # a symlink under the root leading out
+              f"{site.roots}/../outside/private.mp4",  # `..` out of the root
+              "vod.mp4"]  # relative: never resolved against the server's folder
+    answers = {refusal(api.post("/api/streams", json={"path": p}), p) for p in probes}
+    assert len(answers) == 1, answers  # the same answer whether the file exists or not
+    status, code, message = answers.pop()
+    assert (status, code) == (403, "forbidden")
+    assert str(site.outside) not in message and SECRET not in message
+    inside = api.post("/api/streams", json={"path": str(site.recording)})
+    assert inside.status_code == 201, inside.text
+
+
+def test_paths_are_off_without_media_roots(tmp_path: Path, database_url: str,
+                                           site: Site) -> None:
+    server = Server(tmp_path / "data", database_url, pool=False, media_roots="")
+    try:
+        server.start()
+        refused = server.client(site.token).post("/api/streams",
+                                                 json={"path": str(site.recording)})
+        assert refused.status_code == 403, refused.text
+        assert "CLIPFORGE_MEDIA_ROOTS" in refused.json()["message"]
+    finally:
+        server.stop()
+
+
+def test_chat_over_the_api_is_an_upload_or_under_a_root(site: Site) -> None:
+    api = site.api()
+    outside_chat = site.outside / "chat.jsonl"
+    outside_chat.write_text('{"t": 1, "user": "a", "text": "hi"}\n')
+    refused = api.post("/api/streams", json={"path": str(site.recording),
+                                             "chat": str(outside_chat)})
+    assert refused.status_code == 403, refused.text
+    leaky = site.roots / "leaky.jsonl"  # a value from the file in the error would leak it
+    leaky.write_text(f'{{"t": "{SECRET}"}}\n')
+    bad = api.post("/api/streams", json={"path": str(site.recording), "chat": str(leaky)})
+    assert bad.status_code == 422 and bad.json()["code"] == "bad_chat_file", bad.text
+    assert SECRET not in bad.text
+    with site.recording.open("rb") as video:
+        uploaded = api.post("/api/streams/upload", files={
+            "file": ("my stream.mp4", video, "video/mp4"),
+            "chat": ("my chat.jsonl", b'{"t": 1.5, "user": "a", "text": "KEKW"}\n')})
+    assert uploaded.status_code == 201, uploaded.text
+    assert str(site.server.data_dir) not in uploaded.text
+    assert uploaded.json()["options"]["chat"].endswith(".jsonl")
+
+
+def test_source_serves_only_media_clipforge_keeps(site: Site) -> None:
+    api = site.api()
+    with site.recording.open("rb") as video:
+        uploaded = api.post("/api/streams/upload",
+                            files={"file": ("upload.mp4", video, "video/mp4")})
+    assert uploaded.status_code == 201, uploaded.text
+    sid = uploaded.json()["id"]
+    served = api.get(f"/api/streams/{sid}/source")
+    assert served.status_code == 200 and served.content == site.recording.read_bytes()
+    by_path = api.post("/api/streams", json={"path": str(site.recording)}).json()["id"]
+    assert api.get(f"/api/streams/{by_path}/source").content == site.recording.read_bytes()
+
+    # A stream row that names a file elsewhere (as `clipforge process` on any file makes
+    # one) is no way to read that file.
+    engine = sa.create_engine(site.server.database_url)
+    secret = str(site.outside / "private.mp4")
+    with engine.begin() as conn:
+        info = conn.execute(sa.text("SELECT info FROM streams WHERE id = :i"),
+                            {"i": sid}).scalar_one()
+        info = info if isinstance(info, dict) else __import__("json").loads(info)
+        conn.execute(sa.text("UPDATE streams SET source = :p, info = :info WHERE id = :i"),
+                     {"p": secret, "info": __import__("json").dumps({**info, "path": secret}),
+                      "i": sid})
+    engine.dispose()
+    refused = api.get(f"/api/streams/{sid}/source")
+    assert refused.status_code == 404, refused.text
+    assert str(site.outside) not in refused.text
+    assert str(site.outside) not in api.get(f"/api/streams/{sid}").text
+
+
+@pytest.mark.parametrize("name, content", [
+    ("list.m3u8", "#EXTM3U\n#EXT-X-TARGETDURATION:3\n#EXTINF:3,\n{target}\n#EXT-X-ENDLIST\n"),
+    ("list.mp4", "ffconcat version 1.0\nfile '{target}'\n"),  # a concat list, renamed
+])
+def test_uploaded_playlists_are_refused(site: Site, name: str, content: str) -> None:
+    target = site.outside / "private.mp4"
+    refused = site.api().post("/api/streams/upload", files={
+        "file": (name, content.format(target=target).encode(), "video/mp4")})
+    assert refused.status_code == 422 and refused.json()["code"] == "not_media", refused.text
+    message = refused.json()["message"]
+    assert message.startswith(f"{name}:")  # the upload's own name, not where it was kept
+    assert str(site.server.data_dir) not in message and str(target) not in message
+
+
+def test_store_paths_never_leave_the_store(tmp_path: Path) -> None:
+    from clipforge import errors
+    from clipforge.storage import store
+
+    here = Path.cwd()
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "secret.txt").write_text(SECRET)
+    try:
+        store.enter(str(tmp_path / "shared"), tmp_path / "cache")
+        for bad in ("store/../../secret.txt", "store/K/../../../secret.txt"):
+            with pytest.raises(errors.UnsafePath):
+                store.local(bad)
+            with pytest.raises(errors.UnsafePath):
+                store.key_of(bad)
+        with pytest.raises(errors.UnsafePath):
+            store.import_file(tmp_path / "secret.txt", "../secret.txt")
+        assert store.key_of("store/K/chunks/0000.wav") == "K/chunks/0000.wav"
+    finally:
+        store.leave()
+        os.chdir(here)
+
+
+# 2. Bodies capped before parsing and before auth -------------------------------------------
+
+def send_headers_only(site: Site, path: str, headers: dict[str, str]) -> str:
+    """Send a request's head (declaring a body) and no body; return the answer's status
+    line. The server must answer without waiting for the body: it never comes."""
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    with socket.create_connection(("127.0.0.1", site.server.port), timeout=30) as sock:
+        sock.sendall(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{head}\r\n".encode())
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            chunk = sock.recv(4096)  # the timeout above: a server that waits fails here
+            assert chunk, f"the connection closed without an answer: {answer!r}"
+            answer += chunk
+    return answer.split(b"\r\n", 1)[0].decode()
+
+
+GIGABYTE = str(1 << 30)
+
+
+@pytest.mark.parametrize("path, kind", [
+    ("/api/streams/upload", "multipart/form-data; boundary=x"),
+    ("/api/streams", "application/json"),
+    ("/api/streamers/1/faces", "multipart/form-data; boundary=x"),
+])
+def test_an_anonymous_1gb_body_is_answered_before_it_is_sent(site: Site, path: str,
+                                                              kind: str) -> None:
+    status = send_headers_only(site, path, {"Content-Type": kind,
+                                            "Content-Length": GIGABYTE})
+    assert " 401 " in status, status
+    forged = send_headers_only(site, path, {"Content-Type": kind, "Content-Length": GIGABYTE,
+                                            "Authorization": "Bearer cf_forged",
+                                            "Cookie": "clipforge_session=forged.sig"})
+    assert " 401 " in forged, forged
+    streamed = send_headers_only(site, path, {"Content-Type": kind,
+                                              "Transfer-Encoding": "chunked"})
+    assert " 401 " in streamed, streamed
+
+
+def test_bodies_over_the_route_cap_are_refused(site: Site) -> None:
+    declared = send_headers_only(site, "/api/streams", {
+        "Content-Type": "application/json", "Content-Length": GIGABYTE,
+        "Authorization": f"Bearer {site.token}"})
+    assert " 413 " in declared, declared
+
+    def streamed() -> Iterator[bytes]:  # chunked: no Content-Length to trust
+        yield b'{"url": "'
+        for _ in range(64):
+            yield b"a" * 8192
+        yield b'"}'
+
+    refused = site.api().post("/api/streams", content=streamed(),
+                              headers={"Content-Type": "application/json"})
+    assert refused.status_code == 413, refused.text
+    assert refused.json()["code"] == "too_large"
+    small = site.api().post("/api/streams", json={"url": "x" * 100})
+    assert small.status_code == 422  # under the cap: read, parsed, then judged
