@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     secret_key: str = ""  # signs web sessions; empty: one generated into data_dir
     max_upload_mb: int = 8192  # uploads through the API
     max_body_kb: int = 256  # any other request body (JSON, forms)
+    # Logins: failures allowed per user name and per client address within the window;
+    # API tokens made by a login or the CLI last `token_days`.
+    login_attempts: int = 10
+    login_attempts_per_address: int = 50
+    login_window_seconds: float = 900.0
+    token_days: float = 90.0
     # Folders (separated by ":") whose files API clients may name by path (a `path` or
     # `chat` source); empty: none, so API clients upload files or give URLs. The CLI,
     # run by someone on the machine, is not limited.

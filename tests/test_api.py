@@ -88,8 +88,8 @@ def test_review_flow_over_http_and_websocket(server: Server, stream_90s: synth.S
                                              tmp_path: Path) -> None:
     token = make_token(server)
     api = server.client(token)
-    ws_url = server.url.replace("http", "ws") + f"/ws?token={token}"
-    with connect(ws_url) as ws:
+    ws_url = server.url.replace("http", "ws") + "/ws"
+    with connect(ws_url, additional_headers={"Authorization": f"Bearer {token}"}) as ws:
         with stream_90s.video.open("rb") as f:
             created = api.post("/api/streams/upload", data={"top": str(TOP)},
                                files={"file": ("my stream.mp4", f, "video/mp4")})
@@ -145,7 +145,8 @@ def test_review_flow_over_http_and_websocket(server: Server, stream_90s: synth.S
 
 
 def test_websocket_and_api_refuse_a_bad_token(server: Server) -> None:
-    with connect(server.url.replace("http", "ws") + "/ws?token=nope") as ws:
+    with connect(server.url.replace("http", "ws") + "/ws") as ws:
+        ws.send(json.dumps({"token": "nope"}))  # a browser's way: the first message
         assert json.loads(ws.recv(timeout=10))["error"] == "unauthorized"
         with pytest.raises(Exception):  # noqa: B017 - closed with 4401
             ws.recv(timeout=10)

@@ -4,7 +4,9 @@ and tokens, and the paths a response may show."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -14,10 +16,13 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
+from websockets.sync.client import connect
 
 from tests.servers import Server, pg_database
 
 SECRET = "TOPSECRET-3141"  # text in files the API must never hand out
+PUBLIC_URL = "https://clips.example"  # browsers reach the server by HTTPS (a proxy)
+LOGIN_ATTEMPTS = 4
 
 
 def make_recording(path: Path, seconds: float = 3.0) -> Path:
@@ -61,7 +66,9 @@ def site(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     make_recording(outside / "private.mp4")
     (outside / "notes.txt").write_text(SECRET)
     (roots / "escape.mp4").symlink_to(outside / "private.mp4")
-    server = Server(root / "data", database_url, pool=False, media_roots=str(roots))
+    server = Server(root / "data", database_url, pool=False, media_roots=str(roots),
+                    public_url=PUBLIC_URL, login_attempts=str(LOGIN_ATTEMPTS),
+                    login_attempts_per_address=str(3 * LOGIN_ATTEMPTS))
     try:
         server.start()
         token = server.cli("user", "create", "alice", "--password", "correct horse").strip()
@@ -151,10 +158,9 @@ def test_source_serves_only_media_clipforge_keeps(site: Site) -> None:
     with engine.begin() as conn:
         info = conn.execute(sa.text("SELECT info FROM streams WHERE id = :i"),
                             {"i": sid}).scalar_one()
-        info = info if isinstance(info, dict) else __import__("json").loads(info)
+        info = info if isinstance(info, dict) else json.loads(info)
         conn.execute(sa.text("UPDATE streams SET source = :p, info = :info WHERE id = :i"),
-                     {"p": secret, "info": __import__("json").dumps({**info, "path": secret}),
-                      "i": sid})
+                     {"p": secret, "info": json.dumps({**info, "path": secret}), "i": sid})
     engine.dispose()
     refused = api.get(f"/api/streams/{sid}/source")
     assert refused.status_code == 404, refused.text
@@ -254,3 +260,118 @@ def test_bodies_over_the_route_cap_are_refused(site: Site) -> None:
     assert refused.json()["code"] == "too_large"
     small = site.api().post("/api/streams", json={"url": "x" * 100})
     assert small.status_code == 422  # under the cap: read, parsed, then judged
+
+
+# 3. Sessions, tokens and logins --------------------------------------------------------------
+
+def web_login(site: Site, user: str, password: str) -> tuple[str, str]:
+    """Log in through the login form as a browser does; returns the session cookie's
+    value and the session's CSRF token. Cookies are carried by hand: they are Secure
+    (the public URL is https), which a client on plain http would not send back."""
+    with httpx.Client(base_url=site.server.url) as web:
+        form = web.get("/login")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert csrf, form.text
+        form_cookie = _cookie(form, "clipforge_login_csrf")
+        done = web.post("/login", data={"username": user, "password": password,
+                                        "csrf": csrf.group(1)},
+                        headers={"Cookie": f"clipforge_login_csrf={form_cookie}"})
+        assert done.status_code == 303 and "failed" not in done.headers["location"], done
+        set_cookie = done.headers["set-cookie"]
+        assert "Secure" in set_cookie and "HttpOnly" in set_cookie, set_cookie
+        session = _cookie(done, "clipforge_session")
+        page = web.get("/", headers={"Cookie": f"clipforge_session={session}"})
+        token = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
+        assert token, page.text
+    return session, token.group(1)
+
+
+def _cookie(response: httpx.Response, name: str) -> str:
+    for header in response.headers.get_list("set-cookie"):
+        if header.startswith(f"{name}="):
+            return header.split(";", 1)[0].split("=", 1)[1]
+    raise AssertionError(f"no {name} cookie in {response.headers}")
+
+
+def as_browser(site: Site, session: str) -> httpx.Client:
+    return httpx.Client(base_url=site.server.url,
+                        headers={"Cookie": f"clipforge_session={session}"})
+
+
+def test_logout_ends_the_session_for_good(site: Site) -> None:
+    site.server.cli("user", "create", "bob", "--password", "bob's password")
+    session, csrf = web_login(site, "bob", "bob's password")
+    with as_browser(site, session) as browser:
+        assert browser.get("/api/me").json() == {"user": "bob"}
+        out = browser.post("/logout", data={"csrf": csrf})
+        assert out.status_code == 303
+        replayed = browser.get("/api/me")  # the old cookie, kept by an attacker
+    assert replayed.status_code == 401, replayed.text
+
+
+def test_a_new_password_ends_every_session(site: Site) -> None:
+    site.server.cli("user", "create", "carol", "--password", "old password")
+    session, _ = web_login(site, "carol", "old password")
+    with as_browser(site, session) as browser:
+        assert browser.get("/api/me").status_code == 200
+        site.server.cli("user", "password", "carol", "--password", "new password")
+        assert browser.get("/api/me").status_code == 401
+
+
+def test_tokens_are_listed_without_their_secret_and_revoked(site: Site) -> None:
+    token = site.server.cli("token", "create", "alice", "--label", "laptop").strip()
+    assert site.api(token).get("/api/me").status_code == 200
+    listing = site.server.cli("token", "list")
+    assert token not in listing
+    line = next(row for row in listing.splitlines() if "\tlaptop\t" in row)
+    assert "\tactive\t" in line and "expires 20" in line
+    site.server.cli("token", "revoke", line.split("\t")[0])
+    assert site.api(token).get("/api/me").status_code == 401
+    assert "\trevoked\t" in next(row for row in site.server.cli("token", "list").splitlines()
+                                   if row.startswith(line.split("\t")[0] + "\t"))
+
+
+def test_tokens_expire(site: Site) -> None:
+    token = site.server.cli("token", "create", "alice", "--label", "short-lived").strip()
+    assert site.api(token).get("/api/me").status_code == 200
+    engine = sa.create_engine(site.server.database_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE api_tokens SET expires_at = :past WHERE name = :n"),
+                     {"past": "2020-01-01 00:00:00+00:00", "n": "short-lived"})
+    engine.dispose()
+    assert site.api(token).get("/api/me").status_code == 401
+
+
+def test_websocket_takes_no_token_in_the_url_and_the_log_shows_none(site: Site) -> None:
+    with site.recording.open("rb") as video:
+        sid = site.api().post("/api/streams/upload", files={
+            "file": ("ws.mp4", video, "video/mp4")}).json()["id"]
+    base = site.server.url.replace("http", "ws")
+    with connect(f"{base}/ws?since=0&stream_id={sid}&token={site.token}") as ws:
+        ws.send("{}")  # no credentials but the URL's, which are ignored
+        assert json.loads(ws.recv(timeout=30))["error"] == "unauthorized"
+    with connect(f"{base}/ws?since=0&stream_id={sid}") as ws:
+        ws.send(json.dumps({"token": site.token}))
+        event = json.loads(ws.recv(timeout=30))
+    assert event["name"] == "stream.submitted" and event["stream_id"] == sid
+    log = site.server.log.read_text()
+    assert "/ws" in log and site.token not in log and "token=" not in log
+
+
+def test_logins_are_rate_limited_per_user_and_per_address(site: Site) -> None:
+    """Last in this module: it uses up the logins of this test's address."""
+    site.server.cli("user", "create", "dave", "--password", "dave's password")
+    login = site.api().post  # the token is ignored: logging in needs none
+    for _ in range(LOGIN_ATTEMPTS):
+        assert login("/api/auth/token", json={"username": "dave",
+                                              "password": "guess"}).status_code == 401
+    locked = login("/api/auth/token", json={"username": "dave",
+                                            "password": "dave's password"})
+    assert locked.status_code == 429 and int(locked.headers["retry-after"]) > 0, locked.text
+    for n in range(2 * LOGIN_ATTEMPTS):  # other names, the same address
+        assert login("/api/auth/token", json={"username": f"nobody{n}",
+                                              "password": "guess"}).status_code == 401
+    site.server.cli("user", "create", "erin", "--password", "erin's password")
+    refused = login("/api/auth/token", json={"username": "erin",
+                                             "password": "erin's password"})
+    assert refused.status_code == 429, refused.text

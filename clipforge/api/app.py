@@ -34,6 +34,10 @@ def create_app(settings: Settings | None = None, workers: bool = True) -> FastAP
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        for name in ("uvicorn.access", "uvicorn.error"):  # configured by uvicorn by now
+            logger = logging.getLogger(name)  # (.error logs WebSocket handshakes)
+            if not any(isinstance(f, PathOnly) for f in logger.filters):
+                logger.addFilter(PathOnly())
         if settings.redis_url:  # distributed: stage workers run the jobs
             orchestrator = DistributedOrchestrator(settings).start()
             repo = orchestrator.repo
@@ -76,6 +80,17 @@ def create_app(settings: Settings | None = None, workers: bool = True) -> FastAP
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unexpected)
     return app
+
+
+class PathOnly(logging.Filter):
+    """The access log shows paths without their query strings, which may hold secrets
+    (an OAuth code, a token sent by an old client)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(a.split("?", 1)[0] if isinstance(a, str) and a.startswith("/")
+                                else a for a in record.args)
+        return True
 
 
 # Pages load nothing from elsewhere: the tool works offline and no third party runs code.
