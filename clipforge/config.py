@@ -18,6 +18,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from clipforge import errors
+
 
 def _default_data_dir() -> Path:
     xdg = os.environ.get("XDG_DATA_HOME")
@@ -160,18 +162,42 @@ def get_settings() -> Settings:
     return Settings()
 
 
+MIN_SECRET_KEY = 32
+# Words of the placeholders that example files ship with: such a key is public.
+PLACEHOLDERS = ("change-me", "changeme", "replace-me", "placeholder", "example", "...")
+
+
 def secret_key(settings: Settings) -> bytes:
-    """The key that signs login sessions: the setting, or one made on first use and kept
-    in the data dir (readable by its owner only), so sessions survive restarts."""
+    """The key that encrypts platform tokens and signs the OAuth flow: the setting, or one
+    made on first use and kept in the data dir (readable by its owner only). A short key
+    or a placeholder is refused: anyone could forge with it."""
     if settings.secret_key:
-        return settings.secret_key.encode()
+        value = settings.secret_key.strip()
+        if len(value) < MIN_SECRET_KEY or any(p in value.lower() for p in PLACEHOLDERS) \
+                or len(set(value)) < 8:
+            raise errors.BadOption(
+                f"CLIPFORGE_SECRET_KEY: a placeholder or shorter than {MIN_SECRET_KEY} "
+                "characters; set it to the output of `python -c \"import secrets; "
+                "print(secrets.token_hex(32))\"`, or unset it to have one made in the data "
+                "folder")
+        return value.encode()
     path = settings.data_dir / "secret_key"
-    if not path.exists():
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_folder(settings.data_dir)
+    try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_hex(32))
+    except FileExistsError:  # made before, or by another process just now
+        return path.read_text().strip().encode()
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_hex(32))
     return path.read_text().strip().encode()
+
+
+def private_folder(folder: Path) -> None:
+    """Make the data folder (if needed) readable by its owner only: it holds the key, the
+    database and the media."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if folder.stat().st_mode & 0o077:
+        folder.chmod(0o700)
 
 
 def media_roots(settings: Settings) -> list[Path]:

@@ -8,10 +8,16 @@ import json
 import os
 import re
 import socket
+import stat
+import struct
 import subprocess
+import threading
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -67,7 +73,8 @@ def site(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     (outside / "notes.txt").write_text(SECRET)
     (roots / "escape.mp4").symlink_to(outside / "private.mp4")
     server = Server(root / "data", database_url, pool=False, media_roots=str(roots),
-                    public_url=PUBLIC_URL, login_attempts=str(LOGIN_ATTEMPTS),
+                    public_url=PUBLIC_URL, youtube_client_id="clipforge-test-client",
+                    login_attempts=str(LOGIN_ATTEMPTS),
                     login_attempts_per_address=str(3 * LOGIN_ATTEMPTS))
     try:
         server.start()
@@ -356,6 +363,118 @@ def test_websocket_takes_no_token_in_the_url_and_the_log_shows_none(site: Site) 
     assert event["name"] == "stream.submitted" and event["stream_id"] == sid
     log = site.server.log.read_text()
     assert "/ws" in log and site.token not in log and "token=" not in log
+
+
+# 5. SSRF, secrets, files, images, OAuth, flashes ----------------------------------------------
+
+class Listener:
+    """A local HTTP server that logs every request it receives: the internal service an
+    attacker wants the server to reach."""
+
+    def __init__(self) -> None:
+        seen = self.requests = []  # type: list[str]
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                seen.append(self.path)
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Listener:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_private_addresses_hidden_in_ipv6_forms_are_refused(site: Site) -> None:
+    with Listener() as internal:
+        forms = ["::ffff:127.0.0.1", "::ffff:7f00:1", "::7f00:1", "64:ff9b::7f00:1",
+                 "64:ff9b:1::a00:1", "2002:7f00:1::1", "::1"]
+        for form in forms:
+            url = f"http://[{form}]:{internal.port}/internal.mp4"
+            refused = site.api().post("/api/streams", json={"url": url})
+            assert refused.status_code == 422, (form, refused.text)
+            assert refused.json()["code"] == "unsafe_url", (form, refused.text)
+        assert internal.requests == []  # not one request reached it
+        # The listener does log: the same address asked directly is seen.
+        httpx.get(f"http://127.0.0.1:{internal.port}/direct")
+        assert internal.requests == ["/direct"]
+
+
+def test_a_placeholder_or_short_secret_key_stops_the_server(tmp_path: Path) -> None:
+    from tests.conftest import cli_env, clipforge_cmd
+
+    for key in ("change-me-to-a-long-random-string", "short", "a" * 64):
+        env = dict(cli_env(tmp_path / "data"), CLIPFORGE_SECRET_KEY=key)
+        proc = subprocess.run(clipforge_cmd("serve", "--port", "1"), env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 2, (key, proc.stdout, proc.stderr)
+        assert "CLIPFORGE_SECRET_KEY" in proc.stderr
+    compose = (Path(__file__).parents[1] / "deploy" / "compose.yaml").read_text()
+    assert "CLIPFORGE_SECRET_KEY:" not in compose and "keygen:" in compose
+
+
+def test_the_data_folder_and_database_are_private(site: Site) -> None:
+    folder = site.server.data_dir
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE((folder / "secret_key").stat().st_mode) == 0o600
+    if site.server.database_url.startswith("sqlite:///"):
+        database = Path(site.server.database_url.removeprefix("sqlite:///"))
+        assert stat.S_IMODE(database.stat().st_mode) == 0o600
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG that declares its size and holds almost nothing: a decoder would allocate
+    width x height pixels."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(
+            ">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    rows = zlib.compress(b"\x00" * (1 + 3 * width) * 8)  # a few rows; the rest missing
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", rows) + \
+        chunk(b"IEND", b"")
+
+
+def test_images_over_25_megapixels_are_refused_from_their_header(site: Site) -> None:
+    api = site.api()
+    made = api.post("/api/streamers", json={"name": "image-probe"})
+    assert made.status_code == 201, made.text
+    huge = png_header(12000, 12000)
+    assert len(huge) < 200_000
+    refused = api.post(f"/api/streamers/{made.json()['id']}/faces",
+                       files={"image": ("huge.png", huge, "image/png")})
+    assert refused.status_code == 413 and "12000x12000" in refused.text, refused.text
+    not_image = api.post(f"/api/streamers/{made.json()['id']}/faces",
+                         files={"image": ("x.png", b"GIF89a....", "image/png")})
+    assert not_image.status_code == 422, not_image.text
+
+
+def test_oauth_comes_back_only_to_the_public_url_and_flashes_known_codes(site: Site
+                                                                         ) -> None:
+    site.server.cli("user", "create", "oscar", "--password", "oscar's password")
+    session, _ = web_login(site, "oscar", "oscar's password")
+    streamer = site.api().post("/api/streamers", json={"name": "oauth-probe"}).json()["id"]
+    with as_browser(site, session) as browser:
+        out = browser.get(f"/accounts/connect/youtube?streamer_id={streamer}",
+                          headers={"Host": "attacker.example"})
+        assert out.status_code == 303, out.text
+        query = parse_qs(urlsplit(out.headers["location"]).query)
+        assert query["redirect_uri"] == [f"{PUBLIC_URL}/accounts/callback/youtube"]
+        back = browser.get("/accounts/callback/youtube",
+                           params={"error": "<b>Your account is suspended, call 555</b>"})
+    assert back.status_code == 303
+    assert back.headers["location"] == "/streamers?error=stale_state"
 
 
 def test_logins_are_rate_limited_per_user_and_per_address(site: Site) -> None:

@@ -17,7 +17,7 @@ from clipforge.api import admin, clips, connect, streamers, streams, web, ws
 from clipforge.api.deps import Services, credentials_ok
 from clipforge.api.limits import BodyLimits
 from clipforge.api.views import hide_paths
-from clipforge.config import Settings, get_settings, secret_key
+from clipforge.config import Settings, get_settings, private_folder, secret_key
 from clipforge.execution.distributed import DistributedOrchestrator
 from clipforge.execution.pool import LocalPool
 from clipforge.execution.progress_events import EventProgress
@@ -31,9 +31,11 @@ MULTIPART_SLACK = 1 << 20  # an upload's form fields and part headers, besides t
 def create_app(settings: Settings | None = None, workers: bool = True) -> FastAPI:
     """The API; with `workers`, a local pool in the same process runs the jobs."""
     settings = settings or get_settings()
+    secret_key(settings)  # refuse a placeholder key before serving anything
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        private_folder(settings.data_dir)
         for name in ("uvicorn.access", "uvicorn.error"):  # configured by uvicorn by now
             logger = logging.getLogger(name)  # (.error logs WebSocket handshakes)
             if not any(isinstance(f, PathOnly) for f in logger.filters):
