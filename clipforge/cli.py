@@ -300,6 +300,7 @@ def worker(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     try:
         settings = get_settings()
+        _check_worker_host(host, settings.worker_token)
         check_distributed(settings)
         stage_worker = StageWorker(settings, stage, threads)
         # uvicorn shuts down gracefully on SIGTERM/SIGINT (the app's lifespan stops the
@@ -308,10 +309,21 @@ def worker(
         # native code (dlib, OpenCV) on its thread, which aborts a normal exit.
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: _exit_now(0))
-        uvicorn.run(create_worker_app(stage_worker), host=host, port=port or PORTS[stage],
+        uvicorn.run(create_worker_app(stage_worker, settings.worker_token), host=host,
+                    port=port or PORTS[stage],
                     log_level="warning")
     except errors.ClipForgeError as exc:
         fail(exc)
+
+
+def _check_worker_host(host: str, token: str) -> None:
+    """Off this machine, a worker's endpoints (run a job, metrics) need a token."""
+    if host in ("127.0.0.1", "localhost", "::1") or len(token) >= 16:
+        return
+    raise errors.BadOption(
+        f"--host {host}: a worker listening beyond this machine needs "
+        "CLIPFORGE_WORKER_TOKEN (16 characters or more), which its /metrics and "
+        "/jobs/{id}/run then require; or keep --host 127.0.0.1")
 
 
 def _exit_now(code: int) -> None:

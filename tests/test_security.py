@@ -477,6 +477,31 @@ def test_oauth_comes_back_only_to_the_public_url_and_flashes_known_codes(site: S
     assert back.headers["location"] == "/streamers?error=stale_state"
 
 
+def test_workers_stay_local_or_need_a_token(site: Site, tmp_path: Path) -> None:
+    from tests.cluster import Worker, redis_server
+    from tests.conftest import cli_env, clipforge_cmd
+
+    env = dict(cli_env(tmp_path / "w"), CLIPFORGE_REDIS_URL="redis://127.0.0.1:1/0",
+               CLIPFORGE_DATABASE_URL=site.server.database_url)
+    wide = subprocess.run(clipforge_cmd("worker", "--stage", "scoring", "--host", "0.0.0.0"),
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert wide.returncode == 2 and "CLIPFORGE_WORKER_TOKEN" in wide.stderr, wide.stderr
+    if site.server.database_url.startswith("sqlite"):
+        return  # a running worker needs PostgreSQL: the other parameter runs it
+    token = "worker-token-0123456789abcdef"
+    with redis_server(tmp_path / "redis") as redis:
+        worker = Worker(tmp_path, "scoring", dict(env, CLIPFORGE_REDIS_URL=redis.url,
+                                                  CLIPFORGE_WORKER_TOKEN=token), 1, 1)
+        try:
+            worker.start().wait_ready()  # /health needs no token
+            assert httpx.get(f"{worker.url}/metrics").status_code == 401
+            assert httpx.post(f"{worker.url}/jobs/1/run").status_code == 401
+            assert httpx.get(f"{worker.url}/metrics", headers={
+                "Authorization": f"Bearer {token}"}).status_code == 200
+        finally:
+            worker.stop()
+
+
 def test_logins_are_rate_limited_per_user_and_per_address(site: Site) -> None:
     """Last in this module: it uses up the logins of this test's address."""
     site.server.cli("user", "create", "dave", "--password", "dave's password")
