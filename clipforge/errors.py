@@ -98,6 +98,23 @@ class BadOption(InputError):
     code = "bad_option"
 
 
+class UnsafePath(InputError):
+    """A store path that would leave the store (`..`, or absolute where a key is due)."""
+
+    code = "unsafe_path"
+
+
+class TooManyAttempts(InputError):
+    """Too many failed logins from one address or for one user: wait, then try again."""
+
+    code = "too_many_attempts"
+    http_status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 # URL sources: what a site or the network can refuse (sources/ingest.py maps yt-dlp's
 # errors to these).
 class UnsafeUrl(InputError):

@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -16,9 +17,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import cli_env, clipforge_cmd
+from tests.conftest import CACHE, cli_env, clipforge_cmd
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+# Where tests keep the recordings they submit by path (the generated-media cache and pytest's
+# temp folders); a test about the media roots sets its own.
+MEDIA_ROOTS = os.pathsep.join([str(CACHE), tempfile.gettempdir()])
 
 
 def _pg_connect(url: str = PG_ADMIN):  # type: ignore[no-untyped-def]
@@ -61,6 +65,7 @@ class Server:
         self.data_dir, self.database_url, self.pool = data_dir, database_url, pool
         self.env = cli_env(data_dir)
         self.env["CLIPFORGE_DATABASE_URL"] = database_url
+        self.env["CLIPFORGE_MEDIA_ROOTS"] = MEDIA_ROOTS
         self.env.update({f"CLIPFORGE_{k.upper()}": v for k, v in settings.items()})
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"

@@ -216,8 +216,8 @@ def test_stream_completes_with_its_media_on_s3(cluster: Cluster, api: httpx.Clie
     probe.start()
     listener = redis.Redis.from_url(cluster.env["CLIPFORGE_REDIS_URL"]).pubsub()
     listener.subscribe("clipforge:events")
-    ws_url = cluster.api.url.replace("http", "ws") + f"/ws?token={token}"
-    with connect(ws_url) as ws:
+    ws_url = cluster.api.url.replace("http", "ws") + "/ws"
+    with connect(ws_url, additional_headers={"Authorization": f"Bearer {token}"}) as ws:
         with base_stream.video.open("rb") as f:
             created = api.post("/api/streams/upload",
                                files={"file": ("stream.mp4", f, "video/mp4")})

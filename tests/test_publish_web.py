@@ -49,7 +49,9 @@ def served(processed: tuple[Path, dict[str, Any], Path], fake: FakePlatforms,
     server = Server(copy, f"sqlite:///{copy / 'clipforge.db'}", workers="2",
                     secret_key=SECRET, youtube_chunk_bytes=str(CHUNK),
                     x_chunk_bytes=str(CHUNK), publish_backoff_seconds="0.05",
-                    **fake.settings()).start()
+                    **fake.settings())
+    server.env["CLIPFORGE_PUBLIC_URL"] = server.url  # OAuth comes back only to it
+    server.start()
     server.cli("user", "create", "editor", "--password", "correct horse", "--no-token")
     yield server, report, out
     server.stop()

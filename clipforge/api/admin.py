@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from sqlalchemy import func, select, text
 
 from clipforge import __version__
 from clipforge.api import schemas
-from clipforge.api.deps import CurrentUser, IdPath, OpenSessionDep, ServicesDep, SessionDep
+from clipforge.api.deps import CurrentUser, IdPath, ServicesDep, SessionDep, checked_login
 from clipforge.api.views import event_view, job_view, page, publication_view
 from clipforge.storage import users
 from clipforge.storage.models import EventRow, JobRow, PublicationRow
@@ -34,12 +34,15 @@ def health(found: ServicesDep) -> schemas.Health:
 
 
 @router.post("/api/auth/token", response_model=schemas.Token, tags=["auth"],
-             responses=schemas.responses(401))
-def login(body: schemas.Login, s: OpenSessionDep) -> schemas.Token:
-    """Trade a user name and password for a new API token (shown once)."""
-    user = users.login(s, body.username, body.password)
-    return schemas.Token(token=users.create_token(s, user, body.label or "login"),
-                         user=user.name)
+             responses=schemas.responses(401, 429))
+def login(body: schemas.Login, request: Request, found: ServicesDep) -> schemas.Token:
+    """Trade a user name and password for a new API token (shown once; it expires after
+    CLIPFORGE_TOKEN_DAYS). Failed logins are limited per user and per address (429)."""
+    user = checked_login(request, found, body.username, body.password)
+    with found.repo.session() as s:
+        token = users.create_token(s, user, body.label or "login",
+                                   found.settings.token_days)
+    return schemas.Token(token=token, user=user.name)
 
 
 @router.get("/api/me", tags=["auth"])

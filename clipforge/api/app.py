@@ -14,8 +14,10 @@ from starlette.exceptions import HTTPException
 
 from clipforge import __version__, errors
 from clipforge.api import admin, clips, connect, streamers, streams, web, ws
-from clipforge.api.deps import Services
-from clipforge.config import Settings, get_settings, secret_key
+from clipforge.api.deps import Services, credentials_ok
+from clipforge.api.limits import BodyLimits
+from clipforge.api.views import hide_paths
+from clipforge.config import Settings, get_settings, private_folder, secret_key
 from clipforge.execution.distributed import DistributedOrchestrator
 from clipforge.execution.pool import LocalPool
 from clipforge.execution.progress_events import EventProgress
@@ -23,14 +25,21 @@ from clipforge.services.orchestrator import Orchestrator
 from clipforge.storage.repository import Repository
 
 log = logging.getLogger("clipforge.api")
+MULTIPART_SLACK = 1 << 20  # an upload's form fields and part headers, besides the file
 
 
 def create_app(settings: Settings | None = None, workers: bool = True) -> FastAPI:
     """The API; with `workers`, a local pool in the same process runs the jobs."""
     settings = settings or get_settings()
+    secret_key(settings)  # refuse a placeholder key before serving anything
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        private_folder(settings.data_dir)
+        for name in ("uvicorn.access", "uvicorn.error"):  # configured by uvicorn by now
+            logger = logging.getLogger(name)  # (.error logs WebSocket handshakes)
+            if not any(isinstance(f, PathOnly) for f in logger.filters):
+                logger.addFilter(PathOnly())
         if settings.redis_url:  # distributed: stage workers run the jobs
             orchestrator = DistributedOrchestrator(settings).start()
             repo = orchestrator.repo
@@ -63,11 +72,27 @@ def create_app(settings: Settings | None = None, workers: bool = True) -> FastAP
     app.mount("/static", StaticFiles(directory=web.WEB / "static"), name="static")
     app.add_exception_handler(web.LoginRequired, web.login_redirect)  # type: ignore[arg-type]
     app.middleware("http")(_security_headers)
+    # Added last, so it runs first: before routing, parsing or any other middleware.
+    app.add_middleware(BodyLimits, small=settings.max_body_kb << 10,
+                       upload=(settings.max_upload_mb << 20) + MULTIPART_SLACK,
+                       image=streamers.MAX_IMAGE + MULTIPART_SLACK,
+                       authenticated=credentials_ok)
     app.add_exception_handler(errors.ClipForgeError, _clipforge_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unexpected)
     return app
+
+
+class PathOnly(logging.Filter):
+    """The access log shows paths without their query strings, which may hold secrets
+    (an OAuth code, a token sent by an old client)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(a.split("?", 1)[0] if isinstance(a, str) and a.startswith("/")
+                                else a for a in record.args)
+        return True
 
 
 # Pages load nothing from elsewhere: the tool works offline and no third party runs code.
@@ -92,7 +117,10 @@ def _error(status: int, code: str, message: str, **extra: object) -> JSONRespons
 
 
 async def _clipforge_error(_request: Request, exc: errors.ClipForgeError) -> JSONResponse:
-    return _error(exc.http_status, exc.code, exc.message)
+    response = _error(exc.http_status, exc.code, hide_paths(exc.message))
+    if isinstance(exc, errors.TooManyAttempts):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -101,7 +129,8 @@ async def _invalid(_request: Request, exc: RequestValidationError) -> JSONRespon
 
 
 async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
-    codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}
+    codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized",
+             413: "too_large"}
     message = str(exc.detail)
     if exc.status_code == 404:
         message = f"{request.url.path}: no such endpoint; see /docs"

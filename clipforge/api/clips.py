@@ -20,7 +20,8 @@ from clipforge.api.deps import (
     SessionDep,
 )
 from clipforge.api.views import clip_detail, clip_view, page, publication_view
-from clipforge.services import timeline
+from clipforge.config import Settings
+from clipforge.services import submission, timeline
 from clipforge.storage import store
 from clipforge.storage.models import ClipRow, StreamRow
 from clipforge.storage.repository import fetch
@@ -136,11 +137,27 @@ def stream_timeline(stream_id: IdPath, s: SessionDep, _user: CurrentUser) -> sch
 
 @router.get("/api/streams/{stream_id}/source", response_class=FileResponse,
             responses={**NOT_FOUND, 200: {"content": {"video/mp4": {}}}})
-def stream_source(stream_id: IdPath, s: SessionDep, _user: CurrentUser) -> FileResponse:
-    """The recording itself (byte ranges supported), for previewing a trim."""
+def stream_source(stream_id: IdPath, s: SessionDep, found: ServicesDep,
+                  _user: CurrentUser) -> FileResponse:
+    """The recording itself (byte ranges supported), for previewing a trim. Only a file
+    ClipForge keeps (an upload, a download) or one under CLIPFORGE_MEDIA_ROOTS: a stream
+    made by `clipforge process` on any file is not a way to read that file."""
     stream = fetch(s, StreamRow, stream_id, "stream")
     info = stream.info or {}
     path = Path(info.get("path") or stream.source)
-    if not store.exists(path):
-        raise errors.NotFound(f"stream {stream_id}: its recording is no longer at {path}")
+    gone = errors.NotFound(f"stream {stream_id}: its recording is not kept by ClipForge")
+    if not (store.is_store_path(path) or _kept(path, found.settings)) or not store.exists(path):
+        raise gone
     return FileResponse(store.local(path), media_type="video/mp4")
+
+
+def _kept(path: Path, settings: Settings) -> bool:
+    """A local file in the storage folder, or under a media root (symlinks followed)."""
+    if not path.is_absolute():
+        return False
+    storage = Path(settings.storage_url).resolve()
+    try:
+        inside = path.resolve().is_relative_to(storage) and ".." not in path.parts
+    except (OSError, RuntimeError):
+        return False
+    return inside or submission.under_roots(path, settings)

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import time
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse
 
 from clipforge import errors
 from clipforge.api import sessions
-from clipforge.api.deps import ServicesDep
+from clipforge.api.deps import ServicesDep, secure_cookies
 from clipforge.api.web import page_user
 from clipforge.publish import PLATFORMS, oauth
 from clipforge.services import accounts
@@ -27,20 +27,30 @@ from clipforge.storage.models import StreamerRow
 from clipforge.storage.repository import fetch
 
 router = APIRouter(include_in_schema=False)
+log = logging.getLogger("clipforge.api")
 COOKIE = "clipforge_oauth"
 MAX_AGE = 900
+# What the page back may say: a code from this list (app.js has the words), never text
+# from the URL, so nobody can make the page show a message of their choosing.
+FLASHES = ("unknown_platform", "not_configured", "no_public_url", "stale_state",
+           "not_granted", "failed")
 
 
-def _back(**query: str) -> RedirectResponse:
-    text = "&".join(f"{k}={quote(v)}" for k, v in query.items())
-    response = RedirectResponse(f"/streamers?{text}", status_code=303)
+def _back(error: str = "", connected: str = "", detail: str = "") -> RedirectResponse:
+    if error:
+        log.warning("connecting an account: %s (%s)", error, detail)
+    query = f"error={error if error in FLASHES else 'failed'}" if error else \
+        f"connected={connected if connected in PLATFORMS else ''}"
+    response = RedirectResponse(f"/streamers?{query}", status_code=303)
     response.delete_cookie(COOKIE)
     return response
 
 
-def _redirect_uri(request: Request, found: ServicesDep, platform: str) -> str:
-    base = found.settings.public_url.rstrip("/") or str(request.base_url).rstrip("/")
-    return f"{base}/accounts/callback/{platform}"
+def _redirect_uri(found: ServicesDep, platform: str) -> str | None:
+    """Where the platform sends the browser back: only CLIPFORGE_PUBLIC_URL, never the
+    request's Host header (which the client chooses)."""
+    base = found.settings.public_url.rstrip("/")
+    return f"{base}/accounts/callback/{platform}" if base else None
 
 
 @router.get("/accounts/connect/{platform}")
@@ -49,14 +59,16 @@ def connect_start(request: Request, found: ServicesDep, platform: str,
                   ) -> RedirectResponse:
     page_user(request, found)
     if platform not in PLATFORMS:
-        return _back(error=f"{platform}: connect youtube or x")
+        return _back(error="unknown_platform", detail=platform[:20])
     with found.repo.session() as s:
         streamer = fetch(s, StreamerRow, streamer_id, "streamer").name
     try:
         provider = oauth.provider(found.settings, platform)
     except errors.ClipForgeError as exc:
-        return _back(error=exc.message)
-    redirect_uri = _redirect_uri(request, found, platform)
+        return _back(error="not_configured", detail=exc.message)
+    redirect_uri = _redirect_uri(found, platform)
+    if redirect_uri is None:
+        return _back(error="no_public_url", detail="CLIPFORGE_PUBLIC_URL is not set")
     pending = oauth.start(provider, redirect_uri)
     body = base64.urlsafe_b64encode(json.dumps({
         "platform": platform, "streamer": streamer, "state": pending.state,
@@ -65,7 +77,8 @@ def connect_start(request: Request, found: ServicesDep, platform: str,
     response = RedirectResponse(pending.url, status_code=303)
     # Lax: the platform's redirect back is a top-level GET, which must carry it.
     response.set_cookie(COOKIE, f"{body.decode()}.{sessions.sign(found.key, body)}",
-                        httponly=True, samesite="lax", max_age=MAX_AGE)
+                        httponly=True, samesite="lax", max_age=MAX_AGE,
+                        secure=secure_cookies(found))
     return response
 
 
@@ -76,16 +89,15 @@ def connect_callback(request: Request, found: ServicesDep, platform: str,
     flow = _flow(found.key, request.cookies.get(COOKIE))
     if flow is None or flow["platform"] != platform or not sessions.csrf_ok(
             flow["state"], state):
-        return _back(error=f"{platform}: the sign-in came back without this browser's "
-                           "state (expired or forged); press Connect again")
+        return _back(error="stale_state", detail=platform[:20])
     if error or not code:
-        return _back(error=f"{platform}: access was not granted ({error or 'no code'})")
+        return _back(error="not_granted", detail=error[:200])
     try:
         done = accounts.connect(found.repo, found.settings, platform, flow["streamer"], code,
                                 flow["redirect_uri"], flow["verifier"])
     except errors.ClipForgeError as exc:
-        return _back(error=exc.message)
-    return _back(connected=f"{done.platform} account {done.name} for {done.streamer}")
+        return _back(error="failed", detail=exc.message)
+    return _back(connected=done.platform)
 
 
 def _flow(key: bytes, value: str | None) -> dict[str, str] | None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from http.cookies import CookieError, SimpleCookie
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from clipforge import errors
 from clipforge.api import sessions
+from clipforge.api.throttle import LoginThrottle
 from clipforge.config import Settings
 from clipforge.services.orchestrator import Orchestrator
 from clipforge.storage import users
@@ -27,7 +29,13 @@ class Services:
     settings: Settings
     repo: Repository
     orchestrator: Orchestrator
-    key: bytes  # signs login sessions
+    key: bytes  # signs the OAuth flow's cookie
+    throttle: LoginThrottle = field(init=False)
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        self.throttle = LoginThrottle(s.login_attempts, s.login_attempts_per_address,
+                                      s.login_window_seconds)
 
 
 def services(request: Request) -> Services:
@@ -51,7 +59,7 @@ def current_user(request: Request, found: ServicesDep,
         if user is None:
             raise errors.Unauthorized("the API token is not valid (revoked, or mistyped)")
         return user
-    session = sessions.read(found.key, request.cookies.get(sessions.COOKIE))
+    session = sessions.read(found.repo, request.cookies.get(sessions.COOKIE))
     if session is None:
         raise errors.Unauthorized("this needs an API token: send `Authorization: Bearer "
                                   "TOKEN` (make one with `clipforge token create USER`)")
@@ -82,6 +90,38 @@ def session(found: ServicesDep, _user: CurrentUser) -> Iterator[Session]:
 
 SessionDep = Annotated[Session, Depends(session)]
 OpenSessionDep = Annotated[Session, Depends(open_session)]  # for login only
+
+
+def credentials_ok(found: Services, headers: dict[str, str]) -> bool:
+    """Whether a request carries a valid token or login session: the check that runs
+    before its body is read (api/limits.py). Routes check fully (CSRF, roles) later."""
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return authenticate(found, token.strip()) is not None
+    cookies = SimpleCookie()
+    try:
+        cookies.load(headers.get("cookie", ""))
+    except CookieError:
+        return False
+    morsel = cookies.get(sessions.COOKIE)
+    return morsel is not None and sessions.read(found.repo, morsel.value) is not None
+
+
+def checked_login(request: Request, found: Services, name: str, password: str) -> UserRow:
+    """A user name and password, under the login throttle (api/throttle.py)."""
+    address = request.client.host if request.client else "unknown"
+    found.throttle.check(address, name)
+    try:
+        with found.repo.session() as s:
+            return users.login(s, name, password)
+    except errors.Unauthorized:
+        found.throttle.failed(address, name)
+        raise
+
+
+def secure_cookies(found: Services) -> bool:
+    """Cookies only over HTTPS when browsers reach the server by HTTPS."""
+    return found.settings.public_url.lower().startswith("https://")
 
 
 def authenticate(found: Services, token: str) -> UserRow | None:

@@ -15,6 +15,7 @@ from clipforge import errors
 from clipforge.api import schemas
 from clipforge.api.deps import CurrentUser, IdPath, ServicesDep, SessionDep
 from clipforge.api.views import account_view, face_view, page, streamer_view
+from clipforge.media.images import MAX_PIXELS, image_size
 from clipforge.services import faces as vision
 from clipforge.services.checks import check_streamer_settings
 from clipforge.storage.models import AccountRow, StreamerFaceRow, StreamerRow, StreamRow
@@ -113,7 +114,13 @@ def add_face(streamer_id: IdPath, found: ServicesDep, s: SessionDep, _user: Curr
     data = image.file.read(MAX_IMAGE + 1)
     if len(data) > MAX_IMAGE:
         raise errors.TooLarge(f"{image.filename}: images up to {MAX_IMAGE >> 20} MB")
-    decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
+    size = image_size(data)
+    if size is None:
+        raise errors.NotMedia(f"{image.filename}: not an image; send a JPEG or PNG")
+    if size[0] * size[1] > MAX_PIXELS:
+        raise errors.TooLarge(f"{image.filename}: {size[0]}x{size[1]} pixels; send an image of "
+                              f"at most {MAX_PIXELS // 1_000_000} megapixels")
+    decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if decoded is None:
         raise errors.NotMedia(f"{image.filename}: not an image; send a JPEG or PNG")
     row = vision.add_reference(s, found.settings, streamer_id, decoded,

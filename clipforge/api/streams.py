@@ -23,6 +23,7 @@ from clipforge.storage.repository import fetch
 
 router = APIRouter(prefix="/api/streams", tags=["streams"])
 UPLOAD_BLOCK = 1 << 20
+CHAT_SUFFIXES = (".json", ".jsonl")
 
 
 def _options(found: ServicesDep, body: schemas.StreamOptions, key: str) -> Options:
@@ -57,34 +58,54 @@ def _submit(found: ServicesDep, source: Path | str, body: schemas.StreamOptions,
              responses=schemas.responses(403, 404, 409, 413, 422, 451))
 def create_stream(body: schemas.StreamCreate, found: ServicesDep,
                   _user: CurrentUser) -> schemas.StreamDetail:
-    """Submit a stream by a path on the server or a URL (a Twitch or YouTube VOD, or any
-    media URL yt-dlp reads). The same file or video again is the same stream: it is
-    processed again with these options, reusing finished work."""
+    """Submit a stream by URL (a Twitch or YouTube VOD, or any media URL yt-dlp reads), or
+    by a path on the server under a folder of CLIPFORGE_MEDIA_ROOTS. The same file or
+    video again is the same stream: it is processed again with these options, reusing
+    finished work."""
     if bool(body.path) == bool(body.url):
         raise errors.BadOption("give exactly one of `path` (a file on the server) or `url`")
+    if body.chat:
+        body = body.model_copy(update={"chat": str(submission.server_file(
+            body.chat, found.settings, "chat"))})
     if body.url:
         return _submit(found, body.url, body, body.name)
     assert body.path is not None
-    return _submit(found, Path(body.path), body, body.name)
+    return _submit(found, submission.server_file(body.path, found.settings, "path"), body,
+                   body.name)
 
 
 @router.post("/upload", status_code=201, response_model=schemas.StreamDetail,
              responses=schemas.responses(413, 422))
 def upload_stream(found: ServicesDep, _user: CurrentUser,
-                  file: Annotated[UploadFile, File(description="The recording")],
+                  file: Annotated[UploadFile, File(description="The recording: mp4, mkv, "
+                                                   "webm, mov, flv, ts, wav, mp3, m4a, aac, "
+                                                   "ogg or opus")],
+                  chat: Annotated[UploadFile | None, File(
+                      description="Its chat replay (JSON or JSON Lines)")] = None,
                   top: Annotated[int | None, Form(ge=1, le=50)] = None,
                   layout: Annotated[schemas.Layout | None, Form()] = None,
                   streamer: Annotated[schemas.Name, Form()] = "default",
                   name: Annotated[schemas.Name | None, Form()] = None,
                   ) -> schemas.StreamDetail:
-    """Upload a recording (multipart) and process it."""
-    saved = _save_upload(found, file)
-    body = schemas.StreamOptions(top=top, layout=layout, streamer=streamer)
+    """Upload a recording (multipart), with its chat if you have it, and process it."""
+    saved = [_save_upload(found, file)]
     try:
-        return _submit(found, saved, body, name or Path(file.filename or "upload").stem)
-    except errors.ClipForgeError:
-        saved.unlink(missing_ok=True)  # nothing to keep from a refused upload
+        if chat is not None and chat.filename:
+            saved.append(_save_upload(found, chat, CHAT_SUFFIXES))
+        body = schemas.StreamOptions(top=top, layout=layout, streamer=streamer,
+                                     chat=str(saved[1]) if len(saved) > 1 else None)
+        return _submit(found, saved[0], body, name or Path(file.filename or "upload").stem)
+    except errors.ClipForgeError as exc:
+        for path in saved:
+            path.unlink(missing_ok=True)  # nothing to keep from a refused upload
+        for path, upload in zip(saved, (file, chat), strict=False):
+            exc.message = exc.message.replace(str(path), _shown(upload))
         raise
+
+
+def _shown(upload: UploadFile | None) -> str:
+    """How an upload is named back to its sender: its own file name."""
+    return Path((upload.filename if upload else None) or "upload").name
 
 
 def _into_store(checked: submission.Source, body: schemas.StreamOptions
@@ -104,12 +125,16 @@ def _into_store(checked: submission.Source, body: schemas.StreamOptions
     return checked, body
 
 
-def _save_upload(found: ServicesDep, upload: UploadFile) -> Path:
+def _save_upload(found: ServicesDep, upload: UploadFile,
+                 suffixes: tuple[str, ...] = ()) -> Path:
+    """Keep an upload under a name of ours: the client's name only lends its suffix."""
     limit = found.settings.max_upload_mb * (1 << 20)
     folder = store.work_root(found.settings.storage_url) / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
     suffix = Path(upload.filename or "").suffix.lower()
     suffix = suffix if suffix.isascii() and suffix[1:].isalnum() and len(suffix) <= 6 else ""
+    if suffixes and suffix not in suffixes:
+        raise errors.BadOption(f"{_shown(upload)}: give a {' or '.join(suffixes)} file")
     target = folder / f"{uuid.uuid4().hex}{suffix}"
     size = 0
     with target.open("wb") as out:
@@ -118,13 +143,13 @@ def _save_upload(found: ServicesDep, upload: UploadFile) -> Path:
             if size > limit:
                 out.close()
                 target.unlink()
-                raise errors.TooLarge(f"{upload.filename}: larger than the upload limit of "
+                raise errors.TooLarge(f"{_shown(upload)}: larger than the upload limit of "
                                       f"{found.settings.max_upload_mb} MB "
                                       "(CLIPFORGE_MAX_UPLOAD_MB)")
             out.write(block)
     if size == 0:
         target.unlink()
-        raise errors.EmptyMedia(f"{upload.filename}: the upload is empty")
+        raise errors.EmptyMedia(f"{_shown(upload)}: the upload is empty")
     return target
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+import re
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -24,13 +25,38 @@ STAGES = ("ingest", "chunk", "transcribe", "analyze", "score", "render", "report
 Item = TypeVar("Item")
 
 
+# An absolute path in text meant for API clients: a server path they must not learn. It
+# is cut down to its file name (the name of an upload, of a clip). Relative store paths
+# (`store/K/...`) and URLs are left alone.
+_ABSOLUTE = re.compile(r"(?<![\w:/.~-])/(?:[^\s/'\"()]+/)+")
+
+
+def hide_paths(text: str) -> str:
+    return _ABSOLUTE.sub("", text)
+
+
+def _hidden(value: Any) -> Any:
+    if isinstance(value, str):
+        return hide_paths(value)
+    if isinstance(value, dict):
+        return {k: _hidden(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_hidden(v) for v in value]
+    return value
+
+
+def _maybe(text: str | None) -> str | None:
+    return hide_paths(text) if text else text
+
+
 def page(items: list[Item], total: int, limit: int, offset: int) -> schemas.Page[Item]:
     return schemas.Page(items=items, total=total, limit=limit, offset=offset)
 
 
 def stream_view(row: StreamRow) -> schemas.Stream:
-    return schemas.Stream(id=row.id, name=row.name, source=row.source, duration=row.duration,
-                          status=row.status, error=row.error, streamer_id=row.streamer_id,
+    return schemas.Stream(id=row.id, name=row.name, source=hide_paths(row.source),
+                          duration=row.duration, status=row.status, error=_maybe(row.error),
+                          streamer_id=row.streamer_id,
                           created_at=row.created_at, updated_at=row.updated_at)
 
 
@@ -44,7 +70,7 @@ def stream_detail(s: Session, row: StreamRow) -> schemas.StreamDetail:
     clips = s.scalar(select(func.count()).select_from(ClipRow)
                      .where(ClipRow.stream_id == row.id)) or 0
     return schemas.StreamDetail(
-        **stream_view(row).model_dump(), options=row.options, chat_lag=row.chat_lag,
+        **stream_view(row).model_dump(), options=_hidden(row.options), chat_lag=row.chat_lag,
         stages=[_stage(stage, counts.get(stage, {})) for stage in STAGES], clips=clips)
 
 
@@ -101,7 +127,7 @@ def face_view(row: StreamerFaceRow) -> schemas.Face:
 def job_view(row: JobRow) -> schemas.Job:
     return schemas.Job(id=row.id, stream_id=row.stream_id, run=row.run, stage=row.stage,
                        target=row.target, status=row.status, attempts=row.attempts,
-                       worker=row.worker, error=row.error, seconds=row.seconds,
+                       worker=row.worker, error=_maybe(row.error), seconds=row.seconds,
                        created_at=row.created_at, started_at=row.started_at,
                        finished_at=row.finished_at)
 
@@ -110,7 +136,7 @@ def publication_view(row: PublicationRow) -> schemas.Publication:
     request = row.request or {}
     return schemas.Publication(id=row.id, clip_id=row.clip_id, platform=row.platform,
                                status=row.status, external_id=row.external_id, url=row.url,
-                               error=row.error, attempts=row.attempts or 0,
+                               error=_maybe(row.error), attempts=row.attempts or 0,
                                title=request.get("title") or request.get("text"),
                                published_at=row.published_at, created_at=row.created_at,
                                updated_at=row.updated_at)
@@ -119,10 +145,11 @@ def publication_view(row: PublicationRow) -> schemas.Publication:
 def account_view(row: AccountRow) -> schemas.Account:
     """Never the tokens."""
     return schemas.Account(id=row.id, platform=row.platform, name=row.name,
-                           streamer_id=row.streamer_id, status=row.status, error=row.error,
+                           streamer_id=row.streamer_id, status=row.status,
+                           error=_maybe(row.error),
                            created_at=row.created_at)
 
 
 def event_view(row: EventRow) -> schemas.Event:
     return schemas.Event(id=row.id, name=row.name, stream_id=row.stream_id,
-                         payload=row.payload, created_at=row.created_at)
+                         payload=_hidden(row.payload), created_at=row.created_at)

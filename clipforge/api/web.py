@@ -15,8 +15,7 @@ from fastapi.templating import Jinja2Templates
 
 from clipforge import __version__, errors
 from clipforge.api import sessions
-from clipforge.api.deps import ClipIdPath, IdPath, ServicesDep
-from clipforge.storage import users
+from clipforge.api.deps import ClipIdPath, IdPath, ServicesDep, checked_login, secure_cookies
 from clipforge.storage.models import ClipRow, StreamRow, UserRow
 from clipforge.storage.repository import fetch
 
@@ -32,8 +31,8 @@ class LoginRequired(Exception):
         self.path = path
 
 
-def page_user(request: Request, found: ServicesDep) -> tuple[UserRow, sessions.WebSession]:
-    session = sessions.read(found.key, request.cookies.get(sessions.COOKIE))
+def page_user(request: Request, found: ServicesDep) -> tuple[UserRow, sessions.Login]:
+    session = sessions.read(found.repo, request.cookies.get(sessions.COOKIE))
     if session is not None:
         with found.repo.session() as s:
             user = s.get(UserRow, session.user_id)
@@ -46,7 +45,7 @@ def login_redirect(_request: Request, exc: LoginRequired) -> RedirectResponse:
     return RedirectResponse(f"/login?next={quote(exc.path)}", status_code=303)
 
 
-def _page(request: Request, name: str, login: tuple[UserRow, sessions.WebSession],
+def _page(request: Request, name: str, login: tuple[UserRow, sessions.Login],
           **context: object) -> HTMLResponse:
     user, session = login
     return templates.TemplateResponse(request, name, {
@@ -64,7 +63,7 @@ def login_page(request: Request, next: str = "/", failed: bool = False) -> HTMLR
     response = templates.TemplateResponse(request, "login.html", {
         "csrf": token, "next": _safe_next(next), "failed": failed, "version": __version__})
     response.set_cookie(sessions.LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
-                        max_age=3600)
+                        max_age=3600, secure=secure_cookies(request.app.state.services))
     return response
 
 
@@ -75,15 +74,14 @@ def login(request: Request, found: ServicesDep, username: Annotated[str, Form()]
     if not sessions.csrf_ok(request.cookies.get(sessions.LOGIN_CSRF_COOKIE, ""), csrf):
         raise errors.Forbidden("the login form is stale (no CSRF token); reload the page")
     try:
-        with found.repo.session() as s:
-            user = users.login(s, username[:100], password[:200])
+        user = checked_login(request, found, username[:100], password[:200])
     except errors.Unauthorized:
         return RedirectResponse(f"/login?failed=1&next={quote(_safe_next(next))}",
                                 status_code=303)
-    value, _ = sessions.issue(found.key, user.id)
+    value, _ = sessions.start(found.repo, user)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(sessions.COOKIE, value, httponly=True, samesite="lax",
-                        max_age=sessions.MAX_AGE)
+                        max_age=sessions.MAX_AGE, secure=secure_cookies(found))
     response.delete_cookie(sessions.LOGIN_CSRF_COOKIE)
     return response
 
@@ -93,6 +91,7 @@ def logout(request: Request, found: ServicesDep, csrf: Annotated[str, Form()]) -
     _, session = page_user(request, found)
     if not sessions.csrf_ok(session.csrf, csrf):
         raise errors.Forbidden("logout without this session's CSRF token; reload the page")
+    sessions.end(found.repo, request.cookies.get(sessions.COOKIE))  # for good, not only here
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(sessions.COOKIE)
     return response

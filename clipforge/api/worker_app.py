@@ -4,7 +4,8 @@ worker's stages here and now, bypassing the queue)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import hmac
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -33,7 +34,8 @@ class JobRun(BaseModel):
     outcome: str  # done, failed, skipped (finished already, or leased elsewhere)
 
 
-def create_worker_app(worker: StageWorker) -> FastAPI:
+def create_worker_app(worker: StageWorker, token: str = "") -> FastAPI:
+    """With `token`, every endpoint but /health needs `Authorization: Bearer TOKEN`."""
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         worker.start()
@@ -44,6 +46,17 @@ def create_worker_app(worker: StageWorker) -> FastAPI:
 
     app = FastAPI(title=f"ClipForge {worker.kind} worker", version=__version__,
                   lifespan=lifespan)
+
+    @app.middleware("http")
+    async def _token(request: Request,
+                     call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if token and request.url.path != "/health" and not hmac.compare_digest(
+                given.encode(), token.encode()):
+            return JSONResponse({"code": "unauthorized", "message": "this worker needs "
+                                 "`Authorization: Bearer CLIPFORGE_WORKER_TOKEN`"},
+                                status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        return await call_next(request)
 
     @app.get("/health", response_model=Health)
     def health() -> JSONResponse:

@@ -1,9 +1,10 @@
 """WebSocket /ws: the events, live.
 
-Authenticate with `?token=` (browsers cannot set headers on a WebSocket), an
-Authorization header, or the web UI's session cookie (from a page of this site: the
-Origin must match, so another site cannot ride the cookie). Filter with `?stream_id=`;
-resume after a reconnect with `?since=<last event id>`."""
+Authenticate with an Authorization header, the web UI's session cookie (from a page of
+this site: the Origin must match, so another site cannot ride the cookie), or, where a
+client cannot set headers (a browser), a first message `{"token": "API_TOKEN"}`. Never a
+token in the URL: URLs end up in logs. Filter with `?stream_id=`; resume after a
+reconnect with `?since=<last event id>`."""
 
 from __future__ import annotations
 
@@ -28,22 +29,18 @@ if TYPE_CHECKING:
 router = APIRouter()
 POLL_SECONDS = 0.25
 WAKE_SECONDS = 1.0  # with Redis: look at the database at least this often anyway
+FIRST_MESSAGE_SECONDS = 10.0  # a client without credentials has this long to send them
 UNAUTHORIZED = 4401  # a 4xxx close code: the application's own, like HTTP 401
 
 
 @router.websocket("/ws")
-async def events_socket(ws: WebSocket, token: str | None = None,
-                        stream_id: int | None = None, since: int | None = None) -> None:
+async def events_socket(ws: WebSocket, stream_id: int | None = None,
+                        since: int | None = None) -> None:
     found: Services = ws.app.state.services
-    header = ws.headers.get("authorization", "")
-    token = token or header.removeprefix("Bearer ").strip()
-    user = await run_in_threadpool(authenticate, found, token or "")
-    session = sessions.read(found.key, ws.cookies.get(sessions.COOKIE))
-    same_site = ws.headers.get("origin", "").split("://")[-1] == ws.headers.get("host")
     await ws.accept()
-    if user is None and not (session is not None and same_site):
-        await ws.send_json({"error": "unauthorized",
-                            "message": "connect with ?token=API_TOKEN"})
+    if not await _authenticated(ws, found):
+        await ws.send_json({"error": "unauthorized", "message": "send an Authorization "
+                            "header, or {\"token\": \"API_TOKEN\"} as the first message"})
         await ws.close(code=UNAUTHORIZED)
         return
     last = since if since is not None else await run_in_threadpool(_latest, found)
@@ -66,6 +63,25 @@ async def events_socket(ws: WebSocket, token: str | None = None,
                 await wake.aclose()
         with contextlib.suppress(Exception):
             await closed
+
+
+async def _authenticated(ws: WebSocket, found: Services) -> bool:
+    header = ws.headers.get("authorization", "")
+    if header:
+        token = header.removeprefix("Bearer ").strip()
+        return await run_in_threadpool(authenticate, found, token) is not None
+    cookie = ws.cookies.get(sessions.COOKIE)
+    if cookie:
+        same_site = ws.headers.get("origin", "").split("://")[-1] == ws.headers.get("host")
+        session = await run_in_threadpool(sessions.read, found.repo, cookie)
+        return same_site and session is not None
+    try:
+        first = await asyncio.wait_for(ws.receive_json(), FIRST_MESSAGE_SECONDS)
+    except (TimeoutError, ValueError, KeyError, WebSocketDisconnect, RuntimeError):
+        return False
+    given = first.get("token") if isinstance(first, dict) else None
+    return isinstance(given, str) and await run_in_threadpool(
+        authenticate, found, given) is not None
 
 
 async def _subscribe(redis_url: str) -> PubSub | None:

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,12 @@ from clipforge.domain import MediaInfo
 
 AUDIO_RATE = 16_000  # what faster-whisper and our audio signals expect
 SETPRIV = shutil.which("setpriv")
+# The containers ClipForge reads (ffmpeg demuxer names). Anything else is refused, above
+# all playlists (hls), concat lists and image sequences: they make ffmpeg open other files
+# named inside them, so a crafted upload could read any file on the server.
+CONTAINERS = ("mov", "matroska", "webm", "flv", "mpegts", "wav", "mp3", "aac", "ogg")
+# Sources are opened only as local files: no http, no pipes, no nested protocols.
+PROTOCOLS = "file"
 
 
 def require_tools() -> None:
@@ -65,7 +72,8 @@ def probe(path: Path) -> MediaInfo:
     if path.stat().st_size == 0:
         raise errors.EmptyMedia(f"{path}: the file is empty (0 bytes); give a complete recording")
     proc = subprocess.run(
-        ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams",
+        ["ffprobe", "-v", "error", "-protocol_whitelist", PROTOCOLS, "-format_whitelist",
+         ",".join(CONTAINERS), "-print_format", "json", "-show_format", "-show_streams",
          str(path)],
         capture_output=True,
     )
@@ -78,8 +86,8 @@ def probe(path: Path) -> MediaInfo:
                 "re-download or re-export it"
             )
         raise errors.NotMedia(
-            f"{path}: not a video or audio file ffmpeg can read; give an mp4, mkv, webm, "
-            "mov, wav, mp3 or m4a file"
+            f"{path}: not a video or audio file ClipForge reads; give an mp4, mkv, webm, "
+            "mov, flv, ts, wav, mp3, m4a, aac, ogg or opus file (never a playlist)"
         )
     return _media_info(path, info)
 
@@ -119,6 +127,28 @@ def _media_info(path: Path, info: dict) -> MediaInfo:
     )
 
 
+def source_input(path: Path) -> list[str]:
+    """The input options that open a source: local files only, with the demuxer forced to
+    the one its probe found, so the bytes are never read as a playlist whatever they
+    hold. Options such as -ss go before these."""
+    stat = path.stat()
+    return ["-protocol_whitelist", PROTOCOLS, "-f", _demuxer(str(path), stat.st_mtime_ns,
+                                                             stat.st_size), "-i", str(path)]
+
+
+@lru_cache(maxsize=256)
+def _demuxer(path: str, _mtime: int, _size: int) -> str:
+    proc = subprocess.run(
+        ["ffprobe", "-v", "error", "-protocol_whitelist", PROTOCOLS, "-format_whitelist",
+         ",".join(CONTAINERS), "-show_entries", "format=format_name", "-of", "csv=p=0",
+         path], capture_output=True, text=True)
+    name = proc.stdout.strip().strip('"').split(",")[0]
+    if proc.returncode != 0 or name not in CONTAINERS:
+        raise errors.NotMedia(f"{Path(path).name}: not a container ClipForge reads "
+                              f"({', '.join(CONTAINERS)})")
+    return name
+
+
 def _fps(rate: str) -> float:
     num, _, den = rate.partition("/")
     try:
@@ -130,7 +160,7 @@ def _fps(rate: str) -> float:
 def extract_audio(src: Path, dst: Path) -> None:
     """Decode the whole source to 16 kHz mono 16-bit WAV (written to a temp name first)."""
     tmp = dst.with_name(dst.name + ".part.wav")
-    run(_ffmpeg("-i", str(src), "-vn", "-ac", "1", "-ar", str(AUDIO_RATE),
+    run(_ffmpeg(*source_input(src), "-vn", "-ac", "1", "-ar", str(AUDIO_RATE),
                 "-c:a", "pcm_s16le", str(tmp)),
         f"extracting audio from {src}")
     os.replace(tmp, dst)
@@ -140,7 +170,7 @@ def decode_frames(
     src: Path, start: float, duration: float, fps: float, width: int, height: int
 ) -> Iterator[tuple[float, np.ndarray]]:
     """Yield (time in source, BGR frame of width x height) at `fps` over a range."""
-    cmd = _ffmpeg("-ss", f"{start:.3f}", "-t", f"{duration:.3f}", "-i", str(src), "-an",
+    cmd = _ffmpeg("-ss", f"{start:.3f}", "-t", f"{duration:.3f}", *source_input(src), "-an",
                   "-vf", f"fps={fps},scale={width}:{height}:flags=fast_bilinear",
                   "-pix_fmt", "bgr24", "-f", "rawvideo", "-")
     frame_bytes = width * height * 3

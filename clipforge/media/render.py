@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from clipforge.media.ffmpeg import run
+from clipforge.media.ffmpeg import run, source_input
 
 OUT_W, OUT_H = 1080, 1920
 OUT_FPS = 30
@@ -49,7 +49,8 @@ def render(spec: RenderSpec) -> None:
     graph = _video_graph(spec, folder) + ";" + _audio_graph(spec)
     cmd = [
         "ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-        "-ss", f"{spec.start:.3f}", "-t", f"{spec.duration:.3f}", "-i", str(spec.source.resolve()),
+        "-ss", f"{spec.start:.3f}", "-t", f"{spec.duration:.3f}",
+        *source_input(spec.source.resolve()),
     ]
     if spec.layout == "waveform":
         cmd += ["-f", "lavfi", "-i", f"color=c=0x14161c:s={OUT_W}x{OUT_H}:r={OUT_FPS}"]

@@ -7,7 +7,8 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from clipforge.config import Settings, get_settings
+from clipforge import errors
+from clipforge.config import Settings, get_settings, media_roots
 from clipforge.domain import MediaInfo, Options
 from clipforge.media import ffmpeg
 from clipforge.services.checks import check_options
@@ -51,3 +52,32 @@ def fingerprint(path: Path) -> str:
         f.seek(max(0, size - (1 << 20)))
         digest.update(f.read(1 << 20))
     return digest.hexdigest()[:16]
+
+
+def server_file(text: str, settings: Settings, what: str) -> Path:
+    """A file on the server that an API client names by path: only one under a folder of
+    CLIPFORGE_MEDIA_ROOTS, symlinks followed. Any other path gets the same answer whether
+    it exists or not, so the API tells nothing about the server's files."""
+    roots = media_roots(settings)
+    if not roots:
+        raise errors.Forbidden(f"{what}: files on the server are off for API clients "
+                               "(CLIPFORGE_MEDIA_ROOTS is empty); upload the file instead")
+    path = Path(text)
+    try:
+        resolved = path.resolve() if path.is_absolute() else None
+    except (OSError, RuntimeError):  # a symlink loop, an unreadable folder
+        resolved = None
+    if resolved is None or not any(resolved.is_relative_to(root) for root in roots):
+        raise errors.Forbidden(f"{what} {text}: not under the folders API clients may "
+                               "read (CLIPFORGE_MEDIA_ROOTS); give an absolute path under "
+                               "one of them, or upload the file")
+    return resolved
+
+
+def under_roots(path: Path, settings: Settings) -> bool:
+    """Whether a file lies under a media root, symlinks followed (for serving it)."""
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError):
+        return False
+    return any(resolved.is_relative_to(root) for root in media_roots(settings))

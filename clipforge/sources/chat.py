@@ -70,11 +70,14 @@ def _load(text: str, path: Path) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise errors.ChatFileError(f"{path}: not valid JSON ({exc}); {HINT}") from exc
+        raise errors.ChatFileError(f"{path}: not valid JSON (line {exc.lineno}); {HINT}"
+                                   ) from exc
 
 
 def _bad(path: Path, where: str, exc: Exception) -> errors.ChatFileError:
-    return errors.ChatFileError(f"{path}: {where} is not a chat message ({exc}); {HINT}")
+    # Never the offending value: the file's contents must not come back in an error.
+    problem = f"no field {exc}" if isinstance(exc, KeyError) else type(exc).__name__
+    return errors.ChatFileError(f"{path}: {where} is not a chat message ({problem}); {HINT}")
 
 
 def _jsonl_line(line: str, path: Path, number: int) -> Iterator[ChatMessage]:

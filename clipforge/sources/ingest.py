@@ -102,14 +102,31 @@ def check_url(url: str, allow_private: bool = False,
             "machine is online") from exc
     for *_, address in found:
         ip = ipaddress.ip_address(str(address[0]).split("%")[0])
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
-        if not ip.is_global:
+        if not is_public(ip):
             raise errors.UnsafeUrl(
                 f"{url}: {host} is a private, loopback or link-local address ({ip}); "
                 "ClipForge only fetches public URLs (name the host in "
                 "CLIPFORGE_PRIVATE_HOSTS, or set CLIPFORGE_ALLOW_PRIVATE_URLS=true, to "
                 "allow it)")
+
+
+# IPv6 prefixes that carry an IPv4 address in their low 32 bits: NAT64 (64:ff9b::/96,
+# 64:ff9b:1::/48) and the deprecated IPv4-compatible form (::a.b.c.d). A private IPv4
+# address hidden in one of them is as private as it is bare.
+_EMBEDDING = [ipaddress.ip_network(n) for n in ("64:ff9b::/96", "64:ff9b:1::/48", "::/96")]
+
+
+def is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """A global address, including every IPv4 address embedded in an IPv6 one (mapped,
+    compatible, NAT64, 6to4, Teredo)."""
+    if not ip.is_global:
+        return False
+    if isinstance(ip, ipaddress.IPv4Address):
+        return True
+    embedded = [ip.ipv4_mapped, ip.sixtofour, ip.teredo[1] if ip.teredo else None]
+    embedded += [ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) for net in _EMBEDDING
+                 if ip in net]
+    return all(v4.is_global for v4 in embedded if v4 is not None)
 
 
 def _check(url: str, limits: Limits) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from alembic import command
@@ -21,7 +22,7 @@ RENAMED = {"0001": "0001_initial", "0004_vision": "0003_vision"}
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        _private_file(Path(url.removeprefix("sqlite:///")))
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -29,6 +30,18 @@ def make_engine(url: str) -> Engine:
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
     except Exception as exc:  # a malformed URL or an unknown driver
         raise errors.BadOption(f"database URL {url}: {exc}") from exc
+
+
+def _private_file(path: Path) -> None:
+    """The SQLite file readable by its owner only (it holds password hashes and the
+    accounts' encrypted tokens); SQLite gives its -wal and -shm files the same mode."""
+    if str(path) == ":memory:":
+        return
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o600)
 
 
 def _sqlite_pragmas(conn: object, _record: object) -> None:

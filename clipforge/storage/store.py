@@ -136,11 +136,24 @@ def portable(path: Path) -> Path:
 
 def is_store_path(path: str | Path) -> bool:
     parts = Path(path).parts
-    return _active is not None and len(parts) > 1 and parts[0] == ROOT.name
+    found = _active is not None and len(parts) > 1 and parts[0] == ROOT.name
+    if found:
+        normal(path)
+    return found
+
+
+def normal(path: str | Path) -> Path:
+    """A store path as it must be: relative, under `store/`, with no `..` that would
+    lead out of the store (or out of the cache on this machine)."""
+    found = Path(path)
+    if found.is_absolute() or ".." in found.parts or found.parts[:1] != (ROOT.name,):
+        raise errors.UnsafePath(f"{found}: not a store path (store/...) or it leads out of "
+                                "the store; give a path inside it")
+    return found
 
 
 def key_of(path: str | Path) -> str:
-    return Path(path).relative_to(ROOT).as_posix()
+    return normal(path).relative_to(ROOT).as_posix()
 
 
 def local(path: str | Path) -> Path:
@@ -212,6 +225,8 @@ def _files(folder: Path) -> Iterator[Path]:
 def import_file(path: Path, name: str) -> Path:
     """Bring a file given on this machine (an upload, a path on the server) into the
     store, so workers anywhere can read it; returns its store path."""
+    if Path(name).name != name or name in ("", ".", ".."):
+        raise errors.UnsafePath(f"{name}: a stored file's name is one path part")
     target = ROOT / "uploads" / name
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)

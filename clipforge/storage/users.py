@@ -6,14 +6,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from clipforge import errors
-from clipforge.storage.models import ApiTokenRow, UserRow, utcnow
+from clipforge.storage.models import ApiTokenRow, UserRow, WebSessionRow, utcnow
 
 TOKEN_PREFIX = "cf_"
+# Checked against when the user name is unknown, so that a wrong name costs the same
+# scrypt as a wrong password and timing tells nobody which names exist.
+_DECOY = f"scrypt${'00' * 16}${'00' * 64}"
 
 
 def _scrypt(password: str, salt: bytes) -> bytes:
@@ -57,21 +62,82 @@ def find_user(s: Session, name: str) -> UserRow:
 
 def login(s: Session, name: str, password: str) -> UserRow:
     user = s.scalar(select(UserRow).where(UserRow.name == name))
-    if user is None or not check_password(user.password_hash, password):
+    stored = user.password_hash if user is not None else None
+    matches = check_password(stored or _DECOY, password)  # the same cost either way
+    if user is None or not stored or not matches:
         raise errors.Unauthorized("wrong user name or password")
     return user
 
 
-def create_token(s: Session, user: UserRow, label: str = "") -> str:
-    """A new token for the user; it is returned once and only its digest is stored."""
+def set_password(s: Session, user: UserRow, password: str) -> None:
+    """A new password ends every web session of the user (a thief's too)."""
+    user.password_hash = hash_password(password)
+    s.execute(delete(WebSessionRow).where(WebSessionRow.user_id == user.id))
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)  # SQLite
+
+
+def create_token(s: Session, user: UserRow, label: str = "", days: float = 90.0) -> str:
+    """A new token for the user, valid `days`; it is returned once and only its digest
+    is stored."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    s.add(ApiTokenRow(user_id=user.id, name=label[:100], token_hash=token_hash(token)))
+    s.add(ApiTokenRow(user_id=user.id, name=label[:100], token_hash=token_hash(token),
+                      expires_at=utcnow() + timedelta(days=days)))
     return token
 
 
 def user_for_token(s: Session, token: str) -> UserRow | None:
     row = s.scalar(select(ApiTokenRow).where(ApiTokenRow.token_hash == token_hash(token)))
-    if row is None:
+    if row is None or row.revoked_at is not None:
+        return None
+    if row.expires_at is not None and _aware(row.expires_at) <= utcnow():
         return None
     row.last_used_at = utcnow()
     return s.get(UserRow, row.user_id)
+
+
+def tokens(s: Session) -> list[tuple[ApiTokenRow, str]]:
+    """Every token with its user's name, newest first (never the token itself)."""
+    rows = s.execute(select(ApiTokenRow, UserRow.name).join(
+        UserRow, UserRow.id == ApiTokenRow.user_id).order_by(ApiTokenRow.id.desc()))
+    return [(row, name) for row, name in rows.tuples()]
+
+
+def revoke_token(s: Session, token_id: int) -> ApiTokenRow:
+    row = s.get(ApiTokenRow, token_id)
+    if row is None:
+        raise errors.NotFound(f"token {token_id}: no such token; see `clipforge token list`")
+    row.revoked_at = row.revoked_at or utcnow()
+    return row
+
+
+@dataclass(frozen=True)
+class Login:
+    """A web UI session as a request sees it."""
+
+    user_id: int
+    csrf: str
+
+
+def start_session(s: Session, user: UserRow, seconds: float) -> tuple[str, Login]:
+    """A new web session; returns the cookie value (shown to the browser only)."""
+    secret = secrets.token_urlsafe(32)
+    login = Login(user.id, secrets.token_urlsafe(24))
+    s.add(WebSessionRow(id=token_hash(secret), user_id=user.id, csrf=login.csrf,
+                        expires_at=utcnow() + timedelta(seconds=seconds)))
+    return secret, login
+
+
+def session_for(s: Session, secret: str) -> Login | None:
+    if not secret or len(secret) > 200:
+        return None
+    row = s.get(WebSessionRow, token_hash(secret))
+    if row is None or _aware(row.expires_at) <= utcnow():
+        return None
+    return Login(row.user_id, row.csrf)
+
+
+def end_session(s: Session, secret: str) -> None:
+    s.execute(delete(WebSessionRow).where(WebSessionRow.id == token_hash(secret)))

@@ -547,9 +547,20 @@ async function streamersPage() {
     return li;
   }
 
-  const back = new URLSearchParams(location.search);  // from the OAuth callback
-  if (back.get("connected")) flash(`Connected ${back.get("connected")}.`, true);
-  else if (back.get("error")) flash(back.get("error"));
+  // Back from the OAuth callback: codes only (api/connect.py FLASHES), never free text.
+  const FLASHES = {
+    unknown_platform: "Connect YouTube or X.",
+    not_configured: "This platform's OAuth client is not configured on the server (see its log).",
+    no_public_url: "The server needs CLIPFORGE_PUBLIC_URL to connect accounts.",
+    stale_state: "The sign-in came back expired or from another browser; press Connect again.",
+    not_granted: "Access was not granted.",
+    failed: "The account could not be connected; the server's log has the details.",
+  };
+  const PLATFORM_NAMES = { youtube: "YouTube", x: "X" };
+  const back = new URLSearchParams(location.search);
+  if (PLATFORM_NAMES[back.get("connected")]) {
+    flash(`Connected ${PLATFORM_NAMES[back.get("connected")]}.`, true);
+  } else if (back.get("error")) flash(FLASHES[back.get("error")] || FLASHES.failed);
 
   $("#streamer-form").addEventListener("submit", async (e) => {
     e.preventDefault();

@@ -1,0 +1,521 @@
+"""The hardened server (issue 15), probed as an attacker would, against a real
+`clipforge serve` on SQLite and on PostgreSQL: files by path, uploads, body caps, sessions
+and tokens, and the paths a response may show."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import stat
+import struct
+import subprocess
+import threading
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from websockets.sync.client import connect
+
+from tests.servers import Server, pg_database
+
+SECRET = "TOPSECRET-3141"  # text in files the API must never hand out
+PUBLIC_URL = "https://clips.example"  # browsers reach the server by HTTPS (a proxy)
+LOGIN_ATTEMPTS = 4
+
+
+def make_recording(path: Path, seconds: float = 3.0) -> Path:
+    """A small real recording: 160x90 test pattern with a tone."""
+    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi",
+                    "-i", f"testsrc=s=160x90:r=10:d={seconds}", "-f", "lavfi",
+                    "-i", f"sine=f=440:d={seconds}", "-shortest", "-c:v", "libx264",
+                    "-preset", "ultrafast", "-c:a", "aac", str(path)], check=True)
+    return path
+
+
+@dataclass
+class Site:
+    server: Server
+    token: str
+    roots: Path  # the one folder of CLIPFORGE_MEDIA_ROOTS
+    outside: Path  # a folder that is not under it
+    recording: Path  # under the root
+
+    def api(self, token: str | None = None) -> httpx.Client:
+        return self.server.client(token or self.token)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest,
+                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'security.db'}"
+    else:
+        with pg_database() as url:
+            yield url
+
+
+@pytest.fixture(scope="module")
+def site(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    root = tmp_path_factory.mktemp("security")
+    roots, outside = root / "media-root", root / "outside"
+    roots.mkdir()
+    outside.mkdir()
+    recording = make_recording(roots / "vod.mp4")
+    make_recording(outside / "private.mp4")
+    (outside / "notes.txt").write_text(SECRET)
+    (roots / "escape.mp4").symlink_to(outside / "private.mp4")
+    server = Server(root / "data", database_url, pool=False, media_roots=str(roots),
+                    public_url=PUBLIC_URL, youtube_client_id="clipforge-test-client",
+                    login_attempts=str(LOGIN_ATTEMPTS),
+                    login_attempts_per_address=str(3 * LOGIN_ATTEMPTS))
+    try:
+        server.start()
+        token = server.cli("user", "create", "alice", "--password", "correct horse").strip()
+        yield Site(server, token, roots, outside, recording)
+    finally:
+        server.stop()
+
+
+def refusal(response: httpx.Response, given: str) -> tuple[int, str, str]:
+    """What a refusal tells, minus the path the client gave itself (of which errors show
+    the file name only)."""
+    body = response.json()
+    return response.status_code, body["code"], body["message"].replace(Path(given).name,
+                                                                         "PATH")
+
+
+# 1. Files by path ------------------------------------------------------------------------
+
+def test_paths_outside_the_media_roots_are_refused_alike(site: Site) -> None:
+    api = site.api()
+    probes = [str(site.outside / "private.mp4"),  # exists, is media
+              str(site.outside / "notes.txt"),  # exists, not media
+              str(site.outside / "missing.mp4"),  # does not exist
+              "/etc/shadow", "/etc/passwd",
+              str(site.roots / "escape.mp4"),  # a symlink under the root leading out
+              f"{site.roots}/../outside/private.mp4",  # `..` out of the root
+              "vod.mp4"]  # relative: never resolved against the server's folder
+    answers = {refusal(api.post("/api/streams", json={"path": p}), p) for p in probes}
+    assert len(answers) == 1, answers  # the same answer whether the file exists or not
+    status, code, message = answers.pop()
+    assert (status, code) == (403, "forbidden")
+    assert str(site.outside) not in message and SECRET not in message
+    inside = api.post("/api/streams", json={"path": str(site.recording)})
+    assert inside.status_code == 201, inside.text
+
+
+def test_paths_are_off_without_media_roots(tmp_path: Path, database_url: str,
+                                           site: Site) -> None:
+    server = Server(tmp_path / "data", database_url, pool=False, media_roots="")
+    try:
+        server.start()
+        refused = server.client(site.token).post("/api/streams",
+                                                 json={"path": str(site.recording)})
+        assert refused.status_code == 403, refused.text
+        assert "CLIPFORGE_MEDIA_ROOTS" in refused.json()["message"]
+    finally:
+        server.stop()
+
+
+def test_chat_over_the_api_is_an_upload_or_under_a_root(site: Site) -> None:
+    api = site.api()
+    outside_chat = site.outside / "chat.jsonl"
+    outside_chat.write_text('{"t": 1, "user": "a", "text": "hi"}\n')
+    refused = api.post("/api/streams", json={"path": str(site.recording),
+                                             "chat": str(outside_chat)})
+    assert refused.status_code == 403, refused.text
+    leaky = site.roots / "leaky.jsonl"  # a value from the file in the error would leak it
+    leaky.write_text(f'{{"t": "{SECRET}"}}\n')
+    bad = api.post("/api/streams", json={"path": str(site.recording), "chat": str(leaky)})
+    assert bad.status_code == 422 and bad.json()["code"] == "bad_chat_file", bad.text
+    assert SECRET not in bad.text
+    with site.recording.open("rb") as video:
+        uploaded = api.post("/api/streams/upload", files={
+            "file": ("my stream.mp4", video, "video/mp4"),
+            "chat": ("my chat.jsonl", b'{"t": 1.5, "user": "a", "text": "KEKW"}\n')})
+    assert uploaded.status_code == 201, uploaded.text
+    assert str(site.server.data_dir) not in uploaded.text
+    assert uploaded.json()["options"]["chat"].endswith(".jsonl")
+
+
+def test_source_serves_only_media_clipforge_keeps(site: Site) -> None:
+    api = site.api()
+    with site.recording.open("rb") as video:
+        uploaded = api.post("/api/streams/upload",
+                            files={"file": ("upload.mp4", video, "video/mp4")})
+    assert uploaded.status_code == 201, uploaded.text
+    sid = uploaded.json()["id"]
+    served = api.get(f"/api/streams/{sid}/source")
+    assert served.status_code == 200 and served.content == site.recording.read_bytes()
+    by_path = api.post("/api/streams", json={"path": str(site.recording)}).json()["id"]
+    assert api.get(f"/api/streams/{by_path}/source").content == site.recording.read_bytes()
+
+    # A stream row that names a file elsewhere (as `clipforge process` on any file makes
+    # one) is no way to read that file.
+    engine = sa.create_engine(site.server.database_url)
+    secret = str(site.outside / "private.mp4")
+    with engine.begin() as conn:
+        info = conn.execute(sa.text("SELECT info FROM streams WHERE id = :i"),
+                            {"i": sid}).scalar_one()
+        info = info if isinstance(info, dict) else json.loads(info)
+        conn.execute(sa.text("UPDATE streams SET source = :p, info = :info WHERE id = :i"),
+                     {"p": secret, "info": json.dumps({**info, "path": secret}), "i": sid})
+    engine.dispose()
+    refused = api.get(f"/api/streams/{sid}/source")
+    assert refused.status_code == 404, refused.text
+    assert str(site.outside) not in refused.text
+    assert str(site.outside) not in api.get(f"/api/streams/{sid}").text
+
+
+@pytest.mark.parametrize("name, content", [
+    ("list.m3u8", "#EXTM3U\n#EXT-X-TARGETDURATION:3\n#EXTINF:3,\n{target}\n#EXT-X-ENDLIST\n"),
+    ("list.mp4", "ffconcat version 1.0\nfile '{target}'\n"),  # a concat list, renamed
+])
+def test_uploaded_playlists_are_refused(site: Site, name: str, content: str) -> None:
+    target = site.outside / "private.mp4"
+    refused = site.api().post("/api/streams/upload", files={
+        "file": (name, content.format(target=target).encode(), "video/mp4")})
+    assert refused.status_code == 422 and refused.json()["code"] == "not_media", refused.text
+    message = refused.json()["message"]
+    assert message.startswith(f"{name}:")  # the upload's own name, not where it was kept
+    assert str(site.server.data_dir) not in message and str(target) not in message
+
+
+def test_store_paths_never_leave_the_store(tmp_path: Path) -> None:
+    from clipforge import errors
+    from clipforge.storage import store
+
+    here = Path.cwd()
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "secret.txt").write_text(SECRET)
+    try:
+        store.enter(str(tmp_path / "shared"), tmp_path / "cache")
+        for bad in ("store/../../secret.txt", "store/K/../../../secret.txt"):
+            with pytest.raises(errors.UnsafePath):
+                store.local(bad)
+            with pytest.raises(errors.UnsafePath):
+                store.key_of(bad)
+        with pytest.raises(errors.UnsafePath):
+            store.import_file(tmp_path / "secret.txt", "../secret.txt")
+        assert store.key_of("store/K/chunks/0000.wav") == "K/chunks/0000.wav"
+    finally:
+        store.leave()
+        os.chdir(here)
+
+
+# 2. Bodies capped before parsing and before auth -------------------------------------------
+
+def send_headers_only(site: Site, path: str, headers: dict[str, str]) -> str:
+    """Send a request's head (declaring a body) and no body; return the answer's status
+    line. The server must answer without waiting for the body: it never comes."""
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    with socket.create_connection(("127.0.0.1", site.server.port), timeout=30) as sock:
+        sock.sendall(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{head}\r\n".encode())
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            chunk = sock.recv(4096)  # the timeout above: a server that waits fails here
+            assert chunk, f"the connection closed without an answer: {answer!r}"
+            answer += chunk
+    return answer.split(b"\r\n", 1)[0].decode()
+
+
+GIGABYTE = str(1 << 30)
+
+
+@pytest.mark.parametrize("path, kind", [
+    ("/api/streams/upload", "multipart/form-data; boundary=x"),
+    ("/api/streams", "application/json"),
+    ("/api/streamers/1/faces", "multipart/form-data; boundary=x"),
+])
+def test_an_anonymous_1gb_body_is_answered_before_it_is_sent(site: Site, path: str,
+                                                              kind: str) -> None:
+    status = send_headers_only(site, path, {"Content-Type": kind,
+                                            "Content-Length": GIGABYTE})
+    assert " 401 " in status, status
+    forged = send_headers_only(site, path, {"Content-Type": kind, "Content-Length": GIGABYTE,
+                                            "Authorization": "Bearer cf_forged",
+                                            "Cookie": "clipforge_session=forged.sig"})
+    assert " 401 " in forged, forged
+    streamed = send_headers_only(site, path, {"Content-Type": kind,
+                                              "Transfer-Encoding": "chunked"})
+    assert " 401 " in streamed, streamed
+
+
+def test_bodies_over_the_route_cap_are_refused(site: Site) -> None:
+    declared = send_headers_only(site, "/api/streams", {
+        "Content-Type": "application/json", "Content-Length": GIGABYTE,
+        "Authorization": f"Bearer {site.token}"})
+    assert " 413 " in declared, declared
+
+    def streamed() -> Iterator[bytes]:  # chunked: no Content-Length to trust
+        yield b'{"url": "'
+        for _ in range(64):
+            yield b"a" * 8192
+        yield b'"}'
+
+    refused = site.api().post("/api/streams", content=streamed(),
+                              headers={"Content-Type": "application/json"})
+    assert refused.status_code == 413, refused.text
+    assert refused.json()["code"] == "too_large"
+    small = site.api().post("/api/streams", json={"url": "x" * 100})
+    assert small.status_code == 422  # under the cap: read, parsed, then judged
+
+
+# 3. Sessions, tokens and logins --------------------------------------------------------------
+
+def web_login(site: Site, user: str, password: str) -> tuple[str, str]:
+    """Log in through the login form as a browser does; returns the session cookie's
+    value and the session's CSRF token. Cookies are carried by hand: they are Secure
+    (the public URL is https), which a client on plain http would not send back."""
+    with httpx.Client(base_url=site.server.url) as web:
+        form = web.get("/login")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert csrf, form.text
+        form_cookie = _cookie(form, "clipforge_login_csrf")
+        done = web.post("/login", data={"username": user, "password": password,
+                                        "csrf": csrf.group(1)},
+                        headers={"Cookie": f"clipforge_login_csrf={form_cookie}"})
+        assert done.status_code == 303 and "failed" not in done.headers["location"], done
+        set_cookie = done.headers["set-cookie"]
+        assert "Secure" in set_cookie and "HttpOnly" in set_cookie, set_cookie
+        session = _cookie(done, "clipforge_session")
+        page = web.get("/", headers={"Cookie": f"clipforge_session={session}"})
+        token = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
+        assert token, page.text
+    return session, token.group(1)
+
+
+def _cookie(response: httpx.Response, name: str) -> str:
+    for header in response.headers.get_list("set-cookie"):
+        if header.startswith(f"{name}="):
+            return header.split(";", 1)[0].split("=", 1)[1]
+    raise AssertionError(f"no {name} cookie in {response.headers}")
+
+
+def as_browser(site: Site, session: str) -> httpx.Client:
+    return httpx.Client(base_url=site.server.url,
+                        headers={"Cookie": f"clipforge_session={session}"})
+
+
+def test_logout_ends_the_session_for_good(site: Site) -> None:
+    site.server.cli("user", "create", "bob", "--password", "bob's password")
+    session, csrf = web_login(site, "bob", "bob's password")
+    with as_browser(site, session) as browser:
+        assert browser.get("/api/me").json() == {"user": "bob"}
+        out = browser.post("/logout", data={"csrf": csrf})
+        assert out.status_code == 303
+        replayed = browser.get("/api/me")  # the old cookie, kept by an attacker
+    assert replayed.status_code == 401, replayed.text
+
+
+def test_a_new_password_ends_every_session(site: Site) -> None:
+    site.server.cli("user", "create", "carol", "--password", "old password")
+    session, _ = web_login(site, "carol", "old password")
+    with as_browser(site, session) as browser:
+        assert browser.get("/api/me").status_code == 200
+        site.server.cli("user", "password", "carol", "--password", "new password")
+        assert browser.get("/api/me").status_code == 401
+
+
+def test_tokens_are_listed_without_their_secret_and_revoked(site: Site) -> None:
+    token = site.server.cli("token", "create", "alice", "--label", "laptop").strip()
+    assert site.api(token).get("/api/me").status_code == 200
+    listing = site.server.cli("token", "list")
+    assert token not in listing
+    line = next(row for row in listing.splitlines() if "\tlaptop\t" in row)
+    assert "\tactive\t" in line and "expires 20" in line
+    site.server.cli("token", "revoke", line.split("\t")[0])
+    assert site.api(token).get("/api/me").status_code == 401
+    assert "\trevoked\t" in next(row for row in site.server.cli("token", "list").splitlines()
+                                   if row.startswith(line.split("\t")[0] + "\t"))
+
+
+def test_tokens_expire(site: Site) -> None:
+    token = site.server.cli("token", "create", "alice", "--label", "short-lived").strip()
+    assert site.api(token).get("/api/me").status_code == 200
+    engine = sa.create_engine(site.server.database_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE api_tokens SET expires_at = :past WHERE name = :n"),
+                     {"past": "2020-01-01 00:00:00+00:00", "n": "short-lived"})
+    engine.dispose()
+    assert site.api(token).get("/api/me").status_code == 401
+
+
+def test_websocket_takes_no_token_in_the_url_and_the_log_shows_none(site: Site) -> None:
+    with site.recording.open("rb") as video:
+        sid = site.api().post("/api/streams/upload", files={
+            "file": ("ws.mp4", video, "video/mp4")}).json()["id"]
+    base = site.server.url.replace("http", "ws")
+    with connect(f"{base}/ws?since=0&stream_id={sid}&token={site.token}") as ws:
+        ws.send("{}")  # no credentials but the URL's, which are ignored
+        assert json.loads(ws.recv(timeout=30))["error"] == "unauthorized"
+    with connect(f"{base}/ws?since=0&stream_id={sid}") as ws:
+        ws.send(json.dumps({"token": site.token}))
+        event = json.loads(ws.recv(timeout=30))
+    assert event["name"] == "stream.submitted" and event["stream_id"] == sid
+    log = site.server.log.read_text()
+    assert "/ws" in log and site.token not in log and "token=" not in log
+
+
+# 5. SSRF, secrets, files, images, OAuth, flashes ----------------------------------------------
+
+class Listener:
+    """A local HTTP server that logs every request it receives: the internal service an
+    attacker wants the server to reach."""
+
+    def __init__(self) -> None:
+        seen = self.requests = []  # type: list[str]
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                seen.append(self.path)
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Listener:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_private_addresses_hidden_in_ipv6_forms_are_refused(site: Site) -> None:
+    with Listener() as internal:
+        forms = ["::ffff:127.0.0.1", "::ffff:7f00:1", "::7f00:1", "64:ff9b::7f00:1",
+                 "64:ff9b:1::a00:1", "2002:7f00:1::1", "::1"]
+        for form in forms:
+            url = f"http://[{form}]:{internal.port}/internal.mp4"
+            refused = site.api().post("/api/streams", json={"url": url})
+            assert refused.status_code == 422, (form, refused.text)
+            assert refused.json()["code"] == "unsafe_url", (form, refused.text)
+        assert internal.requests == []  # not one request reached it
+        # The listener does log: the same address asked directly is seen.
+        httpx.get(f"http://127.0.0.1:{internal.port}/direct")
+        assert internal.requests == ["/direct"]
+
+
+def test_a_placeholder_or_short_secret_key_stops_the_server(tmp_path: Path) -> None:
+    from tests.conftest import cli_env, clipforge_cmd
+
+    for key in ("change-me-to-a-long-random-string", "short", "a" * 64):
+        env = dict(cli_env(tmp_path / "data"), CLIPFORGE_SECRET_KEY=key)
+        proc = subprocess.run(clipforge_cmd("serve", "--port", "1"), env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 2, (key, proc.stdout, proc.stderr)
+        assert "CLIPFORGE_SECRET_KEY" in proc.stderr
+    compose = (Path(__file__).parents[1] / "deploy" / "compose.yaml").read_text()
+    assert "CLIPFORGE_SECRET_KEY:" not in compose and "keygen:" in compose
+
+
+def test_the_data_folder_and_database_are_private(site: Site) -> None:
+    folder = site.server.data_dir
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE((folder / "secret_key").stat().st_mode) == 0o600
+    if site.server.database_url.startswith("sqlite:///"):
+        database = Path(site.server.database_url.removeprefix("sqlite:///"))
+        assert stat.S_IMODE(database.stat().st_mode) == 0o600
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG that declares its size and holds almost nothing: a decoder would allocate
+    width x height pixels."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(
+            ">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    rows = zlib.compress(b"\x00" * (1 + 3 * width) * 8)  # a few rows; the rest missing
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", rows) + \
+        chunk(b"IEND", b"")
+
+
+def test_images_over_25_megapixels_are_refused_from_their_header(site: Site) -> None:
+    api = site.api()
+    made = api.post("/api/streamers", json={"name": "image-probe"})
+    assert made.status_code == 201, made.text
+    huge = png_header(12000, 12000)
+    assert len(huge) < 200_000
+    refused = api.post(f"/api/streamers/{made.json()['id']}/faces",
+                       files={"image": ("huge.png", huge, "image/png")})
+    assert refused.status_code == 413 and "12000x12000" in refused.text, refused.text
+    not_image = api.post(f"/api/streamers/{made.json()['id']}/faces",
+                         files={"image": ("x.png", b"GIF89a....", "image/png")})
+    assert not_image.status_code == 422, not_image.text
+
+
+def test_oauth_comes_back_only_to_the_public_url_and_flashes_known_codes(site: Site
+                                                                         ) -> None:
+    site.server.cli("user", "create", "oscar", "--password", "oscar's password")
+    session, _ = web_login(site, "oscar", "oscar's password")
+    streamer = site.api().post("/api/streamers", json={"name": "oauth-probe"}).json()["id"]
+    with as_browser(site, session) as browser:
+        out = browser.get(f"/accounts/connect/youtube?streamer_id={streamer}",
+                          headers={"Host": "attacker.example"})
+        assert out.status_code == 303, out.text
+        query = parse_qs(urlsplit(out.headers["location"]).query)
+        assert query["redirect_uri"] == [f"{PUBLIC_URL}/accounts/callback/youtube"]
+        back = browser.get("/accounts/callback/youtube",
+                           params={"error": "<b>Your account is suspended, call 555</b>"})
+    assert back.status_code == 303
+    assert back.headers["location"] == "/streamers?error=stale_state"
+
+
+def test_workers_stay_local_or_need_a_token(site: Site, tmp_path: Path) -> None:
+    from tests.cluster import Worker, redis_server
+    from tests.conftest import cli_env, clipforge_cmd
+
+    env = dict(cli_env(tmp_path / "w"), CLIPFORGE_REDIS_URL="redis://127.0.0.1:1/0",
+               CLIPFORGE_DATABASE_URL=site.server.database_url)
+    wide = subprocess.run(clipforge_cmd("worker", "--stage", "scoring", "--host", "0.0.0.0"),
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert wide.returncode == 2 and "CLIPFORGE_WORKER_TOKEN" in wide.stderr, wide.stderr
+    if site.server.database_url.startswith("sqlite"):
+        return  # a running worker needs PostgreSQL: the other parameter runs it
+    token = "worker-token-0123456789abcdef"
+    with redis_server(tmp_path / "redis") as redis:
+        worker = Worker(tmp_path, "scoring", dict(env, CLIPFORGE_REDIS_URL=redis.url,
+                                                  CLIPFORGE_WORKER_TOKEN=token), 1, 1)
+        try:
+            worker.start().wait_ready()  # /health needs no token
+            assert httpx.get(f"{worker.url}/metrics").status_code == 401
+            assert httpx.post(f"{worker.url}/jobs/1/run").status_code == 401
+            assert httpx.get(f"{worker.url}/metrics", headers={
+                "Authorization": f"Bearer {token}"}).status_code == 200
+        finally:
+            worker.stop()
+
+
+def test_logins_are_rate_limited_per_user_and_per_address(site: Site) -> None:
+    """Last in this module: it uses up the logins of this test's address."""
+    site.server.cli("user", "create", "dave", "--password", "dave's password")
+    login = site.api().post  # the token is ignored: logging in needs none
+    for _ in range(LOGIN_ATTEMPTS):
+        assert login("/api/auth/token", json={"username": "dave",
+                                              "password": "guess"}).status_code == 401
+    locked = login("/api/auth/token", json={"username": "dave",
+                                            "password": "dave's password"})
+    assert locked.status_code == 429 and int(locked.headers["retry-after"]) > 0, locked.text
+    for n in range(2 * LOGIN_ATTEMPTS):  # other names, the same address
+        assert login("/api/auth/token", json={"username": f"nobody{n}",
+                                              "password": "guess"}).status_code == 401
+    site.server.cli("user", "create", "erin", "--password", "erin's password")
+    refused = login("/api/auth/token", json={"username": "erin",
+                                             "password": "erin's password"})
+    assert refused.status_code == 429, refused.text
