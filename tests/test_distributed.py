@@ -36,6 +36,7 @@ from tests.cluster import (
 from tests.conftest import CACHE, clipforge_cmd
 from tests.media_server import MediaServer
 from tests.servers import free_port, pg_database
+from tests.tcp_gate import Gate
 
 # Short clips of short streams: the server's defaults (CLIPFORGE_TOP, ...).
 DEFAULTS = {"top": "1", "min_len": "3", "max_len": "6", "allow_private_urls": "true"}
@@ -177,6 +178,19 @@ def job_status(ledger: sa.Engine, job_id: int, until: str, timeout: float = 60) 
                                {"j": job_id}).scalar_one()
         time.sleep(0.1)
     return status
+
+
+def eventually(check: Callable[[], bool], what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not seen within {timeout:.0f} s: {what}")
+        time.sleep(0.1)
+
+
+def sent_marker(job: dict[str, Any]) -> str:
+    """The broker's record that this attempt of the job was sent (execution/broker.py)."""
+    return f"clipforge:sent:{job['id']}:{job['attempts']}"
 
 
 def pid_of(job: dict[str, Any]) -> int:
@@ -337,13 +351,33 @@ def test_killed_workers_mid_job_leave_one_result_each(cluster: Cluster, api: htt
 
 def test_redis_restarted_mid_run(cluster: Cluster, api: httpx.Client, ledger: sa.Engine,
                                  redis: RedisServer, variants: Callable[[int], Path]) -> None:
+    import redis as redis_py
+
+    for vision in cluster.of("vision"):  # the analyze jobs' messages wait in Redis
+        assert vision.stop() == 0
     sid = submit(api, variants(2), full_transcript=True)
-    running_job(ledger, "transcribe", sid)
-    redis.stop()  # every message and marker is lost
-    time.sleep(2)  # jobs in flight finish meanwhile; what follows them cannot be sent
+    in_flight = running_job(ledger, "transcribe", sid)
+    waiting = [j for j in jobs(ledger, sid) if j["stage"] == "analyze"]
+    assert waiting and all(j["status"] == "queued" for j in waiting), waiting
+    before = redis_py.Redis.from_url(redis.url)
+    eventually(lambda: all(before.exists(sent_marker(j)) for j in waiting),
+               f"analyze jobs {waiting} sent")
+    before.close()
+
+    redis.stop()  # every message and marker is lost, the analyze jobs' with them
+    # The job in flight finishes meanwhile; what follows it cannot be sent.
+    assert job_status(ledger, in_flight["id"], until="done") == "done"
     redis.start()
+    # The sweepers send the lost jobs again: the same attempt (no worker took them) has a
+    # marker in the new, empty Redis.
+    after = redis_py.Redis.from_url(redis.url)
+    eventually(lambda: all(after.exists(sent_marker(j)) for j in waiting),
+               f"analyze jobs {waiting} sent again after the restart")
+    after.close()
+    cluster.add("vision", 4)
     wait_done(api, [sid])
-    assert_ran_once(ledger, sid)
+    found = {j["id"]: j for j in assert_ran_once(ledger, sid)}
+    assert all(found[j["id"]]["attempts"] > j["attempts"] for j in waiting)
 
 
 def test_stopped_worker_hands_back_its_job(cluster: Cluster, api: httpx.Client,
@@ -351,19 +385,28 @@ def test_stopped_worker_hands_back_its_job(cluster: Cluster, api: httpx.Client,
                                            variants: Callable[[int], Path]) -> None:
     idle = cluster.of("vision")[0]
     assert idle.stop() == 0  # SIGTERM with nothing to do: a clean exit
-    quick = cluster.add("vision", 2, worker_grace_seconds="0.1")  # no time to finish
-    sid = submit(api, variants(3), full_transcript=True)
-    job = running_job(ledger, "analyze", sid)
-    assert pid_of(job) == quick.proc.pid  # type: ignore[union-attr]
-    assert quick.stop() == 0
-    handed_back = f"handed back jobs [{job['id']}" in quick.log.read_text()
-    assert handed_back or job_status(ledger, job["id"], until="done") == "done"
+    # The worker reads the store through a gate: held, its job cannot finish (it fetches
+    # the stream's media first), however long this test takes to stop it.
+    gate = Gate(cluster.env["CLIPFORGE_S3_ENDPOINT_URL"]).start()
+    try:
+        quick = cluster.add("vision", 2, worker_grace_seconds="0.1",
+                            s3_endpoint_url=gate.url)
+        gate.hold()
+        sid = submit(api, variants(3), full_transcript=True)
+        job = running_job(ledger, "analyze", sid)
+        assert pid_of(job) == quick.proc.pid  # type: ignore[union-attr]
+        assert gate.held.wait(timeout=120), "the analyze job never read the store"
+        assert quick.stop() == 0
+    finally:
+        gate.stop()
+    assert f"handed back jobs [{job['id']}]" in quick.log.read_text()
+    assert job_status(ledger, job["id"], until="queued") == "queued"
     cluster.add("vision", 3)
     wait_done(api, [sid])
     found = {j["id"]: j for j in assert_ran_once(ledger, sid)}
-    if handed_back:  # run again, to completion, by the next worker
-        assert found[job["id"]]["attempts"] >= 2
-        assert found[job["id"]]["worker"] != job["worker"]
+    # Run again, to completion, by the next worker.
+    assert found[job["id"]]["attempts"] > job["attempts"]
+    assert found[job["id"]]["worker"] != job["worker"]
 
 
 def test_streams_at_once_with_two_workers_per_stage(cluster: Cluster, api: httpx.Client,
