@@ -43,7 +43,7 @@ dev: venv $(VENV)/.dev
 	@$(MAKE) --no-print-directory apt PACKAGES="$(TEST_APT_PACKAGES)"
 
 demo: venv  ## make a 4-minute sample stream and turn it into clips
-	$(BIN)/python tools/synth.py stream $(DEMO_DIR)/sample-stream.mp4 --duration 240 --cached
+	$(BIN)/python -m tools.synth stream $(DEMO_DIR)/sample-stream.mp4 --duration 240 --cached
 	$(BIN)/clipforge process $(DEMO_DIR)/sample-stream.mp4 \
 	  --chat $(DEMO_DIR)/sample-stream.chat.jsonl --out clipforge-out/sample-stream --top 4
 
@@ -55,7 +55,7 @@ lint: dev
 	$(BIN)/mypy clipforge
 
 bench: venv
-	$(BIN)/python benchmarks/pipeline.py
+	$(BIN)/python -m benchmarks.pipeline
 
 clean:
 	rm -rf $(VENV) .cache clipforge-out

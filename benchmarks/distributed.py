@@ -7,7 +7,7 @@ throughput (streams per minute, source seconds per wall second), and per stage t
 queue wait (queued -> started, seconds: mean, p50, p95, max) and run time. It also checks
 that every stream completed with each job finished once.
 
-    .venv/bin/python benchmarks/distributed.py [--streams 20] [--workers 1 2]
+    .venv/bin/python -m benchmarks.distributed [--streams 20] [--workers 1 2]
 """
 
 from __future__ import annotations
@@ -16,22 +16,19 @@ import argparse
 import json
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+import httpx
+import sqlalchemy as sa
+
+from tests.cluster import Cluster, redis_server, s3_server
+from tests.servers import pg_database
+from tools import synth
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tools"))
-
-import httpx  # noqa: E402
-import sqlalchemy as sa  # noqa: E402
-import synth  # noqa: E402
-
-from tests.cluster import Cluster, redis_server, s3_server  # noqa: E402
-from tests.servers import pg_database  # noqa: E402
 
 SETTINGS = {"top": "1", "min_len": "3", "max_len": "6"}
 

@@ -6,7 +6,7 @@ transcribe and analyze jobs run in parallel, so their sum exceeds their wall tim
 Generates (once, cached in .cache/bench) a 10-minute 1280x720 30 fps stream with a face,
 speech and chat, processes it from scratch, and prints the figures.
 
-    .venv/bin/python benchmarks/pipeline.py [--duration 600] [--top 5]
+    .venv/bin/python -m benchmarks.pipeline [--duration 600] [--top 5]
 """
 
 from __future__ import annotations
@@ -14,19 +14,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from clipforge.config import Settings
+from clipforge.domain import Options
+from clipforge.services.orchestrator import process
+from tools import synth
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-
-import synth  # noqa: E402
-
-from clipforge.config import Settings  # noqa: E402
-from clipforge.domain import Options  # noqa: E402
-from clipforge.services.orchestrator import process  # noqa: E402
 
 
 def main() -> None:

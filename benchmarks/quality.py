@@ -7,7 +7,7 @@ speech level, background noise and chat lag differ. Each stream is scored four w
 `all` signals, `no_chat` (no chat file), `no_audio` (loudness, brightness and loud
 non-speech weighted 0) and `no_chat_no_audio`, to show what each signal adds.
 
-    .venv/bin/python benchmarks/quality.py [--streams 5]
+    .venv/bin/python -m benchmarks.quality [--streams 5]
 """
 
 from __future__ import annotations
@@ -15,21 +15,17 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from clipforge.analysis.score import DEFAULT_WEIGHTS
+from clipforge.config import Settings
+from clipforge.domain import Options
+from clipforge.services.orchestrator import process
+from tools import chatgen, synth
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-
-import chatgen  # noqa: E402
-import synth  # noqa: E402
-
-from clipforge.analysis.score import DEFAULT_WEIGHTS  # noqa: E402
-from clipforge.config import Settings  # noqa: E402
-from clipforge.domain import Options  # noqa: E402
-from clipforge.services.orchestrator import process  # noqa: E402
 
 # (seed, voice pitch factor, speech gain dB, noise amplitude, chat lag s)
 VARIATIONS = [

@@ -8,30 +8,27 @@ streams: moments of that kind are approved, the rest rejected. The re-ranker tra
 those labels orders the candidates of held-out streams; we compare the share of the top
 5 that are of the preferred kind with the default order.
 
-    .venv/bin/python benchmarks/rerank.py [--prefer quiet|chat] [--train 4] [--test 2]
+    .venv/bin/python -m benchmarks.rerank [--prefer quiet|chat] [--train 4] [--test 2]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 from pathlib import Path
 
+from sqlalchemy import select
+
+from clipforge.analysis import rerank
+from clipforge.config import Settings
+from clipforge.domain import Options
+from clipforge.services.orchestrator import process
+from clipforge.storage.models import ClipRow
+from clipforge.storage.repository import Repository
+from tools import chatgen, synth
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-
-import chatgen  # noqa: E402
-import synth  # noqa: E402
-from sqlalchemy import select  # noqa: E402
-
-from clipforge.analysis import rerank  # noqa: E402
-from clipforge.config import Settings  # noqa: E402
-from clipforge.domain import Options  # noqa: E402
-from clipforge.services.orchestrator import process  # noqa: E402
-from clipforge.storage.models import ClipRow  # noqa: E402
-from clipforge.storage.repository import Repository  # noqa: E402
 
 KINDS = ["chat", "quiet"]
 POOL = 15  # candidates per stream the streamer (and the re-ranker) sees

@@ -12,11 +12,9 @@ from typing import Any
 
 import pytest
 
+from tools import synth
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-
-import synth  # noqa: E402
-
 CACHE = ROOT / ".cache" / "tests"
 
 

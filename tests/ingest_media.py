@@ -8,7 +8,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.conftest import CACHE, synth
+from tests.conftest import CACHE
+from tools import synth
 
 MASTER = """#EXTM3U
 #EXT-X-VERSION:3

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-import synth
 from websockets.sync.client import ClientConnection, connect
 
 from tests.conftest import CACHE, process
 from tests.servers import Server, pg_database
+from tools import synth
 
 SERVER_SETTINGS = {"chunk_seconds": "20", "workers": "2"}
 TOP = 2

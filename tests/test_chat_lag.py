@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import chatgen
 import numpy as np
 import pytest
 
 from clipforge.analysis import score, signals
 from clipforge.domain import ChatMessage
 from clipforge.media import ffmpeg
+from tools import chatgen
 
 
 @pytest.fixture(scope="module")

@@ -1,14 +1,18 @@
 """Distributed mode end to end: the API and one process per stage worker, on PostgreSQL,
-a Redis of our own and moto's S3 server. One cluster serves the tests in this file, in
-order: a stream completes with its media on S3 while every worker's /health and /metrics
-answer; workers are killed (kill -9) mid-transcription and mid-render; Redis is killed
-and restarted mid-run; a worker is stopped gracefully mid-job; several streams run at
-once with two workers per stage. After each, the ledger shows one finished run per job
-and the events one completion per chunk and clip."""
+a Redis of our own and moto's S3 server. One cluster serves the tests in this file: a
+stream completes with its media on S3 while every worker's /health and /metrics answer;
+its events reach a Redis consumer group; workers are killed (kill -9) mid-transcription
+and mid-render; Redis is killed and restarted mid-run; a worker is stopped gracefully
+mid-job; several streams run at once with two workers per stage. After each, the ledger
+shows one finished run per job and the events one completion per chunk and clip.
+
+Each test submits a stream of its own and works with the workers running when it starts
+(tests stop, kill and add workers), so they pass in any order and alone."""
 
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import threading
@@ -21,9 +25,9 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-import synth
 from websockets.sync.client import connect
 
+from clipforge.execution.broker import kinds, queue_of
 from tests.cluster import (
     AWS_ENV,
     Cluster,
@@ -36,6 +40,8 @@ from tests.cluster import (
 from tests.conftest import CACHE, clipforge_cmd
 from tests.media_server import MediaServer
 from tests.servers import free_port, pg_database
+from tests.tcp_gate import Gate
+from tools import synth
 
 # Short clips of short streams: the server's defaults (CLIPFORGE_TOP, ...).
 DEFAULTS = {"top": "1", "min_len": "3", "max_len": "6", "allow_private_urls": "true"}
@@ -179,8 +185,54 @@ def job_status(ledger: sa.Engine, job_id: int, until: str, timeout: float = 60) 
     return status
 
 
+def eventually(check: Callable[[], bool], what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not seen within {timeout:.0f} s: {what}")
+        time.sleep(0.1)
+
+
+def relayed_names(redis_url: str, stream_id: int) -> list[str]:
+    """The names of a stream's events in the relay's Redis stream, in order."""
+    import redis as redis_py
+
+    from clipforge.execution.relay import STREAM
+
+    client = redis_py.Redis.from_url(redis_url)
+    try:
+        events = [json.loads(fields[b"event"]) for _, fields in client.xrange(STREAM)]
+    finally:
+        client.close()
+    return [e["name"] for e in events if e.get("stream_id") == stream_id]
+
+
+def sent_marker(job: dict[str, Any]) -> str:
+    """The broker's record that this attempt of the job was sent (execution/broker.py)."""
+    return f"clipforge:sent:{job['id']}:{job['attempts']}"
+
+
+def live(cluster: Cluster) -> list[Worker]:
+    """The cluster's workers still running (tests stop, kill and add them)."""
+    return [w for w in cluster.workers if w.proc is not None and w.proc.poll() is None]
+
+
+def jobs_done(worker: Worker) -> Counter[str]:
+    """The worker's `clipforge_jobs_done_total`, by stage."""
+    text = httpx.get(f"{worker.url}/metrics", timeout=10).text
+    found = re.findall(r'^clipforge_jobs_done_total\{stage="(\w+)"\} ([0-9.]+)$', text, re.M)
+    return Counter({stage: int(float(count)) for stage, count in found})
+
+
 def pid_of(job: dict[str, Any]) -> int:
     return int(str(job["worker"]).rpartition(":")[2])
+
+
+def holder(cluster: Cluster, job: dict[str, Any]) -> Worker:
+    """The live worker of the job's stage that runs it."""
+    (found,) = [w for w in cluster.of(queue_of(job["stage"]))
+                if w.proc is not None and w.proc.pid == pid_of(job)]
+    return found
 
 
 class Probe(threading.Thread):
@@ -212,7 +264,9 @@ def test_stream_completes_with_its_media_on_s3(cluster: Cluster, api: httpx.Clie
     import redis
 
     token = api.headers["X-Test-Token"]
-    probe = Probe(list(cluster.workers))
+    workers = live(cluster)
+    counted = {w.url: jobs_done(w) for w in workers}  # other tests' streams may come first
+    probe = Probe(workers)
     probe.start()
     listener = redis.Redis.from_url(cluster.env["CLIPFORGE_REDIS_URL"]).pubsub()
     listener.subscribe("clipforge:events")
@@ -243,9 +297,12 @@ def test_stream_completes_with_its_media_on_s3(cluster: Cluster, api: httpx.Clie
     for kind, answers in probe.answers.items():
         assert answers and all(a == (200, 200) for a in answers), (kind, answers)
     found = assert_ran_once(ledger, sid)
-    workers = {str(j["worker"]).rpartition(":")[2] for j in found}
-    # Each stage ran in its own process (no clip is published here: the publisher idles).
-    assert len(workers) == len([w for w in cluster.workers if w.kind != "publisher"])
+    # Each stage ran in a worker of its kind, never in the API (and no clip is published
+    # here: the publisher idles).
+    kind_of = {w.proc.pid: w.kind for w in workers}  # type: ignore[union-attr]
+    ran = {(kind_of.get(pid_of(j)), queue_of(j["stage"])) for j in found}
+    assert all(worker == stage for worker, stage in ran), ran
+    assert {kind for kind, _ in ran} == set(kinds()) - {"publisher"}
 
     # The media: the upload, the chunks, the artifacts and the clip are on S3.
     detail = api.get(f"/api/streams/{sid}").json()
@@ -262,18 +319,11 @@ def test_stream_completes_with_its_media_on_s3(cluster: Cluster, api: httpx.Clie
     video = api.get(f"/api/clips/{clip['id']}/video")
     assert video.status_code == 200 and video.content[4:8] == b"ftyp"
 
-    # Each worker counted its work.
-    done = {j["stage"]: 0 for j in found}
-    for j in found:
-        done[j["stage"]] += 1
-    for w in cluster.workers:
-        text = httpx.get(f"{w.url}/metrics").text
-        for stage in w.stages():
-            count, line = done.get(stage, 0), f'clipforge_jobs_done_total{{stage="{stage}"}}'
-            if count:
-                assert f"{line} {float(count)}" in text
-            else:  # a labelled counter appears with its first count
-                assert line not in text or f"{line} 0.0" in text
+    # Each worker counted the jobs it ran.
+    for w in workers:
+        pid = w.proc.pid  # type: ignore[union-attr]
+        ran_here = Counter(j["stage"] for j in found if pid_of(j) == pid)
+        assert jobs_done(w) - counted[w.url] == ran_here, w.kind
 
     # The direct endpoint runs a job of the worker's stages here and now; a finished one
     # is not run again, another stage's job is refused.
@@ -287,22 +337,30 @@ def test_stream_completes_with_its_media_on_s3(cluster: Cluster, api: httpx.Clie
     assert httpx.post(f"{asr.url}/jobs/999999/run", timeout=60).status_code == 404
 
 
-def test_events_reach_a_redis_consumer_group(cluster: Cluster) -> None:
-    from clipforge.execution.relay import EventLog
+def test_events_reach_a_redis_consumer_group(cluster: Cluster, api: httpx.Client,
+                                            variants: Callable[[int], Path]) -> None:
+    from clipforge.execution.relay import STREAM, EventLog
 
-    log = EventLog(cluster.env["CLIPFORGE_REDIS_URL"], "test-group", "reader-1", idle_ms=0)
+    sid = submit(api, variants(4))
+    wait_done(api, [sid])
+    url = cluster.env["CLIPFORGE_REDIS_URL"]
+    eventually(lambda: "stream.completed" in relayed_names(url, sid),
+               f"stream {sid}'s completion relayed to {STREAM}")
+    group = f"test-group-{sid}"  # a group of its own: it reads the log from its start
+    log = EventLog(url, group, "reader-1", idle_ms=0)
     try:
-        entries = log.read(count=1000, block_ms=100)
-        names = [event["name"] for _, event in entries]
+        entries = log.read(count=100_000, block_ms=100)
+        names = [event["name"] for _, event in entries if event.get("stream_id") == sid]
         assert "stream.completed" in names and "chunk.transcribed" in names
         # Unacknowledged entries go to the next consumer that asks (reader-1 died).
-        other = EventLog(cluster.env["CLIPFORGE_REDIS_URL"], "test-group", "reader-2",
-                         idle_ms=0)
-        again = other.read(count=1000, block_ms=100)
+        other = EventLog(url, group, "reader-2", idle_ms=0)
+        again = other.read(count=100_000, block_ms=100)
         assert [i for i, _ in again] == [i for i, _ in entries]
         for entry_id, _ in again:
             other.ack(entry_id)
-        assert other.read(count=1000, block_ms=100) == []
+        # Acknowledged, they are not given out again (a last job.progress may come new).
+        assert not {i for i, _ in other.read(count=100_000, block_ms=100)} & \
+            {i for i, _ in entries}
         other.close()
     finally:
         log.close()
@@ -313,15 +371,11 @@ def test_killed_workers_mid_job_leave_one_result_each(cluster: Cluster, api: htt
                                                       variants: Callable[[int], Path]
                                                       ) -> None:
     sid = submit(api, variants(1), top=2, full_transcript=True)
-    asr = cluster.of("asr")[0]
     hit = running_job(ledger, "transcribe", sid)
-    assert pid_of(hit) == asr.proc.pid  # type: ignore[union-attr]
-    asr.kill()
+    holder(cluster, hit).kill()
     cluster.add("asr", 2)  # a new one takes the job over
-    render = cluster.of("render")[0]
     cut = running_job(ledger, "render", sid)
-    assert pid_of(cut) == render.proc.pid  # type: ignore[union-attr]
-    render.kill()
+    holder(cluster, cut).kill()
     # With no worker starting on this machine to notice, the job waits for its lease to
     # run out; then the sweeper queues it again (as for a machine that went away).
     assert job_status(ledger, cut["id"], until="queued") == "queued"
@@ -337,40 +391,67 @@ def test_killed_workers_mid_job_leave_one_result_each(cluster: Cluster, api: htt
 
 def test_redis_restarted_mid_run(cluster: Cluster, api: httpx.Client, ledger: sa.Engine,
                                  redis: RedisServer, variants: Callable[[int], Path]) -> None:
+    import redis as redis_py
+
+    for vision in cluster.of("vision"):  # the analyze jobs' messages wait in Redis
+        assert vision.stop() == 0
     sid = submit(api, variants(2), full_transcript=True)
-    running_job(ledger, "transcribe", sid)
-    redis.stop()  # every message and marker is lost
-    time.sleep(2)  # jobs in flight finish meanwhile; what follows them cannot be sent
+    in_flight = running_job(ledger, "transcribe", sid)
+    waiting = [j for j in jobs(ledger, sid) if j["stage"] == "analyze"]
+    assert waiting and all(j["status"] == "queued" for j in waiting), waiting
+    before = redis_py.Redis.from_url(redis.url)
+    eventually(lambda: all(before.exists(sent_marker(j)) for j in waiting),
+               f"analyze jobs {waiting} sent")
+    before.close()
+
+    redis.stop()  # every message and marker is lost, the analyze jobs' with them
+    # The job in flight finishes meanwhile; what follows it cannot be sent.
+    assert job_status(ledger, in_flight["id"], until="done") == "done"
     redis.start()
+    # The sweepers send the lost jobs again: the same attempt (no worker took them) has a
+    # marker in the new, empty Redis.
+    after = redis_py.Redis.from_url(redis.url)
+    eventually(lambda: all(after.exists(sent_marker(j)) for j in waiting),
+               f"analyze jobs {waiting} sent again after the restart")
+    after.close()
+    cluster.add("vision", 4)
     wait_done(api, [sid])
-    assert_ran_once(ledger, sid)
+    found = {j["id"]: j for j in assert_ran_once(ledger, sid)}
+    assert all(found[j["id"]]["attempts"] > j["attempts"] for j in waiting)
 
 
 def test_stopped_worker_hands_back_its_job(cluster: Cluster, api: httpx.Client,
                                            ledger: sa.Engine,
                                            variants: Callable[[int], Path]) -> None:
-    idle = cluster.of("vision")[0]
-    assert idle.stop() == 0  # SIGTERM with nothing to do: a clean exit
-    quick = cluster.add("vision", 2, worker_grace_seconds="0.1")  # no time to finish
-    sid = submit(api, variants(3), full_transcript=True)
-    job = running_job(ledger, "analyze", sid)
-    assert pid_of(job) == quick.proc.pid  # type: ignore[union-attr]
-    assert quick.stop() == 0
-    handed_back = f"handed back jobs [{job['id']}" in quick.log.read_text()
-    assert handed_back or job_status(ledger, job["id"], until="done") == "done"
+    for idle in cluster.of("vision"):
+        assert idle.stop() == 0  # SIGTERM with nothing to do: a clean exit
+    # The worker reads the store through a gate: held, its job cannot finish (it fetches
+    # the stream's media first), however long this test takes to stop it.
+    gate = Gate(cluster.env["CLIPFORGE_S3_ENDPOINT_URL"]).start()
+    try:
+        quick = cluster.add("vision", 2, worker_grace_seconds="0.1",
+                            s3_endpoint_url=gate.url)
+        gate.hold()
+        sid = submit(api, variants(3), full_transcript=True)
+        job = running_job(ledger, "analyze", sid)
+        assert pid_of(job) == quick.proc.pid  # type: ignore[union-attr]
+        assert gate.held.wait(timeout=120), "the analyze job never read the store"
+        assert quick.stop() == 0
+    finally:
+        gate.stop()
+    assert f"handed back jobs [{job['id']}]" in quick.log.read_text()
+    assert job_status(ledger, job["id"], until="queued") == "queued"
     cluster.add("vision", 3)
     wait_done(api, [sid])
     found = {j["id"]: j for j in assert_ran_once(ledger, sid)}
-    if handed_back:  # run again, to completion, by the next worker
-        assert found[job["id"]]["attempts"] >= 2
-        assert found[job["id"]]["worker"] != job["worker"]
+    # Run again, to completion, by the next worker.
+    assert found[job["id"]]["attempts"] > job["attempts"]
+    assert found[job["id"]]["worker"] != job["worker"]
 
 
 def test_streams_at_once_with_two_workers_per_stage(cluster: Cluster, api: httpx.Client,
                                                     ledger: sa.Engine,
                                                     variants: Callable[[int], Path]) -> None:
-    from clipforge.execution.broker import kinds
-
     for kind in kinds():
         while len(cluster.of(kind)) < 2:
             cluster.add(kind, 10 + len(cluster.of(kind)), wait=False)
@@ -405,8 +486,6 @@ def test_up_starts_and_stops_a_one_machine_cluster(cluster: Cluster, tmp_path: P
     proc = subprocess.Popen(clipforge_cmd("up", "--port", str(port), "--worker-ports",
                                           str(base)), env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
-    from clipforge.execution.broker import kinds
-
     urls = [f"http://127.0.0.1:{port}/api/health"] + [
         f"http://127.0.0.1:{base + n}/health" for n in range(len(kinds()))]
     deadline = time.monotonic() + 120

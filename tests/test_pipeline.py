@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import sqlite3
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -78,9 +80,26 @@ def frame_at(video: Path, t: float) -> np.ndarray:
     return frame.astype(np.int16)
 
 
+def copy_state(data: Path, to: Path) -> None:
+    """A copy of a data dir whose database names the copy's files: the database keeps
+    absolute paths (artifacts, face images), which a plain copy would share with `data`."""
+    shutil.copytree(data, to)
+    with sqlite3.connect(to / "clipforge.db") as db:
+        tables = [name for (name,) in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")]
+        for table in tables:
+            for _, column, kind, *_ in db.execute(f'PRAGMA table_info("{table}")'):
+                if kind.upper() in ("TEXT", "JSON") or kind.upper().startswith("VARCHAR"):
+                    db.execute(f'UPDATE "{table}" SET "{column}" = replace("{column}", ?, ?)',
+                               (str(data), str(to)))
+
+
 def test_captions_are_burned_in(processed: Any, stream_3min: Any, tmp_path: Path) -> None:
-    out, report, data = processed
-    bare_out = tmp_path / "bare"
+    out, report, shared = processed
+    bare_out, data = tmp_path / "bare", tmp_path / "data"
+    # On a copy of the shared state: a re-run in it would leave the stream's clips in this
+    # test's folder, rendered without captions, for every test after this one.
+    copy_state(shared, data)
     # The same clips again without captions: every stage but render is reused.
     proc = process(stream_3min.video, stream_3min.chat, bare_out, data, "--no-captions")
     assert proc.returncode == 0, proc.stderr

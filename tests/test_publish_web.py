@@ -93,11 +93,10 @@ def test_connect_auto_publish_on_approve_and_a_revoked_account(
         page.wait_for_selector(f"#publications li[data-platform={platform}] "
                                ".badge[data-status=published]", timeout=120_000)
     page.wait_for_selector("#clip-status[data-status=published]")
-    # The clip's file as the database has it now: tests before this one may have edited
-    # and re-rendered the shared clip (into their own folders), so report.json's first
-    # file can be an old one.
+    # The clip this server's copy rendered, as the database names it.
     row = db(server, "SELECT file FROM clips WHERE id = :c", c=first["id"])[0]
     clip_file = Path(row["file"])
+    assert clip_file == out / first["file"]
     assert len(fake.videos) == 1 and len(fake.posts) == 1
     # Digests, not bytes: pytest would diff two MP4s byte by byte for a very long time.
     assert digest(fake.video_bytes[fake.videos[0]["id"]]) == digest(clip_file.read_bytes())

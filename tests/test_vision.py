@@ -24,11 +24,13 @@ from clipforge.analysis import captions, layout
 from clipforge.analysis.analyze import Recognition, analyze
 from clipforge.analysis.camera import MEAN_SLACK, camera_path, max_step
 from clipforge.analysis.faces import FaceDetector
+from clipforge.analysis.framing import crop_size
 from clipforge.analysis.recognize import SAME_PERSON, DlibEmbedder, nearest
 from clipforge.domain import Chunk
 from clipforge.media import ffmpeg
 from clipforge.media.render import OUT_FPS, RenderSpec, render
-from tests.conftest import CACHE, process, synth
+from tests.conftest import CACHE, process
+from tools import synth
 
 DATA = Path(__file__).parent / "data"
 STREAMS = CACHE / "vision"
@@ -155,12 +157,12 @@ def test_crop_keeps_the_reference_person_in_frame(
     info, seen = two_people_analysis
     ref, not_ref = reference(who, detector, embedder), reference(other, detector, embedder)
     assert np.linalg.norm(np.subtract(ref, not_ref)) > SAME_PERSON  # two different people
-    crop_w = info.height * 9 // 16 // 2 * 2
+    crop_w, crop_h = crop_size(info)
     path = camera_path(seen.faces, info.width, info.height, crop_w, 0.0, info.duration,
                        OUT_FPS, references=[ref], cuts=seen.cuts)
     out = tmp_path / "clip.mp4"
     render(RenderSpec(source=Path(info.path), start=0.0, duration=info.duration,
-                      layout="crop", out=out, crop_width=crop_w, crop_height=info.height,
+                      layout="crop", out=out, crop_width=crop_w, crop_height=crop_h,
                       crop_path=path, preset="ultrafast"))
     kept, followed_other = 0, 0
     sampled = frames_of(out, every=0.5)
@@ -188,7 +190,7 @@ def test_crop_window_moves_smoothly_on_a_moving_face(detector: FaceDetector) -> 
     info = ffmpeg.probe(video)
     seen = analyze(info, Chunk(0, 0.0, info.duration, ""), detector)
     assert any(abs(c - CUT_AT) < 0.2 for c in seen.cuts)
-    crop_w = info.height * 9 // 16 // 2 * 2
+    crop_w, _ = crop_size(info)
     xs = np.array(camera_path(seen.faces, info.width, info.height, crop_w, 0.0,
                               info.duration, OUT_FPS, cuts=seen.cuts))
     times = np.arange(len(xs)) / OUT_FPS
@@ -282,7 +284,7 @@ def test_without_a_reference_the_crop_prefers_the_person_speaking(
     video = synth.make_portraits_stream(STREAMS / "talking.mp4", people, duration=8.0)
     info = ffmpeg.probe(video)
     seen = analyze(info, Chunk(0, 0.0, info.duration, ""), detector)
-    crop_w = info.height * 9 // 16 // 2 * 2
+    crop_w, _ = crop_size(info)
 
     def window_centre(speech: list[tuple[float, float]] | None) -> float:
         xs = camera_path(seen.faces, info.width, info.height, crop_w, 0.0, info.duration,

@@ -14,8 +14,8 @@ Everything is built from the small real files in tests/data with ffmpeg and espe
 
 Everything is deterministic given the seed.
 
-    python tools/synth.py stream OUT.mp4 --duration 240 [--seed N] [--cached]
-    python tools/synth.py bad DIR
+    python -m tools.synth stream OUT.mp4 --duration 240 [--seed N] [--cached]
+    python -m tools.synth bad DIR
 """
 
 from __future__ import annotations

@@ -10,32 +10,28 @@ each as PNG into artifacts/vision/:
     layout-waveform.png an audio-only source
     caption-NAME.png    each caption preset on the stacked layout
 
-    python tools/vision_shots.py [--out artifacts/vision]
+    python -m tools.vision_shots [--out artifacts/vision]
 """
 
 from __future__ import annotations
 
 import argparse
 import subprocess
-import sys
 from pathlib import Path
 
 import cv2
 
+from clipforge.analysis import captions, layout
+from clipforge.analysis.analyze import Recognition, analyze
+from clipforge.analysis.camera import camera_path
+from clipforge.analysis.faces import FaceDetector
+from clipforge.analysis.recognize import DlibEmbedder
+from clipforge.domain import Analysis, Chunk, MediaInfo, Word
+from clipforge.media import ffmpeg
+from clipforge.media.render import OUT_FPS, RenderSpec, render
+from tools import synth
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-
-import synth  # noqa: E402
-
-from clipforge.analysis import captions, layout  # noqa: E402
-from clipforge.analysis.analyze import Recognition, analyze  # noqa: E402
-from clipforge.analysis.camera import camera_path  # noqa: E402
-from clipforge.analysis.faces import FaceDetector  # noqa: E402
-from clipforge.analysis.recognize import DlibEmbedder  # noqa: E402
-from clipforge.domain import Analysis, Chunk, MediaInfo, Word  # noqa: E402
-from clipforge.media import ffmpeg  # noqa: E402
-from clipforge.media.render import OUT_FPS, RenderSpec, render  # noqa: E402
-
 START, LENGTH, AT = 2.0, 3.0, 1.2
 TEXT = "no way that was actually insane chat"
 
