@@ -88,3 +88,94 @@ def test_score_to_render_reads_no_file_and_starts_no_process(
     # Every transition from score to the report went through a guarded follow.
     for stage in ("ingest", "chunk", "score", "enrol", "plan", "render", "report"):
         assert stage in followed, (stage, followed)
+
+
+def test_a_job_whose_worker_keeps_dying_fails_after_its_attempts(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from clipforge.storage import ledger
+    from clipforge.storage.models import EventRow, JobRow, StreamRow, utcnow
+    from clipforge.storage.repository import Repository
+
+    repo = Repository(f"sqlite:///{tmp_path / 'state.db'}")
+    with repo.session() as s:
+        stream = StreamRow(key="k", source="x.mp4", duration=10.0, status="processing",
+                           run=1, info={}, options={})
+        s.add(stream)
+        s.flush()
+        job_id = ledger.enqueue(s, stream, ledger.JobSpec("analyze", "0-10"))[0].id
+
+    def died() -> None:  # the worker holding it was killed: its lease runs out
+        with repo.session() as s:
+            s.get_one(JobRow, job_id).lease_until = utcnow() - timedelta(seconds=1)
+        with repo.session() as s:
+            assert ledger.requeue_expired(s) == [job_id]
+
+    with repo.session() as s:
+        assert ledger.claim(s, "w:1", 60, attempts=3) is not None
+    died()
+    with repo.session() as s:  # the first retry runs at once
+        assert ledger.claim(s, "w:2", 60, attempts=3) is not None
+    died()
+    with repo.session() as s:  # the next waits
+        assert s.get_one(JobRow, job_id).lease_until > utcnow()
+        assert ledger.claim(s, "w:3", 60, attempts=3) is None
+        s.get_one(JobRow, job_id).lease_until = utcnow() - timedelta(seconds=1)
+    with repo.session() as s:
+        assert ledger.claim(s, "w:3", 60, attempts=3) is not None
+    died()
+    with repo.session() as s:
+        s.get_one(JobRow, job_id).lease_until = None
+    with repo.session() as s:  # the third death was the last
+        assert ledger.claim(s, "w:4", 60, attempts=3) is None
+    with repo.session() as s:
+        job = s.get_one(JobRow, job_id)
+        assert job.status == "failed" and "gave up after 3 attempts" in (job.error or "")
+        assert s.get_one(StreamRow, job.stream_id).status == "failed"
+        names = list(s.scalars(select(EventRow.name)))
+        assert names == ["job.failed"]
+    repo.engine.dispose()
+
+
+def test_a_bad_stored_setting_fails_its_stream_and_the_pool_goes_on(
+        stream_3min: Any, tmp_path: Path) -> None:
+    """One stream's broken option fails that stream's job; the pool's only thread goes
+    on to the next stream, which ends done, with 0 clips (nothing stands out in it)."""
+    from sqlalchemy import select
+
+    from clipforge.execution.pool import LocalPool
+    from clipforge.services.orchestrator import Orchestrator
+    from clipforge.storage.models import EventRow, StreamRow
+    from clipforge.storage.repository import Repository
+
+    quiet = tmp_path / "quiet.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "anullsrc=r=48000:d=40",
+                    "-f", "lavfi", "-i", "color=gray:s=320x180:d=40", "-t", "40",
+                    "-c:v", "libx264", "-c:a", "aac", str(quiet)], check=True)
+    settings = Settings(data_dir=tmp_path / "data", workers=1)
+    repo = Repository(settings.database_url)
+    pool = LocalPool(repo, settings)
+    orchestrator = Orchestrator(repo, settings, pool.tracker)
+    broken = orchestrator.submit(stream_3min.video, Options(out_dir=tmp_path / "a", top=1,
+                                                            chat=stream_3min.chat))
+    with repo.session() as s:  # as an older version (or a hand edit) may have stored it
+        row = s.get_one(StreamRow, broken)
+        row.options = {**row.options, "caption_size": "abc"}
+    fine = orchestrator.submit(quiet, Options(out_dir=tmp_path / "b"))
+    pool.start()
+    try:
+        first, second = pool.wait(broken), pool.wait(fine)
+    finally:
+        pool.stop()
+    assert first.status == "failed" and "abc" in (first.error or ""), first.error
+    assert second.status == "done", second.error
+    assert all(thread.is_alive() is False for thread in pool._threads)  # stopped, not died
+    with repo.session() as s:
+        notices = [e.payload["message"] for e in s.scalars(select(EventRow).where(
+            EventRow.stream_id == fine, EventRow.name == "stream.notice"))]
+    assert any(n.startswith("0 clips") for n in notices), notices
+    report = (tmp_path / "b" / "report.json").read_text()
+    assert '"clips": []' in report and "0 clips" in report
+    repo.engine.dispose()

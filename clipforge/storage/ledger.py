@@ -103,9 +103,11 @@ def _runnable(now: datetime) -> Select[JobRow]:
 
 
 def _requeue(row: JobRow) -> None:
-    """Queue a job whose worker died, to run after a wait that grows with its attempts."""
+    """Queue a job whose worker died: at once after its first attempt, then after a wait
+    that doubles with each attempt (a job that kills its worker every time)."""
     row.status = "queued"
-    row.lease_until = utcnow() + timedelta(seconds=min(60.0, 2.0 ** (row.attempts - 1)))
+    wait = 0.0 if row.attempts <= 1 else min(60.0, 2.0 ** (row.attempts - 1))
+    row.lease_until = utcnow() + timedelta(seconds=wait) if wait else None
 
 
 def _give_up(s: Session, row: JobRow) -> None:
