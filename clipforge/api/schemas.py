@@ -272,3 +272,22 @@ class Health(BaseModel):
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the error statuses a route can answer with."""
     return {status: {"model": Error} for status in statuses}
+
+
+class MemberOut(BaseModel):
+    user_id: int
+    user: str
+    role: str
+
+
+class Workspace(BaseModel):
+    name: str
+    role: str = Field(description="The caller's role: owner, editor or viewer")
+    members: list[MemberOut]
+
+
+class MemberIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user: Name
+    role: Literal["owner", "editor", "viewer"] = "editor"

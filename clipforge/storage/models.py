@@ -21,8 +21,8 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.sql.selectable import ScalarSelect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.selectable import ScalarSelect
 from sqlalchemy.types import TypeDecorator
 
 
