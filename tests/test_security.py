@@ -309,7 +309,7 @@ def test_logout_ends_the_session_for_good(site: Site) -> None:
     site.server.cli("user", "create", "bob", "--password", "bob's password")
     session, csrf = web_login(site, "bob", "bob's password")
     with as_browser(site, session) as browser:
-        assert browser.get("/api/me").json() == {"user": "bob"}
+        assert browser.get("/api/me").json()["user"] == "bob"
         out = browser.post("/logout", data={"csrf": csrf})
         assert out.status_code == 303
         replayed = browser.get("/api/me")  # the old cookie, kept by an attacker
@@ -462,7 +462,8 @@ def test_images_over_25_megapixels_are_refused_from_their_header(site: Site) -> 
 
 def test_oauth_comes_back_only_to_the_public_url_and_flashes_known_codes(site: Site
                                                                          ) -> None:
-    site.server.cli("user", "create", "oscar", "--password", "oscar's password")
+    site.server.cli("user", "create", "oscar", "--password", "oscar's password",
+                    "--role", "owner")
     session, _ = web_login(site, "oscar", "oscar's password")
     streamer = site.api().post("/api/streamers", json={"name": "oauth-probe"}).json()["id"]
     with as_browser(site, session) as browser:

@@ -104,9 +104,11 @@ def open_session(found: ServicesDep) -> Iterator[Session]:
         yield s
 
 
-def session(found: ServicesDep, _user: CurrentUser) -> Iterator[Session]:
-    """A session for an authenticated request. The token is checked first, in its own
-    short session: SQLite takes one writer at a time, so a request never holds two."""
+def session(found: ServicesDep,
+            _member: Annotated[Member, Depends(current_member)]) -> Iterator[Session]:
+    """A session for an authenticated member's request. The token and the membership are
+    checked first, in their own short session: SQLite takes one writer at a time, so a
+    request never holds two."""
     with found.repo.session() as s:
         yield s
 
