@@ -61,11 +61,11 @@ def edit_clip(clip_id: ClipIdPath, body: schemas.ClipPatch, found: ServicesDep,
               member: Editor) -> schemas.ClipDetail:
     """Change bounds, title, caption text or layout; the clip is rendered again and a
     `clip.rendered` event says when the new file is ready."""
+    _own_clip(found, member, clip_id)
     changes = body.model_dump(exclude_unset=True)
     if not changes:
         raise errors.BadOption("nothing to change: give start, end, title, captions, "
                                "layout, caption_style or regions")
-    _own_clip(found, member, clip_id)
     found.orchestrator.edit_clip(clip_id, changes)
     with found.repo.session() as s:
         return clip_detail(s, workspaces.clip(s, member, clip_id))
