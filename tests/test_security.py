@@ -663,9 +663,12 @@ def test_another_workspaces_ids_answer_404_or_403_on_every_operation(site: Site,
 def test_lists_and_events_show_only_the_callers_workspace(site: Site, other: Other) -> None:
     a, b = site.api(), site.api(other.owner)
     theirs = int(other.ids["stream_id"])
-    for path in ("/api/streams", "/api/jobs", "/api/streamers", "/api/publications"):
+    for path, field, their_id in (("/api/streams", "id", theirs),
+                                  ("/api/jobs", "stream_id", theirs),
+                                  ("/api/streamers", "id", int(other.ids["streamer_id"])),
+                                  ("/api/publications", "clip_id", other.ids["clip_id"])):
         listed = a.get(path, params={"limit": 200}).json()["items"]
-        assert all(item.get("stream_id", item["id"]) != theirs for item in listed), path
+        assert all(item[field] != their_id for item in listed), path
         assert "bella" not in json.dumps(listed).lower(), path
         assert b.get(path).json()["items"], path  # teamb's are there, for teamb
     assert b.get("/api/jobs", params={"stream_id": other.stream_a}).json()["items"] == []
