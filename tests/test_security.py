@@ -76,6 +76,7 @@ def site(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     (roots / "escape.mp4").symlink_to(outside / "private.mp4")
     server = Server(root / "data", database_url, pool=False, media_roots=str(roots),
                     public_url=PUBLIC_URL, youtube_client_id="clipforge-test-client",
+                    private_hosts='["localhost"]',  # by name: the first hop below
                     login_attempts=str(LOGIN_ATTEMPTS),
                     login_attempts_per_address=str(3 * LOGIN_ATTEMPTS))
     try:
@@ -373,13 +374,16 @@ class Listener:
     """A local HTTP server that logs every request it receives: the internal service an
     attacker wants the server to reach."""
 
-    def __init__(self) -> None:
+    def __init__(self, redirect_to: str = "") -> None:
         seen = self.requests = []  # type: list[str]
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server's name
                 seen.append(self.path)
-                self.send_response(200)
+                self.send_response(302 if redirect_to else 200)
+                if redirect_to:
+                    self.send_header("Location", redirect_to)
+                self.send_header("Content-Length", "0")
                 self.end_headers()
 
             def log_message(self, *_args: object) -> None:
@@ -410,6 +414,21 @@ def test_private_addresses_hidden_in_ipv6_forms_are_refused(site: Site) -> None:
         assert internal.requests == []  # not one request reached it
         # The listener does log: the same address asked directly is seen.
         httpx.get(f"http://127.0.0.1:{internal.port}/direct")
+        assert internal.requests == ["/direct"]
+
+
+def test_a_redirect_to_a_private_address_is_refused_before_it_is_sent(site: Site) -> None:
+    """localhost is allowed by name; where it redirects (127.0.0.1, by address) is
+    checked when yt-dlp connects, so the internal service never sees the request."""
+    with Listener() as internal, \
+            Listener(redirect_to=f"http://127.0.0.1:{internal.port}/internal.mp4") as hop:
+        refused = site.api().post("/api/streams",
+                                  json={"url": f"http://localhost:{hop.port}/vod.mp4"})
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["code"] == "unsafe_url", refused.text
+        assert hop.requests and set(hop.requests) == {"/vod.mp4"}  # the first hop: asked
+        assert internal.requests == []  # the redirect: refused before it was sent
+        httpx.get(f"http://127.0.0.1:{internal.port}/direct")  # the listener does log
         assert internal.requests == ["/direct"]
 
 
