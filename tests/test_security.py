@@ -819,3 +819,48 @@ def _process_and_server(url: str) -> None:
         taken = ledger.claim(s, "process:2", 60.0, stream_id=ids[0])
         assert taken is not None and taken.id == ids[2]
     engine.dispose()
+
+
+# 7. Settings validated on input; /docs under the CSP -----------------------------------------
+
+def test_streamer_settings_are_validated_with_one_schema(site: Site) -> None:
+    api = site.api()
+    sid = api.post("/api/streamers", json={"name": "settings-probe"}).json()["id"]
+    refused = {
+        "caption_size": 9000, "caption_colour": "red", "privacy": "pubic",
+        "auto_publish": "youtube,myspace", "layout": "sideways", "nonsense": "x",
+    }
+    for key, value in refused.items():
+        answer = api.patch(f"/api/streamers/{sid}", json={"settings": {key: value}})
+        assert answer.status_code == 422, (key, answer.text)
+        assert f"settings.{key}" in answer.json()["message"], (key, answer.text)
+    too_many = {f"k{n}": "x" for n in range(40)}
+    assert api.patch(f"/api/streamers/{sid}", json={"settings": too_many}
+                     ).status_code == 422
+    long_value = api.patch(f"/api/streamers/{sid}", json={"settings": {
+        "hashtags": "#a" * 3000}})
+    assert long_value.status_code == 422, long_value.text
+    # auto_publish: only the platforms with a connected account (this one has none)
+    unconnected = api.patch(f"/api/streamers/{sid}", json={"settings": {
+        "auto_publish": "youtube"}})
+    assert unconnected.status_code == 422 and "connect" in unconnected.json()["message"]
+    kept = api.patch(f"/api/streamers/{sid}", json={"settings": {
+        "caption_size": 90, "caption_colour": "#FFAA00", "privacy": "unlisted",
+        "auto_publish": "", "layout": "crop"}})
+    assert kept.status_code == 200, kept.text
+    assert kept.json()["settings"] == {"caption_size": 90, "caption_colour": "#ffaa00",
+                                       "privacy": "unlisted", "auto_publish": "",
+                                       "layout": "crop"}
+    from clipforge.publish import templates
+    fields = templates.Fields("t", "s", "st", "2026-01-01", [])
+    assert templates.youtube({"privacy": "pubic"}, fields)["privacy"] == "private"
+
+
+def test_docs_load_nothing_from_elsewhere(site: Site) -> None:
+    page = httpx.get(f"{site.server.url}/docs")
+    assert page.status_code == 200, page.text
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert "/api/streams/{stream_id}/cancel" in page.text and "POST" in page.text
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert sources and all(s.startswith("/") for s in sources), sources
+    assert httpx.get(f"{site.server.url}/redoc").status_code == 404

@@ -158,7 +158,8 @@ class Review(BaseModel):
 
 # A streamer preference: layout and caption style, and publishing (auto_publish "youtube,x",
 # privacy, hashtags, title/description/post templates, which may be long).
-Setting = LongText | int | float | bool
+Setting = LongText | int | float | bool | list[Short]
+StreamerSettings = Annotated[dict[Short, Setting], Field(max_length=32)]  # services/checks.py: keys
 
 
 class StreamerIn(BaseModel):
@@ -166,7 +167,7 @@ class StreamerIn(BaseModel):
     name: Name
     platform: Literal["twitch", "youtube", "other"] | None = None
     channel: Name | None = None
-    settings: dict[Short, Setting] = Field(default_factory=dict)
+    settings: StreamerSettings = Field(default_factory=dict)
 
 
 class StreamerPatch(BaseModel):
@@ -174,7 +175,7 @@ class StreamerPatch(BaseModel):
     name: Name | None = None
     platform: Literal["twitch", "youtube", "other"] | None = None
     channel: Name | None = None
-    settings: dict[Short, Setting] | None = None
+    settings: StreamerSettings | None = None
 
 
 class Streamer(BaseModel):

@@ -54,9 +54,9 @@ def create_streamer(body: schemas.StreamerIn, s: SessionDep,
     if body.settings:
         workspaces.require(member, "owner", "a streamer's settings")
     _unique_name(s, member, body.name)
-    check_streamer_settings(body.settings)
+    settings = check_streamer_settings(body.settings, connected=())  # a new one has none
     row = StreamerRow(name=body.name, platform=body.platform, channel=body.channel,
-                      settings=body.settings, workspace_id=member.workspace_id)
+                      settings=settings, workspace_id=member.workspace_id)
     s.add(row)
     s.flush()
     return streamer_view(s, row)
@@ -80,7 +80,9 @@ def edit_streamer(streamer_id: IdPath, body: schemas.StreamerPatch, s: SessionDe
     if changes.get("name"):
         _unique_name(s, member, changes["name"], streamer_id)
     if changes.get("settings"):
-        check_streamer_settings(changes["settings"])
+        connected = s.scalars(select(AccountRow.platform).where(
+            AccountRow.streamer_id == streamer_id, AccountRow.status == "connected"))
+        changes["settings"] = check_streamer_settings(changes["settings"], set(connected))
     for field, value in changes.items():
         if value is not None or field in ("platform", "channel"):
             setattr(row, field, value)

@@ -29,8 +29,7 @@ def find_streamer(s: Session, name: str, workspace_id: int | None = None) -> Str
 def update_streamer(s: Session, name: str, prefs: Mapping[str, object | None],
                     workspace_id: int | None = None) -> StreamerRow:
     """The streamer named so (made if new), with the given settings changed (None: kept)."""
-    given = {k: v for k, v in prefs.items() if v is not None}
-    check_streamer_settings(given)
+    given = check_streamer_settings({k: v for k, v in prefs.items() if v is not None})
     row = find_streamer(s, name, workspace_id)
     row.settings = {**(row.settings or {}), **given}
     s.flush()
