@@ -864,3 +864,46 @@ def test_docs_load_nothing_from_elsewhere(site: Site) -> None:
     sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
     assert sources and all(s.startswith("/") for s in sources), sources
     assert httpx.get(f"{site.server.url}/redoc").status_code == 404
+
+
+def test_the_migration_moves_existing_data_into_workspace_default(database_url: str,
+                                                                   tmp_path: Path) -> None:
+    from clipforge.storage import database
+
+    with fresh_database(database_url, tmp_path) as url:
+        engine = database.make_engine(url)
+        database.upgrade(engine, "0004_jobs")
+        now = "2026-01-01 00:00:00+00:00"
+        with engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO users (name, created_at) VALUES ('old', :t)"),
+                         {"t": now})
+            conn.execute(sa.text("INSERT INTO streamers (name, settings, created_at) "
+                                 "VALUES ('default', '{}', :t)"), {"t": now})
+            conn.execute(sa.text(
+                "INSERT INTO streams (key, name, source, duration, status, info, options, "
+                "run, created_at, submitted_at, updated_at) VALUES ('k', 'n', 's', 1.0, "
+                "'done', '{}', '{}', 1, :t, :t, :t)"), {"t": now})
+            conn.execute(sa.text(
+                "INSERT INTO accounts (platform, name, tokens, status, created_at) VALUES "
+                "('youtube', 'Old TV', 'sealed', 'connected', :t)"), {"t": now})
+        database.upgrade(engine)
+        with engine.begin() as conn:
+            default = conn.execute(sa.text(
+                "SELECT id FROM workspaces WHERE name = 'default'")).scalar_one()
+            for table in ("streams", "streamers", "accounts"):
+                assert conn.execute(sa.text(f"SELECT workspace_id FROM {table}")
+                                    ).scalars().all() == [default], table
+            assert conn.execute(sa.text("SELECT role FROM members")).scalars().all() == [
+                "owner"]
+            # the same names may now live in another workspace
+            conn.execute(sa.text("INSERT INTO workspaces (name, created_at) VALUES "
+                                 "('other', :t)"), {"t": now})
+            other = conn.execute(sa.text(
+                "SELECT id FROM workspaces WHERE name = 'other'")).scalar_one()
+            conn.execute(sa.text("INSERT INTO streamers (name, settings, created_at, "
+                                 "workspace_id) VALUES ('default', '{}', :t, :w)"),
+                         {"t": now, "w": other})
+            conn.execute(sa.text("DELETE FROM streamers WHERE workspace_id = :w"),
+                         {"w": other})
+        database.downgrade(engine, "0004_jobs")  # and back, with the rows of one workspace
+        engine.dispose()
