@@ -257,10 +257,12 @@ def streamer_add(
     facecam: Annotated[str | None, typer.Option(
         help="Their fixed facecam as x,y,w,h fractions of the frame (skips detection).")
     ] = None,
+    workspace: Annotated[str, typer.Option(help="The streamer's workspace.")] = "default",
 ) -> None:
     """Add a streamer (or update one): reference faces the camera follows, and defaults
     for their new streams."""
     from clipforge.services import faces as vision
+    from clipforge.services import workspaces
     from clipforge.services.streamers import update_streamer
     from clipforge.storage.repository import Repository
 
@@ -268,8 +270,9 @@ def streamer_add(
     try:
         images = [(str(p), vision.read_image(p)) for p in face or []]
         with Repository(settings.database_url).session() as s:
+            place = workspaces.find_workspace(s, workspace).id
             row = update_streamer(s, name, {"layout": layout, "caption_style": caption_style,
-                                            "facecam": facecam})
+                                            "facecam": facecam}, place)
             for label, image in images:
                 vision.add_reference(s, settings, row.id, image, label)
             count = len(vision.references(s, row.id))
@@ -361,6 +364,9 @@ def up(
 db_app = typer.Typer(help="The database schema (Alembic migrations).", no_args_is_help=True)
 user_app = typer.Typer(help="Users of the API and web UI.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+workspace_app = typer.Typer(help="Workspaces: who sees which streams, streamers and "
+                            "accounts.", no_args_is_help=True)
+app.add_typer(workspace_app, name="workspace")
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
@@ -395,19 +401,28 @@ def user_create(
     password: Annotated[str | None, typer.Option(
         help="For the web UI login; omit for token-only use.")] = None,
     token: Annotated[bool, typer.Option(help="Also make and print an API token.")] = True,
+    workspace: Annotated[str, typer.Option(help="The workspace the user joins.")] = "default",
+    role: Annotated[str | None, typer.Option(
+        help="owner, editor or viewer [default: owner for a workspace's first member, "
+             "else editor]")] = None,
 ) -> None:
-    """Create a user (and print an API token for it)."""
+    """Create a user in a workspace (and print an API token for it)."""
+    from clipforge.services import workspaces
     from clipforge.storage import users
     from clipforge.storage.repository import Repository
 
     try:
         with Repository(get_settings().database_url).session() as s:
+            if role is not None:
+                workspaces.check_role(role)
+            place = workspaces.find_workspace(s, workspace)
             user = users.create_user(s, name, password)
+            role = workspaces.add_member(s, place, user, role).role
             secret = users.create_token(s, user, "cli", get_settings().token_days) \
                 if token else None
     except errors.ClipForgeError as exc:
         fail(exc)
-    stderr.print(f"user {name} created")
+    stderr.print(f"user {name} created: {role} of workspace {workspace}")
     if secret:
         sys.stdout.write(secret + "\n")
 
@@ -431,34 +446,60 @@ def token_create(
 
 
 @token_app.command("list")
-def token_list() -> None:
+def token_list(workspace: Annotated[str | None, typer.Option(
+        help="Only the tokens of this workspace's members.")] = None) -> None:
     """Every API token: id, user, label, when it was made, last used and expires, and
     whether it is revoked (never the token: only its digest is kept)."""
-    from clipforge.storage import users
-    from clipforge.storage.repository import Repository
-
-    with Repository(get_settings().database_url).session() as s:
-        for row, name in users.tokens(s):
-            state = "revoked" if row.revoked_at else "active"
-            used = f"{row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "never"
-            expires = f"{row.expires_at:%Y-%m-%d}" if row.expires_at else "never"
-            sys.stdout.write(f"{row.id}\t{name}\t{row.name}\t{state}\tmade "
-                             f"{row.created_at:%Y-%m-%d}\tlast used {used}\texpires "
-                             f"{expires}\n")
-
-
-@token_app.command("revoke")
-def token_revoke(token_id: Annotated[int, typer.Argument(help="From `token list`.")]) -> None:
-    """Revoke an API token: it stops working at once."""
+    from clipforge.services import workspaces
     from clipforge.storage import users
     from clipforge.storage.repository import Repository
 
     try:
         with Repository(get_settings().database_url).session() as s:
-            users.revoke_token(s, token_id)
+            place = workspaces.find_workspace(s, workspace).id if workspace else None
+            listed = users.tokens(s, place)
+    except errors.ClipForgeError as exc:
+        fail(exc)
+    for row, name in listed:
+        state = "revoked" if row.revoked_at else "active"
+        used = f"{row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "never"
+        expires = f"{row.expires_at:%Y-%m-%d}" if row.expires_at else "never"
+        sys.stdout.write(f"{row.id}\t{name}\t{row.name}\t{state}\tmade "
+                         f"{row.created_at:%Y-%m-%d}\tlast used {used}\texpires "
+                         f"{expires}\n")
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: Annotated[int, typer.Argument(help="From `token list`.")],
+                 workspace: Annotated[str | None, typer.Option(
+                     help="Only a token of this workspace's members.")] = None) -> None:
+    """Revoke an API token: it stops working at once."""
+    from clipforge.services import workspaces
+    from clipforge.storage import users
+    from clipforge.storage.repository import Repository
+
+    try:
+        with Repository(get_settings().database_url).session() as s:
+            place = workspaces.find_workspace(s, workspace).id if workspace else None
+            users.revoke_token(s, token_id, place)
     except errors.ClipForgeError as exc:
         fail(exc)
     stderr.print(f"token {token_id} revoked")
+
+
+@workspace_app.command("create")
+def workspace_create(name: Annotated[str, typer.Argument(help="Letters, digits, - or _.")]
+                     ) -> None:
+    """Create a workspace; add its people with `clipforge user create NAME --workspace`."""
+    from clipforge.services import workspaces
+    from clipforge.storage.repository import Repository
+
+    try:
+        with Repository(get_settings().database_url).session() as s:
+            workspaces.create_workspace(s, name)
+    except errors.ClipForgeError as exc:
+        fail(exc)
+    stderr.print(f"workspace {name} created")
 
 
 @user_app.command("password")
@@ -519,19 +560,23 @@ def account_connect(
         help="Loopback port for the redirect (register http://127.0.0.1:PORT/callback "
              "with the platform); 0: any free port.")] = 0,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the sign-in.")] = 600,
+    workspace: Annotated[str, typer.Option(help="The streamer's workspace.")] = "default",
 ) -> None:
     """Connect a YouTube channel or an X account: open the printed address, sign in and
     allow access; the redirect comes back to this command on a loopback port."""
-    from clipforge.services import accounts
+    from clipforge.services import accounts, workspaces
     from clipforge.services.loopback import authorize_on_loopback
     from clipforge.storage.repository import Repository
 
     settings = get_settings()
     try:
+        repo = Repository(settings.database_url)
+        with repo.session() as s:
+            place = workspaces.find_workspace(s, workspace).id
         code, redirect_uri, verifier = authorize_on_loopback(
             settings, platform, port, timeout, _show_address)
-        done = accounts.connect(Repository(settings.database_url), settings, platform,
-                                streamer, code, redirect_uri, verifier)
+        done = accounts.connect(repo, settings, platform, streamer, code, redirect_uri,
+                                verifier, place)
     except errors.ClipForgeError as exc:
         fail(exc)
     stdout.print(f"connected {platform} account {done.name} for streamer {done.streamer}",

@@ -14,6 +14,7 @@ import subprocess
 import threading
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -24,6 +25,7 @@ import pytest
 import sqlalchemy as sa
 from websockets.sync.client import connect
 
+from tests.conftest import clipforge_cmd
 from tests.servers import Server, pg_database
 
 SECRET = "TOPSECRET-3141"  # text in files the API must never hand out
@@ -74,6 +76,7 @@ def site(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     (roots / "escape.mp4").symlink_to(outside / "private.mp4")
     server = Server(root / "data", database_url, pool=False, media_roots=str(roots),
                     public_url=PUBLIC_URL, youtube_client_id="clipforge-test-client",
+                    private_hosts='["localhost"]',  # by name: the first hop below
                     login_attempts=str(LOGIN_ATTEMPTS),
                     login_attempts_per_address=str(3 * LOGIN_ATTEMPTS))
     try:
@@ -309,7 +312,7 @@ def test_logout_ends_the_session_for_good(site: Site) -> None:
     site.server.cli("user", "create", "bob", "--password", "bob's password")
     session, csrf = web_login(site, "bob", "bob's password")
     with as_browser(site, session) as browser:
-        assert browser.get("/api/me").json() == {"user": "bob"}
+        assert browser.get("/api/me").json()["user"] == "bob"
         out = browser.post("/logout", data={"csrf": csrf})
         assert out.status_code == 303
         replayed = browser.get("/api/me")  # the old cookie, kept by an attacker
@@ -371,13 +374,16 @@ class Listener:
     """A local HTTP server that logs every request it receives: the internal service an
     attacker wants the server to reach."""
 
-    def __init__(self) -> None:
+    def __init__(self, redirect_to: str = "") -> None:
         seen = self.requests = []  # type: list[str]
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server's name
                 seen.append(self.path)
-                self.send_response(200)
+                self.send_response(302 if redirect_to else 200)
+                if redirect_to:
+                    self.send_header("Location", redirect_to)
+                self.send_header("Content-Length", "0")
                 self.end_headers()
 
             def log_message(self, *_args: object) -> None:
@@ -408,6 +414,21 @@ def test_private_addresses_hidden_in_ipv6_forms_are_refused(site: Site) -> None:
         assert internal.requests == []  # not one request reached it
         # The listener does log: the same address asked directly is seen.
         httpx.get(f"http://127.0.0.1:{internal.port}/direct")
+        assert internal.requests == ["/direct"]
+
+
+def test_a_redirect_to_a_private_address_is_refused_before_it_is_sent(site: Site) -> None:
+    """localhost is allowed by name; where it redirects (127.0.0.1, by address) is
+    checked when yt-dlp connects, so the internal service never sees the request."""
+    with Listener() as internal, \
+            Listener(redirect_to=f"http://127.0.0.1:{internal.port}/internal.mp4") as hop:
+        refused = site.api().post("/api/streams",
+                                  json={"url": f"http://localhost:{hop.port}/vod.mp4"})
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["code"] == "unsafe_url", refused.text
+        assert hop.requests and set(hop.requests) == {"/vod.mp4"}  # the first hop: asked
+        assert internal.requests == []  # the redirect: refused before it was sent
+        httpx.get(f"http://127.0.0.1:{internal.port}/direct")  # the listener does log
         assert internal.requests == ["/direct"]
 
 
@@ -462,7 +483,8 @@ def test_images_over_25_megapixels_are_refused_from_their_header(site: Site) -> 
 
 def test_oauth_comes_back_only_to_the_public_url_and_flashes_known_codes(site: Site
                                                                          ) -> None:
-    site.server.cli("user", "create", "oscar", "--password", "oscar's password")
+    site.server.cli("user", "create", "oscar", "--password", "oscar's password",
+                    "--role", "owner")
     session, _ = web_login(site, "oscar", "oscar's password")
     streamer = site.api().post("/api/streamers", json={"name": "oauth-probe"}).json()["id"]
     with as_browser(site, session) as browser:
@@ -519,3 +541,369 @@ def test_logins_are_rate_limited_per_user_and_per_address(site: Site) -> None:
     refused = login("/api/auth/token", json={"username": "erin",
                                              "password": "erin's password"})
     assert refused.status_code == 429, refused.text
+
+
+# 6. Workspaces, members and roles ------------------------------------------------------------
+
+@dataclass
+class Other:
+    """Workspace `teamb` (bella owns it), with one of each thing that has an id; and
+    vic, a viewer of `default` (alice's)."""
+
+    owner: str  # bella's token
+    viewer: str  # vic's token (workspace default)
+    ids: dict[str, str]  # path parameter name -> an id in teamb
+    stream_a: int  # alice's stream of the same bytes
+
+
+def example(schema: dict, doc: dict) -> object:
+    """A small value that satisfies an OpenAPI schema: a body that passes validation, so
+    that what answers is the route's own check."""
+    if "$ref" in schema:
+        return example(doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]], doc)
+    for key in ("anyOf", "oneOf", "allOf"):
+        if key in schema:
+            options = [o for o in schema[key] if o.get("type") != "null"]
+            return example(options[0], doc)
+    if "enum" in schema:
+        return schema["enum"][0]
+    if "const" in schema:
+        return schema["const"]
+    kind = schema.get("type")
+    if kind == "object":
+        props = schema.get("properties", {})
+        required = schema.get("required") or list(props)[:1]
+        return {name: example(props[name], doc) for name in required}
+    if kind == "array":
+        return [example(schema.get("items", {}), doc)] * max(1, schema.get("minItems", 1))
+    if kind == "integer":
+        return max(1, schema.get("minimum", 1))
+    if kind == "number":
+        return 1.0
+    if kind == "boolean":
+        return True
+    return "x" * max(1, schema.get("minLength", 1))
+
+
+def call(api: httpx.Client, method: str, path: str, operation: dict,
+         doc: dict) -> httpx.Response:
+    content = operation.get("requestBody", {}).get("content", {})
+    if "application/json" in content:
+        return api.request(method, path, json=example(content["application/json"]["schema"],
+                                                      doc))
+    if "multipart/form-data" in content:
+        schema = example(content["multipart/form-data"]["schema"], doc)
+        assert isinstance(schema, dict)
+        return api.request(method, path, files={
+            name: (f"{name}.png", png_header(64, 64), "image/png") for name in schema})
+    return api.request(method, path)
+
+
+@pytest.fixture(scope="module")
+def other(site: Site) -> Other:
+    from sqlalchemy.orm import Session
+
+    from clipforge.storage.models import (
+        AccountRow,
+        ClipRow,
+        JobRow,
+        PublicationRow,
+        StreamerFaceRow,
+        UserRow,
+    )
+
+    cli = site.server.cli
+    cli("workspace", "create", "teamb")
+    owner = cli("user", "create", "bella", "--password", "bella's password",
+                "--workspace", "teamb").strip()
+    viewer = cli("user", "create", "vic", "--workspace", "default", "--role",
+                 "viewer").strip()
+    b = site.api(owner)
+    assert b.get("/api/me").json() == {"user": "bella", "workspace": "teamb",
+                                       "role": "owner"}
+    with site.recording.open("rb") as video:  # the bytes alice submits too
+        stream_a = site.api().post("/api/streams/upload", files={
+            "file": ("alice.mp4", video, "video/mp4")}, data={"top": "3"}).json()
+    with site.recording.open("rb") as video:
+        stream_b = b.post("/api/streams/upload", files={
+            "file": ("bella.mp4", video, "video/mp4")}, data={"top": "7"}).json()
+    streamer = b.post("/api/streamers", json={"name": "bellastreams"}).json()["id"]
+    engine = sa.create_engine(site.server.database_url)
+    with Session(engine) as s, s.begin():  # the rows processing and OAuth would make
+        clip = ClipRow(id="b0b0b0b0b0", stream_id=stream_b["id"], rank=1, start=0.0,
+                       end=2.0, score=1.0, reasons={}, title="bella's clip",
+                       layout="auto", status="approved", file=None)
+        s.add(clip)
+        face_file = site.server.data_dir / "bella-face.png"
+        face_file.write_bytes(png_header(8, 8))
+        face = StreamerFaceRow(streamer_id=streamer, file=str(face_file), embedding=None)
+        account = AccountRow(platform="youtube", name="Bella TV", streamer_id=streamer,
+                             tokens="sealed", workspace_id=s.scalar(sa.text(
+                                 "SELECT id FROM workspaces WHERE name = 'teamb'")))
+        s.add_all([face, account])
+        s.flush()
+        s.add(PublicationRow(clip_id=clip.id, platform="youtube", status="failed",
+                             progress={}, request={}))
+        job = s.scalar(sa.select(JobRow.id).where(JobRow.stream_id == stream_b["id"]))
+        bella = s.scalar(sa.select(UserRow.id).where(UserRow.name == "bella"))
+        ids = {"stream_id": str(stream_b["id"]), "clip_id": clip.id,
+               "streamer_id": str(streamer), "face_id": str(face.id),
+               "account_id": str(account.id), "job_id": str(job), "user_id": str(bella)}
+    engine.dispose()
+    return Other(owner, viewer, ids, stream_a["id"])
+
+
+def test_another_workspaces_ids_answer_404_or_403_on_every_operation(site: Site,
+                                                                      other: Other) -> None:
+    """Driven from the OpenAPI document: a new route is covered without a new line here."""
+    doc = httpx.get(f"{site.server.url}/openapi.json").json()
+    tried = 0
+    for path, operations in doc["paths"].items():
+        for method, operation in operations.items():
+            names = [p["name"] for p in operation.get("parameters", []) if p["in"] == "path"]
+            if not names:
+                continue
+            url = path.format(**{n: other.ids[n] for n in names})  # a KeyError: a new id
+            for who, token, allowed in (("owner", site.token, {404}),
+                                        ("viewer", other.viewer, {403, 404})):
+                answer = call(site.api(token), method.upper(), url, operation, doc)
+                assert answer.status_code in allowed, (who, method, url, answer.text)
+                assert "bella" not in answer.text.lower(), (who, method, url, answer.text)
+            tried += 1
+    assert tried >= 20  # every operation with an id
+    # teamb's things are still there, as they were: nothing above changed them
+    b = site.api(other.owner)
+    assert b.get(f"/api/streams/{other.ids['stream_id']}").status_code == 200
+    assert b.get(f"/api/clips/{other.ids['clip_id']}").json()["status"] == "approved"
+    assert len(b.get(f"/api/streamers/{other.ids['streamer_id']}/accounts").json()) == 1
+    assert [m["user"] for m in b.get("/api/workspace").json()["members"]] == ["bella"]
+
+
+def test_lists_and_events_show_only_the_callers_workspace(site: Site, other: Other) -> None:
+    a, b = site.api(), site.api(other.owner)
+    theirs = int(other.ids["stream_id"])
+    for path, field, their_id in (("/api/streams", "id", theirs),
+                                  ("/api/jobs", "stream_id", theirs),
+                                  ("/api/streamers", "id", int(other.ids["streamer_id"])),
+                                  ("/api/publications", "clip_id", other.ids["clip_id"])):
+        listed = a.get(path, params={"limit": 200}).json()["items"]
+        assert all(item[field] != their_id for item in listed), path
+        assert "bella" not in json.dumps(listed).lower(), path
+        assert b.get(path).json()["items"], path  # teamb's are there, for teamb
+    assert b.get("/api/jobs", params={"stream_id": other.stream_a}).json()["items"] == []
+    assert all(e["stream_id"] != theirs for e in a.get("/api/events", params={
+        "limit": 500}).json())
+    assert {e["stream_id"] for e in b.get("/api/events", params={"limit": 500}).json()} == {
+        theirs}
+
+
+def test_the_websocket_delivers_none_of_another_workspaces_events(site: Site,
+                                                                  other: Other) -> None:
+    base = site.server.url.replace("http", "ws")
+    theirs = int(other.ids["stream_id"])
+    with connect(f"{base}/ws?since=0",
+                 additional_headers={"Authorization": f"Bearer {site.token}"}) as ws:
+        # teamb's news first, alice's after it: the events go out in order, so alice's
+        # arriving proves teamb's was passed over, not merely late.
+        assert site.api(other.owner).post(f"/api/streams/{theirs}/cancel").status_code == 200
+        assert site.api().post(f"/api/streams/{other.stream_a}/cancel").status_code == 200
+        seen = []
+        while not seen or seen[-1] != (other.stream_a, "stream.cancelled"):
+            event = json.loads(ws.recv(timeout=30))
+            seen.append((event["stream_id"], event["name"]))
+    assert all(stream != theirs for stream, _ in seen), seen
+
+
+def test_the_same_bytes_in_two_workspaces_are_two_streams(site: Site, other: Other) -> None:
+    a, b = site.api(), site.api(other.owner)
+    mine = a.get(f"/api/streams/{other.stream_a}").json()
+    theirs = b.get(f"/api/streams/{other.ids['stream_id']}").json()
+    assert mine["id"] != theirs["id"]
+    assert mine["options"]["top"] == 3 and theirs["options"]["top"] == 7  # neither took over
+    engine = sa.create_engine(site.server.database_url)
+    with engine.begin() as conn:  # the API shows no server paths: ask the database
+        folders = [conn.execute(sa.text("SELECT options FROM streams WHERE id = :i"),
+                                {"i": i}).scalar_one() for i in (mine["id"], theirs["id"])]
+    engine.dispose()
+    assert len({(f if isinstance(f, dict) else json.loads(f))["out_dir"] for f in folders}) == 2
+    assert mine["streamer_id"] != theirs["streamer_id"]  # each workspace's `default`
+    with site.recording.open("rb") as video:  # submitted again by teamb: still its own
+        again = b.post("/api/streams/upload", files={"file": ("b.mp4", video, "video/mp4")},
+                       data={"top": "9"}).json()
+    assert again["id"] == theirs["id"]
+    assert a.get(f"/api/streams/{other.stream_a}").json()["options"] == mine["options"]
+
+
+def test_roles_viewer_watches_editor_edits_owner_manages(site: Site, other: Other) -> None:
+    viewer = site.api(other.viewer)
+    assert viewer.get(f"/api/streams/{other.stream_a}").status_code == 200
+    with site.recording.open("rb") as video:
+        refused = viewer.post("/api/streams/upload", files={"file": ("v.mp4", video,
+                                                                    "video/mp4")})
+    assert refused.status_code == 403 and refused.json()["code"] == "forbidden", refused.text
+    assert viewer.post(f"/api/streams/{other.stream_a}/reprocess").status_code == 403
+    editor = site.api(site.server.cli("user", "create", "eddie", "--role", "editor").strip())
+    made = editor.post("/api/streamers", json={"name": "eddies"})
+    assert made.status_code == 201, made.text
+    assert editor.patch(f"/api/streamers/{made.json()['id']}", json={
+        "settings": {"layout": "crop"}}).status_code == 403  # settings: owners
+    assert editor.put("/api/workspace/members", json={"user": "vic", "role": "editor"}
+                      ).status_code == 403
+    owner = site.api()
+    promoted = owner.put("/api/workspace/members", json={"user": "vic", "role": "editor"})
+    assert promoted.status_code == 200, promoted.text
+    assert {m["user"]: m["role"] for m in promoted.json()["members"]}["vic"] == "editor"
+    assert owner.put("/api/workspace/members", json={"user": "vic", "role": "viewer"}
+                     ).status_code == 200
+
+
+def test_cli_tokens_are_listed_and_revoked_per_workspace(site: Site, other: Other) -> None:
+    listing = site.server.cli("token", "list", "--workspace", "teamb")
+    assert {row.split("\t")[1] for row in listing.splitlines()} == {"bella"}
+    alices = next(row.split("\t")[0] for row in site.server.cli("token", "list").splitlines()
+                  if "\talice\t" in row)
+    proc = subprocess.run(clipforge_cmd("token", "revoke", alices, "--workspace", "teamb"),
+                          env=site.server.env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "no such token" in proc.stderr, proc.stderr
+    assert site.api().get("/api/me").status_code == 200
+
+
+@contextmanager
+def fresh_database(kind: str, folder: Path) -> Iterator[str]:
+    if kind.startswith("sqlite"):
+        yield f"sqlite:///{folder / 'fresh.db'}"
+    else:
+        with pg_database() as url:
+            yield url
+
+
+def test_a_process_and_a_server_never_run_each_others_jobs(database_url: str,
+                                                          tmp_path: Path) -> None:
+    """`clipforge process` marks its stream (runner "process") and runs only that stream's
+    jobs; a server's pool and the workers' sweeper take every job but those."""
+    with fresh_database(database_url, tmp_path) as url:
+        _process_and_server(url)
+
+
+def _process_and_server(url: str) -> None:
+    from sqlalchemy.orm import Session
+
+    from clipforge.storage import ledger
+    from clipforge.storage.models import JobRow, StreamRow
+    from clipforge.storage.repository import Repository
+
+    Repository(url).engine.dispose()  # the schema
+    engine = sa.create_engine(url)
+    with Session(engine) as s, s.begin():
+        mine = StreamRow(key="processed-here", source="x", duration=1.0, run=1,
+                         status="processing", runner="process")
+        served = StreamRow(key="served-there", source="y", duration=1.0, run=1,
+                           status="processing")
+        s.add_all([mine, served])
+        s.flush()
+        first = JobRow(key="processed-here:ingest", stream_id=mine.id, run=1,
+                       stage="ingest", target="source", payload={})
+        second = JobRow(key="served-there:ingest", stream_id=served.id, run=1,
+                        stage="ingest", target="source", payload={})
+        s.add_all([first, second])  # the process's job is the older one
+        s.flush()
+        ids = (mine.id, served.id, first.id, second.id)
+    with Session(engine) as s, s.begin():  # a server's pool: any stream's job
+        runnable = [job for job, *_ in ledger.runnable_queued(s)]
+        taken = ledger.claim(s, "server:1", 60.0)
+        assert taken is not None and taken.id == ids[3], taken
+        taken.status = "done"
+    assert ids[2] not in runnable and ids[3] in runnable
+    with Session(engine) as s, s.begin():  # the process: its own stream's
+        assert ledger.claim(s, "server:1", 60.0) is None
+        taken = ledger.claim(s, "process:2", 60.0, stream_id=ids[0])
+        assert taken is not None and taken.id == ids[2]
+    engine.dispose()
+
+
+# 7. Settings validated on input; /docs under the CSP -----------------------------------------
+
+def test_streamer_settings_are_validated_with_one_schema(site: Site) -> None:
+    api = site.api()
+    sid = api.post("/api/streamers", json={"name": "settings-probe"}).json()["id"]
+    refused = {
+        "caption_size": 9000, "caption_colour": "red", "privacy": "pubic",
+        "auto_publish": "youtube,myspace", "layout": "sideways", "nonsense": "x",
+    }
+    for key, value in refused.items():
+        answer = api.patch(f"/api/streamers/{sid}", json={"settings": {key: value}})
+        assert answer.status_code == 422, (key, answer.text)
+        assert f"settings.{key}" in answer.json()["message"], (key, answer.text)
+    too_many = {f"k{n}": "x" for n in range(40)}
+    assert api.patch(f"/api/streamers/{sid}", json={"settings": too_many}
+                     ).status_code == 422
+    long_value = api.patch(f"/api/streamers/{sid}", json={"settings": {
+        "hashtags": "#a" * 3000}})
+    assert long_value.status_code == 422, long_value.text
+    # auto_publish: only the platforms with a connected account (this one has none)
+    unconnected = api.patch(f"/api/streamers/{sid}", json={"settings": {
+        "auto_publish": "youtube"}})
+    assert unconnected.status_code == 422 and "connect" in unconnected.json()["message"]
+    kept = api.patch(f"/api/streamers/{sid}", json={"settings": {
+        "caption_size": 90, "caption_colour": "#FFAA00", "privacy": "unlisted",
+        "auto_publish": "", "layout": "crop"}})
+    assert kept.status_code == 200, kept.text
+    assert kept.json()["settings"] == {"caption_size": 90, "caption_colour": "#ffaa00",
+                                       "privacy": "unlisted", "auto_publish": "",
+                                       "layout": "crop"}
+    from clipforge.publish import templates
+    fields = templates.Fields("t", "s", "st", "2026-01-01", [])
+    assert templates.youtube({"privacy": "pubic"}, fields)["privacy"] == "private"
+
+
+def test_docs_load_nothing_from_elsewhere(site: Site) -> None:
+    page = httpx.get(f"{site.server.url}/docs")
+    assert page.status_code == 200, page.text
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert "/api/streams/{stream_id}/cancel" in page.text and "POST" in page.text
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert sources and all(s.startswith("/") for s in sources), sources
+    assert httpx.get(f"{site.server.url}/redoc").status_code == 404
+
+
+def test_the_migration_moves_existing_data_into_workspace_default(database_url: str,
+                                                                   tmp_path: Path) -> None:
+    from clipforge.storage import database
+
+    with fresh_database(database_url, tmp_path) as url:
+        engine = database.make_engine(url)
+        database.upgrade(engine, "0004_jobs")
+        now = "2026-01-01 00:00:00+00:00"
+        with engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO users (name, created_at) VALUES ('old', :t)"),
+                         {"t": now})
+            conn.execute(sa.text("INSERT INTO streamers (name, settings, created_at) "
+                                 "VALUES ('default', '{}', :t)"), {"t": now})
+            conn.execute(sa.text(
+                "INSERT INTO streams (key, name, source, duration, status, info, options, "
+                "run, created_at, submitted_at, updated_at) VALUES ('k', 'n', 's', 1.0, "
+                "'done', '{}', '{}', 1, :t, :t, :t)"), {"t": now})
+            conn.execute(sa.text(
+                "INSERT INTO accounts (platform, name, tokens, status, created_at) VALUES "
+                "('youtube', 'Old TV', 'sealed', 'connected', :t)"), {"t": now})
+        database.upgrade(engine)
+        with engine.begin() as conn:
+            default = conn.execute(sa.text(
+                "SELECT id FROM workspaces WHERE name = 'default'")).scalar_one()
+            for table in ("streams", "streamers", "accounts"):
+                assert conn.execute(sa.text(f"SELECT workspace_id FROM {table}")
+                                    ).scalars().all() == [default], table
+            assert conn.execute(sa.text("SELECT role FROM members")).scalars().all() == [
+                "owner"]
+            # the same names may now live in another workspace
+            conn.execute(sa.text("INSERT INTO workspaces (name, created_at) VALUES "
+                                 "('other', :t)"), {"t": now})
+            other = conn.execute(sa.text(
+                "SELECT id FROM workspaces WHERE name = 'other'")).scalar_one()
+            conn.execute(sa.text("INSERT INTO streamers (name, settings, created_at, "
+                                 "workspace_id) VALUES ('default', '{}', :t, :w)"),
+                         {"t": now, "w": other})
+            conn.execute(sa.text("DELETE FROM streamers WHERE workspace_id = :w"),
+                         {"w": other})
+        database.downgrade(engine, "0004_jobs")  # and back, with the rows of one workspace
+        engine.dispose()

@@ -7,12 +7,21 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import func, select, text
 
-from clipforge import __version__
+from clipforge import __version__, errors
 from clipforge.api import schemas
-from clipforge.api.deps import CurrentUser, IdPath, ServicesDep, SessionDep, checked_login
+from clipforge.api.deps import (
+    Editor,
+    IdPath,
+    Owner,
+    ServicesDep,
+    SessionDep,
+    Viewer,
+    checked_login,
+)
 from clipforge.api.views import event_view, job_view, page, publication_view
+from clipforge.services import workspaces
 from clipforge.storage import users
-from clipforge.storage.models import EventRow, JobRow, PublicationRow
+from clipforge.storage.models import ClipRow, EventRow, JobRow, PublicationRow
 
 router = APIRouter()
 MAX_ID = 2**31 - 1
@@ -46,16 +55,17 @@ def login(body: schemas.Login, request: Request, found: ServicesDep) -> schemas.
 
 
 @router.get("/api/me", tags=["auth"])
-def me(user: CurrentUser) -> dict[str, str]:
-    return {"user": user.name}
+def me(member: Viewer) -> dict[str, str]:
+    return {"user": member.user, "workspace": member.workspace, "role": member.role}
 
 
 @router.get("/api/jobs", response_model=schemas.Page[schemas.Job], tags=["jobs"])
-def list_jobs(s: SessionDep, _user: CurrentUser, stream_id: OptionalId = None,
+def list_jobs(s: SessionDep, member: Viewer, stream_id: OptionalId = None,
               status: Annotated[schemas.Short | None, Query()] = None,
               stage: Annotated[schemas.Short | None, Query()] = None,
               limit: Limit = 100, offset: Offset = 0) -> schemas.Page[schemas.Job]:
-    query = select(JobRow)
+    query = select(JobRow).where(JobRow.stream_id.in_(workspaces.streams_of(
+        member.workspace_id)))
     if stream_id is not None:
         query = query.where(JobRow.stream_id == stream_id)
     if status:
@@ -69,8 +79,10 @@ def list_jobs(s: SessionDep, _user: CurrentUser, stream_id: OptionalId = None,
 
 @router.post("/api/jobs/{job_id}/retry", response_model=schemas.Job, tags=["jobs"],
              responses=schemas.responses(404, 409))
-def retry_job(job_id: IdPath, found: ServicesDep, _user: CurrentUser) -> schemas.Job:
+def retry_job(job_id: IdPath, found: ServicesDep, member: Editor) -> schemas.Job:
     """Run a failed job again; its stream carries on from there."""
+    with found.repo.session() as s:
+        workspaces.job(s, member, job_id)
     found.orchestrator.retry(job_id)
     with found.repo.session() as s:
         return job_view(s.get_one(JobRow, job_id))
@@ -78,11 +90,12 @@ def retry_job(job_id: IdPath, found: ServicesDep, _user: CurrentUser) -> schemas
 
 @router.get("/api/publications", response_model=schemas.Page[schemas.Publication],
             tags=["publications"])
-def list_publications(s: SessionDep, _user: CurrentUser,
+def list_publications(s: SessionDep, member: Viewer,
                       clip_id: Annotated[schemas.Short | None, Query()] = None,
                       limit: Limit = 100, offset: Offset = 0,
                       ) -> schemas.Page[schemas.Publication]:
-    query = select(PublicationRow)
+    query = select(PublicationRow).join(ClipRow, ClipRow.id == PublicationRow.clip_id).where(
+        ClipRow.stream_id.in_(workspaces.streams_of(member.workspace_id)))
     if clip_id:
         query = query.where(PublicationRow.clip_id == clip_id)
     total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
@@ -91,18 +104,56 @@ def list_publications(s: SessionDep, _user: CurrentUser,
 
 
 @router.get("/api/events", response_model=list[schemas.Event], tags=["events"])
-def list_events(s: SessionDep, _user: CurrentUser,
+def list_events(s: SessionDep, member: Viewer,
                 since: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
                 stream_id: OptionalId = None, limit: Limit = 200) -> list[schemas.Event]:
     """Events after `since`, oldest first: what /ws streams, for clients that poll."""
-    return [event_view(e) for e in events_after(s, since, stream_id, limit)]
+    return [event_view(e) for e in events_after(s, since, stream_id, limit,
+                                                member.workspace_id)]
 
 
 def events_after(s: SessionDep, since: int, stream_id: int | None,
-                 limit: int) -> list[EventRow]:
-    query = select(EventRow).where(EventRow.id > since)
+                 limit: int, workspace_id: int) -> list[EventRow]:
+    """The workspace's events (those of its streams) after `since`."""
+    query = select(EventRow).where(EventRow.id > since, EventRow.stream_id.in_(
+        workspaces.streams_of(workspace_id)))
     if stream_id is not None:
         query = query.where(EventRow.stream_id == stream_id)
     return list(s.scalars(query.order_by(EventRow.id).limit(limit)))
 
 
+
+
+@router.get("/api/workspace", response_model=schemas.Workspace, tags=["workspace"])
+def get_workspace(s: SessionDep, member: Viewer) -> schemas.Workspace:
+    """The request's workspace (X-Clipforge-Workspace names one of several) and its
+    members."""
+    return _workspace(s, member)
+
+
+@router.put("/api/workspace/members", response_model=schemas.Workspace, tags=["workspace"],
+            responses=schemas.responses(403, 404, 422))
+def put_member(body: schemas.MemberIn, s: SessionDep, member: Owner) -> schemas.Workspace:
+    """Add a user (by name) to the workspace with a role, or change their role (owners)."""
+    user = users.find_user(s, body.user)
+    workspace = workspaces.find_workspace(s, member.workspace)
+    if body.role != "owner" and user.id in workspaces.owners(s, member.workspace_id) and \
+            len(workspaces.owners(s, member.workspace_id)) == 1:
+        raise errors.Conflict(f"{user.name} is the last owner of {member.workspace}")
+    workspaces.add_member(s, workspace, user, body.role)
+    return _workspace(s, member)
+
+
+@router.delete("/api/workspace/members/{user_id}", response_model=schemas.Workspace,
+               tags=["workspace"], responses=schemas.responses(403, 404, 409))
+def delete_member(user_id: IdPath, s: SessionDep, member: Owner) -> schemas.Workspace:
+    """Take a user out of the workspace (owners; never its last owner)."""
+    workspaces.remove_member(s, member, user_id)
+    s.flush()
+    return _workspace(s, member)
+
+
+def _workspace(s: SessionDep, member: workspaces.Member) -> schemas.Workspace:
+    return schemas.Workspace(name=member.workspace, role=member.role, members=[
+        schemas.MemberOut(user_id=row.user_id, user=name, role=row.role)
+        for row, name in workspaces.members(s, member.workspace_id)])

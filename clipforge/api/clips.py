@@ -13,18 +13,19 @@ from clipforge import errors
 from clipforge.api import schemas
 from clipforge.api.deps import (
     ClipIdPath,
-    CurrentUser,
+    Editor,
     IdPath,
     Services,
     ServicesDep,
     SessionDep,
+    Viewer,
 )
 from clipforge.api.views import clip_detail, clip_view, page, publication_view
 from clipforge.config import Settings
-from clipforge.services import submission, timeline
+from clipforge.services import submission, timeline, workspaces
+from clipforge.services.workspaces import Member
 from clipforge.storage import store
-from clipforge.storage.models import ClipRow, StreamRow
-from clipforge.storage.repository import fetch
+from clipforge.storage.models import ClipRow
 
 router = APIRouter(tags=["clips"])
 NOT_FOUND = schemas.responses(404)
@@ -32,13 +33,13 @@ NOT_FOUND = schemas.responses(404)
 
 @router.get("/api/streams/{stream_id}/clips", response_model=schemas.Page[schemas.Clip],
             responses=NOT_FOUND)
-def list_clips(stream_id: IdPath, s: SessionDep, _user: CurrentUser,
+def list_clips(stream_id: IdPath, s: SessionDep, member: Viewer,
                status: Annotated[schemas.Short | None, Query()] = None,
                limit: Annotated[int, Query(ge=1, le=200)] = 50,
                offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
                ) -> schemas.Page[schemas.Clip]:
     """A stream's clips, best first."""
-    fetch(s, StreamRow, stream_id, "stream")
+    workspaces.stream(s, member, stream_id)
     query = select(ClipRow).where(ClipRow.stream_id == stream_id)
     if status:
         query = query.where(ClipRow.status == status)
@@ -49,41 +50,49 @@ def list_clips(stream_id: IdPath, s: SessionDep, _user: CurrentUser,
 
 @router.get("/api/clips/{clip_id}", response_model=schemas.ClipDetail,
             responses=NOT_FOUND)
-def get_clip(clip_id: ClipIdPath, s: SessionDep, _user: CurrentUser) -> schemas.ClipDetail:
+def get_clip(clip_id: ClipIdPath, s: SessionDep, member: Viewer) -> schemas.ClipDetail:
     """A clip with its words (what the captions say, and when)."""
-    return clip_detail(s, fetch(s, ClipRow, clip_id, "clip"))
+    return clip_detail(s, workspaces.clip(s, member, clip_id))
 
 
 @router.patch("/api/clips/{clip_id}", response_model=schemas.ClipDetail,
               responses=schemas.responses(404, 409, 422))
 def edit_clip(clip_id: ClipIdPath, body: schemas.ClipPatch, found: ServicesDep,
-              _user: CurrentUser) -> schemas.ClipDetail:
+              member: Editor) -> schemas.ClipDetail:
     """Change bounds, title, caption text or layout; the clip is rendered again and a
     `clip.rendered` event says when the new file is ready."""
+    _own_clip(found, member, clip_id)
     changes = body.model_dump(exclude_unset=True)
     if not changes:
         raise errors.BadOption("nothing to change: give start, end, title, captions, "
                                "layout, caption_style or regions")
     found.orchestrator.edit_clip(clip_id, changes)
     with found.repo.session() as s:
-        return clip_detail(s, fetch(s, ClipRow, clip_id, "clip"))
+        return clip_detail(s, workspaces.clip(s, member, clip_id))
+
+
+def _own_clip(found: Services, member: Member, clip_id: str) -> None:
+    """Another workspace's clip is a missing one: checked before the orchestrator acts."""
+    with found.repo.session() as s:
+        workspaces.clip(s, member, clip_id)
 
 
 @router.post("/api/clips/{clip_id}/approve", response_model=schemas.Review,
              responses=schemas.responses(404, 409))
 def approve_clip(clip_id: ClipIdPath, found: ServicesDep,
-                 _user: CurrentUser) -> schemas.Review:
-    return _review(found, clip_id, approved=True)
+                 member: Editor) -> schemas.Review:
+    return _review(found, member, clip_id, approved=True)
 
 
 @router.post("/api/clips/{clip_id}/reject", response_model=schemas.Review,
              responses=schemas.responses(404, 409))
 def reject_clip(clip_id: ClipIdPath, found: ServicesDep,
-                _user: CurrentUser) -> schemas.Review:
-    return _review(found, clip_id, approved=False)
+                member: Editor) -> schemas.Review:
+    return _review(found, member, clip_id, approved=False)
 
 
-def _review(found: Services, clip_id: str, approved: bool) -> schemas.Review:
+def _review(found: Services, member: Member, clip_id: str, approved: bool) -> schemas.Review:
+    _own_clip(found, member, clip_id)
     result = found.orchestrator.review(clip_id, approved=approved)
     return schemas.Review(**{**vars(result), "publishing": list(result.publishing)})
 
@@ -92,26 +101,28 @@ def _review(found: Services, clip_id: str, approved: bool) -> schemas.Review:
              response_model=list[schemas.Publication],
              responses=schemas.responses(404, 409, 422))
 def publish_clip(clip_id: ClipIdPath, body: schemas.PublishIn, found: ServicesDep,
-                 _user: CurrentUser) -> list[schemas.Publication]:
+                 member: Editor) -> list[schemas.Publication]:
     """Publish an approved clip to YouTube Shorts and/or X, with the streamer's connected
     accounts. Runs in the background; `clip.published` (or `job.failed`) tells the end.
     A platform the clip is already on is left as it is: never a second video or post."""
+    _own_clip(found, member, clip_id)
     rows = found.orchestrator.publish(clip_id, list(body.platforms), body.publish_at)
     return [publication_view(r) for r in rows]
 
 
 @router.get("/api/clips/{clip_id}/video", response_class=FileResponse,
             responses={**NOT_FOUND, 200: {"content": {"video/mp4": {}}}})
-def download_clip(clip_id: ClipIdPath, s: SessionDep, _user: CurrentUser) -> FileResponse:
+def download_clip(clip_id: ClipIdPath, s: SessionDep, member: Viewer) -> FileResponse:
     """The rendered MP4."""
-    path = _file(fetch(s, ClipRow, clip_id, "clip"), ".mp4")
+    path = _file(workspaces.clip(s, member, clip_id), ".mp4")
     return FileResponse(path, media_type="video/mp4", filename=f"{clip_id}.mp4")
 
 
 @router.get("/api/clips/{clip_id}/thumbnail", response_class=FileResponse,
             responses={**NOT_FOUND, 200: {"content": {"image/jpeg": {}}}})
-def clip_thumbnail(clip_id: ClipIdPath, s: SessionDep, _user: CurrentUser) -> FileResponse:
-    return FileResponse(_file(fetch(s, ClipRow, clip_id, "clip"), ".jpg"), media_type="image/jpeg")
+def clip_thumbnail(clip_id: ClipIdPath, s: SessionDep, member: Viewer) -> FileResponse:
+    return FileResponse(_file(workspaces.clip(s, member, clip_id), ".jpg"),
+                        media_type="image/jpeg")
 
 
 def _file(clip: ClipRow, suffix: str) -> Path:
@@ -125,9 +136,9 @@ def _file(clip: ClipRow, suffix: str) -> Path:
 
 @router.get("/api/streams/{stream_id}/timeline", response_model=schemas.Timeline,
             responses=NOT_FOUND)
-def stream_timeline(stream_id: IdPath, s: SessionDep, _user: CurrentUser) -> schemas.Timeline:
+def stream_timeline(stream_id: IdPath, s: SessionDep, member: Viewer) -> schemas.Timeline:
     """The highlight score per second and where the clips sit: for a timeline view."""
-    stream = fetch(s, StreamRow, stream_id, "stream")
+    stream = workspaces.stream(s, member, stream_id)
     curve = timeline.score_curve(s, stream)
     clips = s.scalars(select(ClipRow).where(ClipRow.stream_id == stream.id)
                       .order_by(ClipRow.rank))
@@ -138,11 +149,11 @@ def stream_timeline(stream_id: IdPath, s: SessionDep, _user: CurrentUser) -> sch
 @router.get("/api/streams/{stream_id}/source", response_class=FileResponse,
             responses={**NOT_FOUND, 200: {"content": {"video/mp4": {}}}})
 def stream_source(stream_id: IdPath, s: SessionDep, found: ServicesDep,
-                  _user: CurrentUser) -> FileResponse:
+                  member: Viewer) -> FileResponse:
     """The recording itself (byte ranges supported), for previewing a trim. Only a file
     ClipForge keeps (an upload, a download) or one under CLIPFORGE_MEDIA_ROOTS: a stream
     made by `clipforge process` on any file is not a way to read that file."""
-    stream = fetch(s, StreamRow, stream_id, "stream")
+    stream = workspaces.stream(s, member, stream_id)
     info = stream.info or {}
     path = Path(info.get("path") or stream.source)
     gone = errors.NotFound(f"stream {stream_id}: its recording is not kept by ClipForge")

@@ -12,7 +12,7 @@ import base64
 import json
 import logging
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse
@@ -20,11 +20,9 @@ from fastapi.responses import RedirectResponse
 from clipforge import errors
 from clipforge.api import sessions
 from clipforge.api.deps import ServicesDep, secure_cookies
-from clipforge.api.web import page_user
+from clipforge.api.web import page_member, page_user
 from clipforge.publish import PLATFORMS, oauth
-from clipforge.services import accounts
-from clipforge.storage.models import StreamerRow
-from clipforge.storage.repository import fetch
+from clipforge.services import accounts, workspaces
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger("clipforge.api")
@@ -57,11 +55,12 @@ def _redirect_uri(found: ServicesDep, platform: str) -> str | None:
 def connect_start(request: Request, found: ServicesDep, platform: str,
                   streamer_id: Annotated[int, Query(ge=1, le=2**31 - 1)]
                   ) -> RedirectResponse:
-    page_user(request, found)
+    member = page_member(request, found, page_user(request, found)[0])
+    workspaces.require(member, "owner", "connecting an account")
     if platform not in PLATFORMS:
         return _back(error="unknown_platform", detail=platform[:20])
     with found.repo.session() as s:
-        streamer = fetch(s, StreamerRow, streamer_id, "streamer").name
+        streamer = workspaces.streamer(s, member, streamer_id).name
     try:
         provider = oauth.provider(found.settings, platform)
     except errors.ClipForgeError as exc:
@@ -71,7 +70,8 @@ def connect_start(request: Request, found: ServicesDep, platform: str,
         return _back(error="no_public_url", detail="CLIPFORGE_PUBLIC_URL is not set")
     pending = oauth.start(provider, redirect_uri)
     body = base64.urlsafe_b64encode(json.dumps({
-        "platform": platform, "streamer": streamer, "state": pending.state,
+        "platform": platform, "streamer": streamer, "workspace": member.workspace_id,
+        "state": pending.state,
         "verifier": pending.verifier, "redirect_uri": redirect_uri,
         "expires": time.time() + MAX_AGE}).encode())
     response = RedirectResponse(pending.url, status_code=303)
@@ -85,22 +85,23 @@ def connect_start(request: Request, found: ServicesDep, platform: str,
 @router.get("/accounts/callback/{platform}")
 def connect_callback(request: Request, found: ServicesDep, platform: str,
                      code: str = "", state: str = "", error: str = "") -> RedirectResponse:
-    page_user(request, found)
+    member = page_member(request, found, page_user(request, found)[0])
     flow = _flow(found.key, request.cookies.get(COOKIE))
     if flow is None or flow["platform"] != platform or not sessions.csrf_ok(
-            flow["state"], state):
+            flow["state"], state) or flow.get("workspace") != member.workspace_id:
         return _back(error="stale_state", detail=platform[:20])
     if error or not code:
         return _back(error="not_granted", detail=error[:200])
     try:
+        workspaces.require(member, "owner", "connecting an account")
         done = accounts.connect(found.repo, found.settings, platform, flow["streamer"], code,
-                                flow["redirect_uri"], flow["verifier"])
+                                flow["redirect_uri"], flow["verifier"], member.workspace_id)
     except errors.ClipForgeError as exc:
         return _back(error="failed", detail=exc.message)
     return _back(connected=done.platform)
 
 
-def _flow(key: bytes, value: str | None) -> dict[str, str] | None:
+def _flow(key: bytes, value: str | None) -> dict[str, Any] | None:
     if not value or value.count(".") != 1 or len(value) > 4000:
         return None
     body, signature = value.split(".")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.cookies import CookieError, SimpleCookie
 from typing import Annotated
@@ -16,7 +16,9 @@ from clipforge import errors
 from clipforge.api import sessions
 from clipforge.api.throttle import LoginThrottle
 from clipforge.config import Settings
+from clipforge.services import workspaces
 from clipforge.services.orchestrator import Orchestrator
+from clipforge.services.workspaces import Member
 from clipforge.storage import users
 from clipforge.storage.models import UserRow
 from clipforge.storage.repository import Repository
@@ -76,14 +78,37 @@ def current_user(request: Request, found: ServicesDep,
 CurrentUser = Annotated[UserRow, Depends(current_user)]
 
 
+def current_member(request: Request, found: ServicesDep, user: CurrentUser) -> Member:
+    """The user's membership in the workspace the request names (the
+    X-Clipforge-Workspace header), else in their first workspace."""
+    with found.repo.session() as s:
+        return workspaces.membership(s, user, request.headers.get(workspaces.HEADER))
+
+
+def _needs(role: str, what: str) -> Callable[[Member], Member]:
+    def check(member: Annotated[Member, Depends(current_member)]) -> Member:
+        workspaces.require(member, role, what)
+        return member
+    return check
+
+
+# What a route needs: any member sees and downloads; editors change streams and clips;
+# owners manage members, accounts and streamers' settings.
+Viewer = Annotated[Member, Depends(current_member)]
+Editor = Annotated[Member, Depends(_needs("editor", "this"))]
+Owner = Annotated[Member, Depends(_needs("owner", "this"))]
+
+
 def open_session(found: ServicesDep) -> Iterator[Session]:
     with found.repo.session() as s:
         yield s
 
 
-def session(found: ServicesDep, _user: CurrentUser) -> Iterator[Session]:
-    """A session for an authenticated request. The token is checked first, in its own
-    short session: SQLite takes one writer at a time, so a request never holds two."""
+def session(found: ServicesDep,
+            _member: Annotated[Member, Depends(current_member)]) -> Iterator[Session]:
+    """A session for an authenticated member's request. The token and the membership are
+    checked first, in their own short session: SQLite takes one writer at a time, so a
+    request never holds two."""
     with found.repo.session() as s:
         yield s
 
@@ -122,6 +147,19 @@ def checked_login(request: Request, found: Services, name: str, password: str) -
 def secure_cookies(found: Services) -> bool:
     """Cookies only over HTTPS when browsers reach the server by HTTPS."""
     return found.settings.public_url.lower().startswith("https://")
+
+
+def member_of(found: Services, user: UserRow | int | None,
+              workspace: str | None = None) -> Member | None:
+    """A user's (or user id's) membership, None when they have none (or no user)."""
+    if user is None:
+        return None
+    try:
+        with found.repo.session() as s:
+            row = user if isinstance(user, UserRow) else s.get(UserRow, user)
+            return workspaces.membership(s, row, workspace) if row is not None else None
+    except errors.ClipForgeError:
+        return None
 
 
 def authenticate(found: Services, token: str) -> UserRow | None:

@@ -158,7 +158,8 @@ class Review(BaseModel):
 
 # A streamer preference: layout and caption style, and publishing (auto_publish "youtube,x",
 # privacy, hashtags, title/description/post templates, which may be long).
-Setting = LongText | int | float | bool
+Setting = LongText | int | float | bool | list[Short]
+StreamerSettings = Annotated[dict[Short, Setting], Field(max_length=32)]  # services/checks.py: keys
 
 
 class StreamerIn(BaseModel):
@@ -166,7 +167,7 @@ class StreamerIn(BaseModel):
     name: Name
     platform: Literal["twitch", "youtube", "other"] | None = None
     channel: Name | None = None
-    settings: dict[Short, Setting] = Field(default_factory=dict)
+    settings: StreamerSettings = Field(default_factory=dict)
 
 
 class StreamerPatch(BaseModel):
@@ -174,7 +175,7 @@ class StreamerPatch(BaseModel):
     name: Name | None = None
     platform: Literal["twitch", "youtube", "other"] | None = None
     channel: Name | None = None
-    settings: dict[Short, Setting] | None = None
+    settings: StreamerSettings | None = None
 
 
 class Streamer(BaseModel):
@@ -272,3 +273,22 @@ class Health(BaseModel):
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the error statuses a route can answer with."""
     return {status: {"model": Error} for status in statuses}
+
+
+class MemberOut(BaseModel):
+    user_id: int
+    user: str
+    role: str
+
+
+class Workspace(BaseModel):
+    name: str
+    role: str = Field(description="The caller's role: owner, editor or viewer")
+    members: list[MemberOut]
+
+
+class MemberIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user: Name
+    role: Literal["owner", "editor", "viewer"] = "editor"

@@ -12,14 +12,14 @@ from sqlalchemy import func, select
 
 from clipforge import errors
 from clipforge.api import schemas
-from clipforge.api.deps import CurrentUser, IdPath, ServicesDep, SessionDep
+from clipforge.api.deps import Editor, IdPath, ServicesDep, SessionDep, Viewer
 from clipforge.api.views import page, stream_detail, stream_view
 from clipforge.domain import Options
-from clipforge.services import submission
+from clipforge.services import submission, workspaces
+from clipforge.services.workspaces import Member
 from clipforge.sources import ingest
 from clipforge.storage import artifacts, store
 from clipforge.storage.models import StreamRow
-from clipforge.storage.repository import fetch
 
 router = APIRouter(prefix="/api/streams", tags=["streams"])
 UPLOAD_BLOCK = 1 << 20
@@ -40,16 +40,18 @@ def _options(found: ServicesDep, body: schemas.StreamOptions, key: str) -> Optio
     )
 
 
-def _submit(found: ServicesDep, source: Path | str, body: schemas.StreamOptions,
-            name: str | None) -> schemas.StreamDetail:
+def _submit(found: ServicesDep, member: Member, source: Path | str,
+            body: schemas.StreamOptions, name: str | None) -> schemas.StreamDetail:
     """Check the source (a file, or a URL resolved by yt-dlp) before anything is stored:
     its key names the stream's output folder."""
     probe = Options(out_dir=Path("."), chat=Path(body.chat) if body.chat else None)
     checked = submission.validate(source, probe, found.settings)
     if store.active() is not None:  # workers elsewhere read it from the store
         checked, body = _into_store(checked, body)
-    options = _options(found, body, checked.key)
-    stream_id = found.orchestrator.submit(checked, options, name)
+    with found.repo.session() as s:  # the output folder is the workspace's stream's
+        key = workspaces.stream_key(s, member.workspace_id, checked.key)
+    options = _options(found, body, key)
+    stream_id = found.orchestrator.submit(checked, options, name, member.workspace_id)
     with found.repo.session() as s:
         return stream_detail(s, s.get_one(StreamRow, stream_id))
 
@@ -57,7 +59,7 @@ def _submit(found: ServicesDep, source: Path | str, body: schemas.StreamOptions,
 @router.post("", status_code=201, response_model=schemas.StreamDetail,
              responses=schemas.responses(403, 404, 409, 413, 422, 451))
 def create_stream(body: schemas.StreamCreate, found: ServicesDep,
-                  _user: CurrentUser) -> schemas.StreamDetail:
+                  member: Editor) -> schemas.StreamDetail:
     """Submit a stream by URL (a Twitch or YouTube VOD, or any media URL yt-dlp reads), or
     by a path on the server under a folder of CLIPFORGE_MEDIA_ROOTS. The same file or
     video again is the same stream: it is processed again with these options, reusing
@@ -68,15 +70,15 @@ def create_stream(body: schemas.StreamCreate, found: ServicesDep,
         body = body.model_copy(update={"chat": str(submission.server_file(
             body.chat, found.settings, "chat"))})
     if body.url:
-        return _submit(found, body.url, body, body.name)
+        return _submit(found, member, body.url, body, body.name)
     assert body.path is not None
-    return _submit(found, submission.server_file(body.path, found.settings, "path"), body,
-                   body.name)
+    return _submit(found, member, submission.server_file(body.path, found.settings, "path"),
+                   body, body.name)
 
 
 @router.post("/upload", status_code=201, response_model=schemas.StreamDetail,
              responses=schemas.responses(413, 422))
-def upload_stream(found: ServicesDep, _user: CurrentUser,
+def upload_stream(found: ServicesDep, member: Editor,
                   file: Annotated[UploadFile, File(description="The recording: mp4, mkv, "
                                                    "webm, mov, flv, ts, wav, mp3, m4a, aac, "
                                                    "ogg or opus")],
@@ -94,7 +96,8 @@ def upload_stream(found: ServicesDep, _user: CurrentUser,
             saved.append(_save_upload(found, chat, CHAT_SUFFIXES))
         body = schemas.StreamOptions(top=top, layout=layout, streamer=streamer,
                                      chat=str(saved[1]) if len(saved) > 1 else None)
-        return _submit(found, saved[0], body, name or Path(file.filename or "upload").stem)
+        return _submit(found, member, saved[0], body,
+                       name or Path(file.filename or "upload").stem)
     except errors.ClipForgeError as exc:
         for path in saved:
             path.unlink(missing_ok=True)  # nothing to keep from a refused upload
@@ -154,12 +157,12 @@ def _save_upload(found: ServicesDep, upload: UploadFile,
 
 
 @router.get("", response_model=schemas.Page[schemas.Stream])
-def list_streams(s: SessionDep, _user: CurrentUser,
+def list_streams(s: SessionDep, member: Viewer,
                  status: Annotated[schemas.Short | None, Query()] = None,
                  limit: Annotated[int, Query(ge=1, le=200)] = 50,
                  offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
                  ) -> schemas.Page[schemas.Stream]:
-    query = select(StreamRow)
+    query = select(StreamRow).where(StreamRow.workspace_id == member.workspace_id)
     if status:
         query = query.where(StreamRow.status == status)
     total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
@@ -169,26 +172,30 @@ def list_streams(s: SessionDep, _user: CurrentUser,
 
 @router.get("/{stream_id}", response_model=schemas.StreamDetail,
             responses=schemas.responses(404))
-def get_stream(stream_id: IdPath, s: SessionDep, _user: CurrentUser) -> schemas.StreamDetail:
-    return stream_detail(s, fetch(s, StreamRow, stream_id, "stream"))
+def get_stream(stream_id: IdPath, s: SessionDep, member: Viewer) -> schemas.StreamDetail:
+    return stream_detail(s, workspaces.stream(s, member, stream_id))
 
 
 @router.post("/{stream_id}/cancel", response_model=schemas.StreamDetail,
              responses=schemas.responses(404, 409))
 def cancel_stream(stream_id: IdPath, found: ServicesDep,
-                  _user: CurrentUser) -> schemas.StreamDetail:
+                  member: Editor) -> schemas.StreamDetail:
+    with found.repo.session() as s:
+        workspaces.stream(s, member, stream_id)
     found.orchestrator.cancel(stream_id)
     with found.repo.session() as s:
-        return stream_detail(s, fetch(s, StreamRow, stream_id, "stream"))
+        return stream_detail(s, workspaces.stream(s, member, stream_id))
 
 
 @router.post("/{stream_id}/reprocess", response_model=schemas.StreamDetail,
              responses=schemas.responses(404, 409))
 def reprocess_stream(stream_id: IdPath, found: ServicesDep,
-                     _user: CurrentUser) -> schemas.StreamDetail:
+                     member: Editor) -> schemas.StreamDetail:
     """Process the stream again (after a failure, a cancel, or new preferences)."""
+    with found.repo.session() as s:
+        workspaces.stream(s, member, stream_id)
     found.orchestrator.reprocess(stream_id)
     with found.repo.session() as s:
-        return stream_detail(s, fetch(s, StreamRow, stream_id, "stream"))
+        return stream_detail(s, workspaces.stream(s, member, stream_id))
 
 

@@ -15,9 +15,17 @@ from fastapi.templating import Jinja2Templates
 
 from clipforge import __version__, errors
 from clipforge.api import sessions
-from clipforge.api.deps import ClipIdPath, IdPath, ServicesDep, checked_login, secure_cookies
-from clipforge.storage.models import ClipRow, StreamRow, UserRow
-from clipforge.storage.repository import fetch
+from clipforge.api.deps import (
+    ClipIdPath,
+    IdPath,
+    ServicesDep,
+    checked_login,
+    member_of,
+    secure_cookies,
+)
+from clipforge.services import workspaces
+from clipforge.services.workspaces import Member
+from clipforge.storage.models import UserRow
 
 WEB = Path(__file__).resolve().parent.parent / "web"
 templates = Jinja2Templates(directory=WEB / "templates")
@@ -39,6 +47,14 @@ def page_user(request: Request, found: ServicesDep) -> tuple[UserRow, sessions.L
         if user is not None:
             return user, session
     raise LoginRequired(request.url.path)
+
+
+def page_member(request: Request, found: ServicesDep, user: UserRow) -> Member:
+    """The page's user as a member of their workspace (404 for a user in none)."""
+    member = member_of(found, user, request.headers.get(workspaces.HEADER))
+    if member is None:
+        raise errors.NotFound(f"{request.url.path}: no such page")
+    return member
 
 
 def login_redirect(_request: Request, exc: LoginRequired) -> RedirectResponse:
@@ -105,8 +121,9 @@ def dashboard(request: Request, found: ServicesDep) -> HTMLResponse:
 @router.get("/streams/{stream_id}", response_class=HTMLResponse)
 def stream_page(request: Request, found: ServicesDep, stream_id: IdPath) -> HTMLResponse:
     login = page_user(request, found)  # before the lookup: no 404 tells a stranger anything
+    member = page_member(request, found, login[0])
     with found.repo.session() as s:
-        name = fetch(s, StreamRow, stream_id, "stream").name
+        name = workspaces.stream(s, member, stream_id).name
     return _page(request, "stream.html", login, page="stream", stream_id=stream_id,
                  stream_name=name)
 
@@ -114,8 +131,9 @@ def stream_page(request: Request, found: ServicesDep, stream_id: IdPath) -> HTML
 @router.get("/clips/{clip_id}", response_class=HTMLResponse)
 def clip_page(request: Request, found: ServicesDep, clip_id: ClipIdPath) -> HTMLResponse:
     login = page_user(request, found)
+    member = page_member(request, found, login[0])
     with found.repo.session() as s:
-        stream_id = fetch(s, ClipRow, clip_id, "clip").stream_id
+        stream_id = workspaces.clip(s, member, clip_id).stream_id
     return _page(request, "clip.html", login, page="clip", clip_id=clip_id,
                  stream_id=stream_id)
 

@@ -4,7 +4,8 @@ Authenticate with an Authorization header, the web UI's session cookie (from a p
 this site: the Origin must match, so another site cannot ride the cookie), or, where a
 client cannot set headers (a browser), a first message `{"token": "API_TOKEN"}`. Never a
 token in the URL: URLs end up in logs. Filter with `?stream_id=`; resume after a
-reconnect with `?since=<last event id>`."""
+reconnect with `?since=<last event id>`; choose one of several workspaces with
+`?workspace=NAME`. Only the events of the workspace's streams are sent."""
 
 from __future__ import annotations
 
@@ -18,9 +19,10 @@ from starlette.concurrency import run_in_threadpool
 
 from clipforge.api import sessions
 from clipforge.api.admin import events_after
-from clipforge.api.deps import Services, authenticate
+from clipforge.api.deps import Services, authenticate, member_of
 from clipforge.api.views import event_view
 from clipforge.execution.relay import CHANNEL
+from clipforge.services.workspaces import Member
 from clipforge.storage.models import EventRow
 
 if TYPE_CHECKING:
@@ -35,10 +37,11 @@ UNAUTHORIZED = 4401  # a 4xxx close code: the application's own, like HTTP 401
 
 @router.websocket("/ws")
 async def events_socket(ws: WebSocket, stream_id: int | None = None,
-                        since: int | None = None) -> None:
+                        since: int | None = None, workspace: str | None = None) -> None:
     found: Services = ws.app.state.services
     await ws.accept()
-    if not await _authenticated(ws, found):
+    member = await _authenticated(ws, found, workspace)
+    if member is None:
         await ws.send_json({"error": "unauthorized", "message": "send an Authorization "
                             "header, or {\"token\": \"API_TOKEN\"} as the first message"})
         await ws.close(code=UNAUTHORIZED)
@@ -48,7 +51,8 @@ async def events_socket(ws: WebSocket, stream_id: int | None = None,
     wake = await _subscribe(found.settings.redis_url)
     try:
         while not closed.done():
-            batch = await run_in_threadpool(_fetch, found, last, stream_id)
+            batch = await run_in_threadpool(_fetch, found, last, stream_id,
+                                            member.workspace_id)
             for event in batch:
                 await ws.send_json(event_view(event).model_dump(mode="json"))
                 last = event.id
@@ -65,23 +69,30 @@ async def events_socket(ws: WebSocket, stream_id: int | None = None,
             await closed
 
 
-async def _authenticated(ws: WebSocket, found: Services) -> bool:
+async def _authenticated(ws: WebSocket, found: Services,
+                         workspace: str | None) -> Member | None:
+    """Who is on the other end, as a member of the workspace whose events they get."""
     header = ws.headers.get("authorization", "")
     if header:
         token = header.removeprefix("Bearer ").strip()
-        return await run_in_threadpool(authenticate, found, token) is not None
+        user = await run_in_threadpool(authenticate, found, token)
+        return await run_in_threadpool(member_of, found, user, workspace)
     cookie = ws.cookies.get(sessions.COOKIE)
     if cookie:
         same_site = ws.headers.get("origin", "").split("://")[-1] == ws.headers.get("host")
         session = await run_in_threadpool(sessions.read, found.repo, cookie)
-        return same_site and session is not None
+        if not same_site or session is None:
+            return None
+        return await run_in_threadpool(member_of, found, session.user_id, workspace)
     try:
         first = await asyncio.wait_for(ws.receive_json(), FIRST_MESSAGE_SECONDS)
     except (TimeoutError, ValueError, KeyError, WebSocketDisconnect, RuntimeError):
-        return False
+        return None
     given = first.get("token") if isinstance(first, dict) else None
-    return isinstance(given, str) and await run_in_threadpool(
-        authenticate, found, given) is not None
+    if not isinstance(given, str):
+        return None
+    user = await run_in_threadpool(authenticate, found, given)
+    return await run_in_threadpool(member_of, found, user, workspace)
 
 
 async def _subscribe(redis_url: str) -> PubSub | None:
@@ -119,9 +130,10 @@ async def _until_closed(ws: WebSocket) -> None:
             await ws.receive_text()
 
 
-def _fetch(found: Services, since: int, stream_id: int | None) -> list[EventRow]:
+def _fetch(found: Services, since: int, stream_id: int | None,
+           workspace_id: int) -> list[EventRow]:
     with found.repo.session() as s:
-        return events_after(s, since, stream_id, 200)
+        return events_after(s, since, stream_id, 200, workspace_id)
 
 
 def _latest(found: Services) -> int:

@@ -58,7 +58,7 @@ def youtube(settings: dict[str, Any], fields: Fields) -> dict[str, Any]:
     privacy = str(settings.get("privacy") or "public")
     return {"title": title, "description": description[:DESCRIPTION_MAX].replace("<", "")
             .replace(">", ""), "tags": list(dict.fromkeys(t for t in tags if t)),
-            "privacy": privacy if privacy in PRIVACY else "public"}
+            "privacy": privacy if privacy in PRIVACY else "private"}  # never public by typo
 
 
 def post(settings: dict[str, Any], fields: Fields) -> dict[str, Any]:

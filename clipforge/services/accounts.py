@@ -32,7 +32,7 @@ def account_for(s: Session, streamer_id: int, platform: str) -> AccountRow | Non
 
 
 def connect(repo: Repository, settings: Settings, platform: str, streamer: str, code: str,
-            redirect_uri: str, verifier: str) -> Connected:
+            redirect_uri: str, verifier: str, workspace_id: int | None = None) -> Connected:
     """Finish an authorization: trade the code for tokens, ask the platform whose account
     it is, and store it (encrypted) for the streamer, replacing an earlier connection."""
     found = oauth.provider(settings, platform)
@@ -45,11 +45,12 @@ def connect(repo: Repository, settings: Settings, platform: str, streamer: str, 
         external_id, name = who(client, auth, settings)
     key = secret_key(settings)
     with repo.session() as s:
-        owner = find_streamer(s, streamer)
+        owner = find_streamer(s, streamer, workspace_id)
         row = s.scalar(select(AccountRow).where(AccountRow.platform == platform,
-                                                AccountRow.name == name))
-        if row is None:
-            row = AccountRow(platform=platform, name=name)
+                                                AccountRow.name == name,
+                                                AccountRow.workspace_id == owner.workspace_id))
+        if row is None:  # the same channel in another workspace is another row
+            row = AccountRow(platform=platform, name=name, workspace_id=owner.workspace_id)
             s.add(row)
         row.streamer_id, row.external_id = owner.id, external_id
         row.tokens = secrets.seal(key, holder[-1].to_json())

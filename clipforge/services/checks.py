@@ -4,12 +4,15 @@ call these, so a value is refused the same way wherever it comes from."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Collection, Mapping
 
 from clipforge import errors
 from clipforge.analysis.captions import PRESETS
 from clipforge.analysis.layout import LAYOUTS
 from clipforge.domain import ChatMessage, Options
+from clipforge.publish import PLATFORMS
+from clipforge.publish.templates import PRIVACY
 from clipforge.sources import chat as chat_files
 
 __all__ = ["LAYOUTS", "PRESETS", "check_caption_style", "check_layout", "check_options",
@@ -42,16 +45,85 @@ def parse_fractions(text: str) -> list[float]:
     return values
 
 
-def check_streamer_settings(prefs: Mapping[str, object]) -> None:
-    """The settings new streams take: a layout, a caption preset, a fixed facecam."""
-    check_layout(_text(prefs.get("layout")), "settings.layout")
-    check_caption_style(_text(prefs.get("caption_style")), "settings.caption_style")
-    if prefs.get("facecam"):
-        parse_fractions(str(prefs["facecam"]))
+CAPTION_SIZES = (40, 160)  # pixels of the 1080x1920 frame
+COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+MAX_SETTINGS = 32
 
 
-def _text(value: object) -> str | None:
-    return None if value is None else str(value)
+def _choice(values: Collection[str]) -> Callable[[str, object], object]:
+    def check(name: str, value: object) -> object:
+        if value not in ("", *values):
+            raise errors.BadOption(f"{name} {value!r}: use one of {', '.join(values)}")
+        return value
+    return check
+
+
+def _size(name: str, value: object) -> object:
+    low, high = CAPTION_SIZES
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise errors.BadOption(f"{name} {value!r}: give a whole number of pixels from {low} "
+                               f"to {high}")
+    return value
+
+
+def _colour(name: str, value: object) -> object:
+    if not isinstance(value, str) or not COLOUR.fullmatch(value):
+        raise errors.BadOption(f"{name} {value!r}: give a colour as #rrggbb")
+    return value.lower()
+
+
+def _facecam(name: str, value: object) -> object:
+    if value:
+        parse_fractions(str(value))
+    return value
+
+
+def _text_of(limit: int) -> Callable[[str, object], object]:
+    def check(name: str, value: object) -> object:
+        if not isinstance(value, str) or len(value) > limit:
+            raise errors.BadOption(f"{name}: give text of at most {limit} characters")
+        return value
+    return check
+
+
+def _platforms(name: str, value: object) -> object:
+    items = value if isinstance(value, list) else str(value).replace(",", " ").split()
+    chosen = list(dict.fromkeys(str(p).strip().lower() for p in items if str(p).strip()))
+    unknown = [p for p in chosen if p not in PLATFORMS]
+    if unknown:
+        raise errors.BadOption(f"{name} {', '.join(unknown)}: use {' and/or '.join(PLATFORMS)}")
+    return ",".join(chosen)
+
+
+# The one schema of a streamer's settings: each key, and how its value is checked.
+STREAMER_SETTINGS: dict[str, Callable[[str, object], object]] = {
+    "layout": _choice(LAYOUTS), "caption_style": _choice(PRESETS), "caption_size": _size,
+    "caption_colour": _colour, "facecam": _facecam, "auto_publish": _platforms,
+    "privacy": _choice(PRIVACY), "hashtags": _text_of(500), "title_template": _text_of(500),
+    "description_template": _text_of(5000), "post_template": _text_of(1000),
+}
+
+
+def check_streamer_settings(prefs: Mapping[str, object],
+                            connected: Collection[str] | None = None) -> dict[str, object]:
+    """A streamer's settings, checked against the one schema above; returns them as kept.
+    Unknown keys are refused; `auto_publish` names platforms, only CONNECTED ones where
+    the streamer's accounts are known."""
+    if len(prefs) > MAX_SETTINGS:
+        raise errors.BadOption(f"settings: {len(prefs)} keys; at most {MAX_SETTINGS}")
+    unknown = sorted(str(k)[:100] for k in prefs if k not in STREAMER_SETTINGS)
+    if unknown:
+        raise errors.BadOption(f"settings.{unknown[0]}: not a setting; use "
+                               f"{', '.join(STREAMER_SETTINGS)}")
+    kept = {key: STREAMER_SETTINGS[key](f"settings.{key}", value)
+            for key, value in prefs.items() if value is not None}
+    wanted = str(kept.get("auto_publish") or "").split(",")
+    missing = [p for p in wanted if p and connected is not None and p not in connected]
+    if missing:
+        raise errors.BadOption(f"settings.auto_publish {', '.join(missing)}: no "
+                               f"{' or '.join(missing)} account is connected for this "
+                               "streamer; connect one first")
+    return kept
 
 
 def check_options(options: Options) -> list[ChatMessage] | None:

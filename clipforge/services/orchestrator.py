@@ -21,7 +21,7 @@ from clipforge.execution.pool import LocalPool
 from clipforge.jobs import ingest
 from clipforge.jobs.plan import plan_specs
 from clipforge.progress import NullProgress, Progress
-from clipforge.services import checks, feedback, publishing, submission
+from clipforge.services import checks, feedback, publishing, submission, workspaces
 from clipforge.services.checks import parse_fractions
 from clipforge.services.streamers import find_streamer
 from clipforge.storage import artifacts, ledger
@@ -42,23 +42,31 @@ class Orchestrator:
     settings: Settings
     # Where queued work is announced to a progress display; none by default.
     tracker: Tracker = field(default_factory=lambda: Tracker(lambda _stream: NullProgress()))
+    # Who runs the jobs it queues: None, any pool of a server or workers; "process", only
+    # the `clipforge process` that submitted them (StreamRow.runner).
+    runner: str | None = None
 
     def submit(self, source: Path | str | submission.Source, options: Options,
-               name: str | None = None) -> int:
+               name: str | None = None, workspace_id: int | None = None) -> int:
         """Validate a source (a file or a URL; or one `submission.validate` checked) and
-        queue its processing; returns the stream id. The same source submitted again is
-        the same stream: finished work is reused."""
+        queue its processing in the workspace (`default` without one); returns the stream
+        id. The same source submitted again in the same workspace is the same stream:
+        finished work is reused. In another workspace it is another stream."""
         if isinstance(source, submission.Source):
             found = source
             checks.check_options(options)
         else:
             found = submission.validate(source, options, self.settings)
         with self.repo.session() as s:
-            streamer = find_streamer(s, options.streamer)
+            if workspace_id is None:
+                workspace_id = workspaces.default_id(s)
+            key = workspaces.stream_key(s, workspace_id, found.key)
+            streamer = find_streamer(s, options.streamer, workspace_id)
             options = with_streamer_defaults(options, streamer.settings or {}, self.settings)
-            stream = s.scalar(select(StreamRow).where(StreamRow.key == found.key))
+            stream = s.scalar(select(StreamRow).where(StreamRow.key == key))
             if stream is None:
-                stream = StreamRow(key=found.key, source="", duration=0.0, run=0)
+                stream = StreamRow(key=key, source="", duration=0.0, run=0,
+                                   workspace_id=workspace_id)
                 s.add(stream)
             stream.source, stream.duration = found.where, found.info.duration
             stream.info, stream.options = asdict(found.info), options.to_json()
@@ -78,6 +86,7 @@ class Orchestrator:
     def _start(self, s: Session, stream: StreamRow) -> None:
         stream.run += 1
         stream.status, stream.error, stream.submitted_at = "processing", None, utcnow()
+        stream.runner = self.runner
         ledger.emit(s, domain.STREAM_SUBMITTED, stream.id, run=stream.run, name=stream.name)
         chat = Options.from_json(stream.options).chat
         self._queue(s, stream, [ingest.first(stream.source, self.settings, chat)])
@@ -158,8 +167,9 @@ class Orchestrator:
             name = domain.CLIP_APPROVED if approved else domain.CLIP_REJECTED
             ledger.emit(s, name, clip.stream_id, clip_id=clip.id, status=clip.status)
             if approved:  # the streamer's auto-publish, queued with the approval
-                streamer = s.scalar(select(StreamerRow).where(
-                    StreamerRow.name == result.streamer))
+                stream_row = s.get_one(StreamRow, clip.stream_id)
+                streamer = s.get(StreamerRow, stream_row.streamer_id) \
+                    if stream_row.streamer_id is not None else None
                 if streamer is not None:
                     queued = publishing.auto_publish(s, clip, streamer)
                     result = replace(result, publishing=tuple(p.platform for p in queued))
@@ -222,7 +232,7 @@ def process(source: Path | str, options: Options, settings: Settings,
     return its report. Killed and run again, it resumes where it stopped."""
     repo = Repository(settings.database_url)
     pool = LocalPool(repo, settings, progress)
-    orchestrator = Orchestrator(repo, settings, pool.tracker)
+    orchestrator = Orchestrator(repo, settings, pool.tracker, runner="process")
     stream_id = orchestrator.submit(source, options)  # validates: bad input costs nothing
     options.out_dir.mkdir(parents=True, exist_ok=True)
     pool.start(stream_id)

@@ -9,24 +9,28 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clipforge.services.checks import check_streamer_settings
-from clipforge.storage.models import StreamerRow
+from clipforge.storage.models import DEFAULT_WORKSPACE, StreamerRow, WorkspaceRow
 
 
-def find_streamer(s: Session, name: str) -> StreamerRow:
-    """The streamer named so, made if new."""
-    row = s.scalar(select(StreamerRow).where(StreamerRow.name == name))
+def find_streamer(s: Session, name: str, workspace_id: int | None = None) -> StreamerRow:
+    """The workspace's streamer named so (`default`'s without one), made if new."""
+    if workspace_id is None:
+        workspace_id = s.scalar(select(WorkspaceRow.id).where(
+            WorkspaceRow.name == DEFAULT_WORKSPACE))
+    row = s.scalar(select(StreamerRow).where(StreamerRow.name == name,
+                                             StreamerRow.workspace_id == workspace_id))
     if row is None:
-        row = StreamerRow(name=name, settings={})
+        row = StreamerRow(name=name, settings={}, workspace_id=workspace_id)
         s.add(row)
         s.flush()
     return row
 
 
-def update_streamer(s: Session, name: str, prefs: Mapping[str, object | None]) -> StreamerRow:
+def update_streamer(s: Session, name: str, prefs: Mapping[str, object | None],
+                    workspace_id: int | None = None) -> StreamerRow:
     """The streamer named so (made if new), with the given settings changed (None: kept)."""
-    given = {k: v for k, v in prefs.items() if v is not None}
-    check_streamer_settings(given)
-    row = find_streamer(s, name)
+    given = check_streamer_settings({k: v for k, v in prefs.items() if v is not None})
+    row = find_streamer(s, name, workspace_id)
     row.settings = {**(row.settings or {}), **given}
     s.flush()
     return row

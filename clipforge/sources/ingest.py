@@ -6,9 +6,13 @@ Downloads are resumable: yt-dlp continues a `.part` file (HTTP Range) or the fra
 of an HLS download it had started, and a finished download is never fetched again (a
 `NAME.done.json` marker next to it says which file it is). Only http(s) URLs whose host
 resolves to a public address are fetched, unless private ones are allowed (all, or
-named hosts). The check covers every request yt-dlp makes (pages, manifests, media,
-fragments, and where a redirect led) and, before an HLS download, every host its playlist
-names, since ffmpeg fetches a section's segments itself.
+named hosts). The check is made where yt-dlp connects: every connection it opens (pages,
+manifests, media, fragments, each redirect) resolves its host, checks every address and
+connects to the checked one, so a redirect into a private network is refused before its
+request is sent and a host that resolves differently the second time (DNS rebinding)
+gains nothing. ffmpeg fetches a section's HLS segments itself, out of reach of that hook:
+before an HLS download every host its playlist names is checked instead (a host that
+rebinds between that check and ffmpeg's connection is the gap left).
 """
 
 from __future__ import annotations
@@ -17,13 +21,19 @@ import hashlib
 import ipaddress
 import json
 import socket
-from collections.abc import Callable, Collection
+import threading
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+import urllib3.util.connection
+import yt_dlp.networking._requests
+import yt_dlp.networking._urllib
 from yt_dlp import YoutubeDL
+from yt_dlp.networking.exceptions import NoSupportingHandlers
 from yt_dlp.postprocessor.common import PostProcessor
 from yt_dlp.utils import DownloadError, download_range_func
 
@@ -131,6 +141,69 @@ def is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
 
 def _check(url: str, limits: Limits) -> None:
     check_url(url, limits.allow_private, limits.private_hosts)
+
+
+# --- the check at connect time ------------------------------------------------------------
+# yt-dlp opens its connections through urllib3's create_connection (its requests handler)
+# or its own (its urllib handler, SOCKS proxies). Both are wrapped once: while a thread is
+# inside a checked yt-dlp request, a connection resolves its host, refuses it if any
+# address is private, and connects to the address it checked (the name still goes to TLS
+# as SNI and for the certificate). Elsewhere the wrappers do nothing.
+
+_guard = threading.local()
+
+
+@contextmanager
+def _connections_checked(limits: Limits) -> Iterator[None]:
+    outer = getattr(_guard, "limits", None)
+    _guard.limits = limits
+    try:
+        yield
+    finally:
+        _guard.limits = outer
+
+
+def checked_address(host: str, port: int, limits: Limits) -> str:
+    """The address to connect to for HOST: one it resolves to now, every one of which is
+    public (unless private hosts, or this one, are allowed: then HOST itself)."""
+    if limits.allow_private or host in limits.private_hosts:
+        return host
+    url = f"http://{host}:{port}/" if ":" not in host else f"http://[{host}]:{port}/"
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise OSError(f"cannot look up {host}: {exc}") from exc
+    addresses = [str(address[0]).split("%")[0] for *_, address in found]
+    for text in addresses:
+        if not is_public(ipaddress.ip_address(text)):
+            raise errors.UnsafeUrl(
+                f"{url}: {host} is a private, loopback or link-local address ({text}); "
+                "ClipForge only fetches public URLs, where a redirect leads too (name the "
+                "host in CLIPFORGE_PRIVATE_HOSTS, or set CLIPFORGE_ALLOW_PRIVATE_URLS=true, "
+                "to allow it)")
+    return addresses[0]
+
+
+def _checking(create: Callable[..., socket.socket]) -> Callable[..., socket.socket]:
+    if getattr(create, "clipforge_checked", False):
+        return create
+
+    def create_connection(address: tuple[str, int], *args: Any, **kwargs: Any
+                          ) -> socket.socket:
+        limits = getattr(_guard, "limits", None)
+        if limits is not None:
+            host, port = address[0], address[1]
+            address = (checked_address(str(host).strip("[]"), int(port), limits), port)
+        return create(address, *args, **kwargs)
+
+    create_connection.clipforge_checked = True  # type: ignore[attr-defined]
+    return create_connection
+
+
+_HOOKED = "create_connection"
+for _module in (urllib3.util.connection, yt_dlp.networking._urllib,
+                yt_dlp.networking._requests):
+    setattr(_module, _HOOKED, _checking(getattr(_module, _HOOKED)))
 
 
 def check_playlist(text: str, url: str, limits: Limits) -> None:
@@ -263,7 +336,15 @@ class _CheckedYDL(YoutubeDL):
 
     def urlopen(self, req: Any) -> Any:
         _check(req if isinstance(req, str) else req.url, self.limits)
-        response = super().urlopen(req)
+        with _connections_checked(self.limits):  # each connection, redirects' too
+            try:
+                response = super().urlopen(req)
+            except NoSupportingHandlers as exc:  # every handler met the refusal
+                refused = [e for e in exc.unexpected_errors
+                           if isinstance(e, errors.ClipForgeError)]
+                if refused:
+                    raise refused[0] from exc
+                raise
         try:
             _check(response.url, self.limits)
         except errors.ClipForgeError:
@@ -278,6 +359,7 @@ def _ydl(params: dict[str, Any], limits: Limits) -> YoutubeDL:
         "noplaylist": True, "continuedl": True, "overwrites": False,
         "merge_output_format": "mp4", "retries": 3, "fragment_retries": 3,
         "extractor_retries": 1, "socket_timeout": 20,
+        "concurrent_fragment_downloads": 1,  # in the thread whose connections are checked
     }
     ydl = _CheckedYDL({**base, **params})
     ydl.limits = limits

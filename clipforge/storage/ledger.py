@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from clipforge.domain import JOB_FAILED
@@ -102,6 +102,13 @@ def _runnable(now: datetime) -> Select[JobRow]:
     )
 
 
+def _shared() -> ColumnElement[bool]:
+    """Jobs any pool may take: not those of a stream a `clipforge process` runs itself
+    (StreamRow.runner), which a server on the same data leaves alone. Detached jobs
+    (publishing) are anyone's."""
+    return or_(StreamRow.runner.is_(None), JobRow.detached.is_(True))
+
+
 def _requeue(row: JobRow) -> None:
     """Queue a job whose worker died: at once after its first attempt, then after a wait
     that doubles with each attempt (a job that kills its worker every time)."""
@@ -145,6 +152,8 @@ def claim(s: Session, worker: str, lease: float, stream_id: int | None = None,
         query = _runnable(now).order_by(JobRow.id).limit(1)
         if stream_id is not None:
             query = query.where(JobRow.stream_id == stream_id)
+        else:
+            query = query.where(_shared())
         if job_ids is not None:
             query = query.where(JobRow.id.in_(job_ids))
         row = s.scalar(_locked(s, query))
@@ -192,8 +201,8 @@ def runnable_queued(s: Session, stream_id: int | None = None) -> list[tuple[int,
                     JobRow.status == "queued",
                     or_(JobRow.lease_until.is_(None), JobRow.lease_until < utcnow()))
              .order_by(JobRow.id))
-    if stream_id is not None:
-        query = query.where(JobRow.stream_id == stream_id)
+    query = query.where(JobRow.stream_id == stream_id) if stream_id is not None else \
+        query.where(_shared())
     rows = s.execute(query).all()
     return [(int(i), str(stage), int(n)) for i, stage, n in rows]
 

@@ -18,9 +18,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    select,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.selectable import ScalarSelect
 from sqlalchemy.types import TypeDecorator
 
 
@@ -43,13 +45,53 @@ class Base(DeclarativeBase):
     pass
 
 
+class WorkspaceRow(Base):
+    """One streamer, or a team or agency managing several: what its members see is its
+    streams, streamers and accounts, and nothing else. `default` holds the single-user
+    flow (`clipforge process`, the first user)."""
+
+    __tablename__ = "workspaces"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+DEFAULT_WORKSPACE = "default"
+
+
+# Rows made without a workspace (the CLI, older code) belong to `default`: the INSERT
+# looks its id up.
+_default_workspace: ScalarSelect[int] = select(WorkspaceRow.id).where(
+    WorkspaceRow.name == DEFAULT_WORKSPACE).scalar_subquery()
+
+
+class MemberRow(Base):
+    """A user's role in a workspace: owner, editor or viewer (services/workspaces.py)."""
+
+    __tablename__ = "members"
+    __table_args__ = (UniqueConstraint("workspace_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"),
+                                              index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class StreamerRow(Base):
     """A channel whose streams we clip: its chat lag, preferences and review history."""
 
     __tablename__ = "streamers"
+    __table_args__ = (UniqueConstraint("workspace_id", "name",
+                                       name="uq_streamers_workspace_name"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"), index=True,
+                                              default=_default_workspace)
+    name: Mapped[str] = mapped_column(String(200))
     platform: Mapped[str | None] = mapped_column(String(20), nullable=True)
     channel: Mapped[str | None] = mapped_column(String(200), nullable=True)
     settings: Mapped[dict] = mapped_column(JSON, default=dict)  # layout, caption style
@@ -75,7 +117,14 @@ class StreamRow(Base):
     __tablename__ = "streams"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key: Mapped[str] = mapped_column(String(64), unique=True)  # content fingerprint
+    # The content fingerprint; in a workspace other than `default`, prefixed with it
+    # (services/workspaces.stream_key), so job keys and clip ids never meet another's.
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"), index=True,
+                                              default=_default_workspace)
+    # Who runs its jobs: None, any server's pool or workers; "process", only the
+    # `clipforge process` that submitted it (a server on the same data leaves them).
+    runner: Mapped[str | None] = mapped_column(String(20), nullable=True)
     streamer_id: Mapped[int | None] = mapped_column(ForeignKey("streamers.id"), nullable=True)
     name: Mapped[str] = mapped_column(String(300), default="")
     source: Mapped[str] = mapped_column(Text)
@@ -208,9 +257,12 @@ class AccountRow(Base):
     """A connected platform account; its OAuth tokens are encrypted at rest."""
 
     __tablename__ = "accounts"
-    __table_args__ = (UniqueConstraint("platform", "name"),)
+    __table_args__ = (UniqueConstraint("workspace_id", "platform", "name",
+                                       name="uq_accounts_workspace_platform_name"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"), index=True,
+                                              default=_default_workspace)
     platform: Mapped[str] = mapped_column(String(20))
     name: Mapped[str] = mapped_column(String(200))  # channel title, or X user name
     streamer_id: Mapped[int | None] = mapped_column(ForeignKey("streamers.id"), nullable=True)

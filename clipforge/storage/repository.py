@@ -62,15 +62,15 @@ def label_clip(s: Session, clip_id: str, approved: bool) -> tuple[ClipRow, Strea
     clip = fetch(s, ClipRow, clip_id, "clip", "the ids are in report.json")
     clip.status = "approved" if approved else "rejected"
     stream = s.get_one(StreamRow, clip.stream_id)
-    name = "default"
     if stream.streamer_id is not None:
-        name = s.get_one(StreamerRow, stream.streamer_id).name
-    streamer = s.scalar(select(StreamerRow).where(StreamerRow.name == name))
+        return clip, s.get_one(StreamerRow, stream.streamer_id)
+    streamer = s.scalar(select(StreamerRow).where(  # the stream's workspace's `default`
+        StreamerRow.name == "default", StreamerRow.workspace_id == stream.workspace_id))
     if streamer is None:
-        streamer = StreamerRow(name=name, settings={})
+        streamer = StreamerRow(name="default", settings={}, workspace_id=stream.workspace_id)
         s.add(streamer)
         s.flush()
-        stream.streamer_id = streamer.id
+    stream.streamer_id = streamer.id
     return clip, streamer
 
 

@@ -9,11 +9,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
 from clipforge import errors
-from clipforge.storage.models import ApiTokenRow, UserRow, WebSessionRow, utcnow
+from clipforge.storage.models import ApiTokenRow, MemberRow, UserRow, WebSessionRow, utcnow
 
 TOKEN_PREFIX = "cf_"
 # Checked against when the user name is unknown, so that a wrong name costs the same
@@ -98,15 +98,26 @@ def user_for_token(s: Session, token: str) -> UserRow | None:
     return s.get(UserRow, row.user_id)
 
 
-def tokens(s: Session) -> list[tuple[ApiTokenRow, str]]:
-    """Every token with its user's name, newest first (never the token itself)."""
-    rows = s.execute(select(ApiTokenRow, UserRow.name).join(
-        UserRow, UserRow.id == ApiTokenRow.user_id).order_by(ApiTokenRow.id.desc()))
-    return [(row, name) for row, name in rows.tuples()]
+def _members(workspace_id: int) -> Select[int]:
+    return select(MemberRow.user_id).where(MemberRow.workspace_id == workspace_id)
 
 
-def revoke_token(s: Session, token_id: int) -> ApiTokenRow:
+def tokens(s: Session, workspace_id: int | None = None) -> list[tuple[ApiTokenRow, str]]:
+    """Every token (of the workspace's members) with its user's name, newest first (never
+    the token itself)."""
+    query = select(ApiTokenRow, UserRow.name).join(
+        UserRow, UserRow.id == ApiTokenRow.user_id).order_by(ApiTokenRow.id.desc())
+    if workspace_id is not None:
+        query = query.where(ApiTokenRow.user_id.in_(_members(workspace_id)))
+    return [(row, name) for row, name in s.execute(query).tuples()]
+
+
+def revoke_token(s: Session, token_id: int, workspace_id: int | None = None) -> ApiTokenRow:
+    """Revoke a token (only one of the workspace's members, given a workspace)."""
     row = s.get(ApiTokenRow, token_id)
+    if row is not None and workspace_id is not None and row.user_id not in set(
+            s.scalars(_members(workspace_id))):
+        row = None
     if row is None:
         raise errors.NotFound(f"token {token_id}: no such token; see `clipforge token list`")
     row.revoked_at = row.revoked_at or utcnow()
