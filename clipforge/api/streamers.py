@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import cv2
@@ -100,8 +99,7 @@ def delete_streamer(streamer_id: IdPath, s: SessionDep, member: Owner) -> Respon
                               "them first")
     for face in s.scalars(select(StreamerFaceRow).where(
             StreamerFaceRow.streamer_id == streamer_id)):
-        Path(face.file).unlink(missing_ok=True)
-        s.delete(face)
+        vision.delete_face(s, face)
     s.delete(row)
     return Response(status_code=204)
 
@@ -144,16 +142,14 @@ def add_face(streamer_id: IdPath, found: ServicesDep, s: SessionDep, member: Edi
 def face_image(streamer_id: IdPath, face_id: IdPath, s: SessionDep,
                member: Viewer) -> FileResponse:
     row = workspaces.face(s, member, streamer_id, face_id)
-    return FileResponse(row.file, media_type="image/png")
+    return FileResponse(vision.face_file(row), media_type="image/png")
 
 
 @router.delete("/{streamer_id}/faces/{face_id}", status_code=204, response_class=Response,
                responses=NOT_FOUND)
 def delete_face(streamer_id: IdPath, face_id: IdPath, s: SessionDep,
                 member: Editor) -> Response:
-    row = workspaces.face(s, member, streamer_id, face_id)
-    Path(row.file).unlink(missing_ok=True)
-    s.delete(row)
+    vision.delete_face(s, workspaces.face(s, member, streamer_id, face_id))
     return Response(status_code=204)
 
 

@@ -73,9 +73,7 @@ def _replace_faces(s: Session, streamer_id: int, old: list[StreamerFaceRow], pat
                    embedding: list[float]) -> StreamerFaceRow:
     """Drop `old` faces (rows and images) and store the new one."""
     for row in old:
-        if not store.is_store_path(row.file):  # an enrolled crop stays with its stream
-            Path(row.file).unlink(missing_ok=True)
-        s.delete(row)
+        delete_face(s, row)
     row = StreamerFaceRow(streamer_id=streamer_id, file=str(path), embedding=embedding)
     s.add(row)
     s.flush()
@@ -91,3 +89,15 @@ def _face_folder(settings: Settings, streamer_id: int) -> Path:
 def references(s: Session, streamer_id: int | None) -> list[list[float]]:
     """The streamer's reference faces (added, or enrolled automatically)."""
     return reference_embeddings(s, streamer_id)
+
+
+def face_file(row: StreamerFaceRow) -> Path:
+    """A face's image, to read: an enrolled crop is fetched from the store."""
+    return store.local(row.file)
+
+
+def delete_face(s: Session, row: StreamerFaceRow) -> None:
+    """Drop a face and its image (an enrolled crop stays with the stream it came from)."""
+    if not store.is_store_path(row.file):
+        Path(row.file).unlink(missing_ok=True)
+    s.delete(row)
