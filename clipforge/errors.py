@@ -204,6 +204,16 @@ class StateError(ClipForgeError):
     code = "state_unusable"
 
 
+class StreamFailed(ClipForgeError):
+    """A job of the stream failed (or it was cancelled); the message carries the job's
+    error. Its own exit code, the same whichever process ran the job: the code comes from
+    the stream's stored state, never from an exception only the running process saw."""
+
+    exit_code = 8
+    http_status = 500
+    code = "stream_failed"
+
+
 class NoSpaceLeft(ClipForgeError):
     exit_code = 5
     http_status = 507

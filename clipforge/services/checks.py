@@ -4,7 +4,9 @@ call these, so a value is refused the same way wherever it comes from."""
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Mapping
+from pathlib import Path
 
 from clipforge import errors
 from clipforge.analysis.captions import PRESETS
@@ -13,7 +15,7 @@ from clipforge.domain import ChatMessage, Options
 from clipforge.sources import chat as chat_files
 
 __all__ = ["LAYOUTS", "PRESETS", "check_caption_style", "check_layout", "check_options",
-           "check_streamer_settings", "parse_fractions"]
+           "check_out_dir", "check_streamer_settings", "parse_fractions"]
 
 
 def check_layout(value: str | None, name: str = "layout") -> None:
@@ -65,3 +67,20 @@ def check_options(options: Options) -> list[ChatMessage] | None:
     if options.top < 1:
         raise errors.BadOption(f"top (--top) {options.top}: ask for at least one clip")
     return chat_files.read_chat(options.chat) if options.chat else None
+
+
+def check_out_dir(path: Path, name: str = "out") -> None:
+    """An output folder we can write: an existing folder, or one we can make. Checked
+    before any work, so a bad `--out` never fails at render, after all the analysis."""
+    if path.exists() and not path.is_dir():
+        raise errors.BadOption(f"{name} {path}: is a file, not a folder; give a folder")
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise errors.BadOption(f"{name} {path}: {existing} is not a folder; give a folder")
+    try:  # a real write: os.access says yes to root on a read-only file system
+        tempfile.TemporaryFile(dir=existing).close()
+    except OSError as exc:
+        raise errors.BadOption(f"{name} {path}: cannot write there ({exc.strerror}); give "
+                               "a folder you can write to") from None

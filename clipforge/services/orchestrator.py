@@ -229,10 +229,8 @@ def process(source: Path | str, options: Options, settings: Settings,
     finally:
         pool.stop()
     if stream.status != "done":
-        failure = pool.failures.get(stream_id)
-        if failure is not None:
-            raise failure
-        raise errors.StateError(f"stream {stream_id}: {stream.status}: {stream.error}")
+        raise errors.StreamFailed(f"{source}: stream {stream_id} {stream.status}: "
+                                  f"{stream.error}; run the same command again to retry")
     report = artifacts.read_json(options.out_dir / "report.json")
     assert isinstance(report, dict)
     return report

@@ -1,0 +1,83 @@
+"""What the CLI asks of the database besides the pipeline: look-ups and small changes
+(users, tokens, streamers, accounts, queued publications). The CLI runs no SQL itself."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+
+from clipforge.config import Settings
+from clipforge.services import faces
+from clipforge.services.streamers import update_streamer
+from clipforge.storage import users
+from clipforge.storage.models import AccountRow, PublicationRow, StreamerRow
+from clipforge.storage.repository import Repository
+
+
+@dataclass(frozen=True)
+class AccountLine:
+    id: int
+    platform: str
+    name: str
+    streamer: str | None
+    status: str
+    error: str | None
+
+
+@dataclass(frozen=True)
+class SavedStreamer:
+    name: str
+    faces: int
+    settings: dict[str, object]
+
+
+def queued_publications(settings: Settings, clip_ids: list[str]) -> list[str]:
+    """The clips among `clip_ids` with a publication waiting to run (auto-publish)."""
+    with Repository(settings.database_url).session() as s:
+        return sorted(set(s.scalars(select(PublicationRow.clip_id).where(
+            PublicationRow.clip_id.in_(clip_ids), PublicationRow.status == "queued"))))
+
+
+def list_accounts(settings: Settings) -> list[AccountLine]:
+    """The connected platform accounts (never their tokens)."""
+    with Repository(settings.database_url).session() as s:
+        rows = s.execute(select(AccountRow, StreamerRow.name).outerjoin(
+            StreamerRow, StreamerRow.id == AccountRow.streamer_id).order_by(AccountRow.id))
+        return [AccountLine(row.id, row.platform, row.name, streamer, row.status, row.error)
+                for row, streamer in rows]
+
+
+def save_streamer(settings: Settings, name: str, prefs: Mapping[str, object | None],
+                  face_files: list[Path]) -> SavedStreamer:
+    """Add or update a streamer: settings (None: kept) and reference face images."""
+    images = [(str(p), faces.read_image(p)) for p in face_files]  # all read before any write
+    with Repository(settings.database_url).session() as s:
+        row = update_streamer(s, name, prefs)
+        for label, image in images:
+            faces.add_reference(s, settings, row.id, image, label)
+        return SavedStreamer(name, len(faces.references(s, row.id)), dict(row.settings or {}))
+
+
+def create_user(settings: Settings, name: str, password: str | None,
+                token: bool) -> str | None:
+    """Create a user; returns an API token for it when asked (shown only this once)."""
+    with Repository(settings.database_url).session() as s:
+        user = users.create_user(s, name, password)
+        return users.create_token(s, user, "cli") if token else None
+
+
+def create_token(settings: Settings, name: str, label: str) -> str:
+    with Repository(settings.database_url).session() as s:
+        return users.create_token(s, users.find_user(s, name), label)
+
+
+def migrate(settings: Settings, revision: str, down: bool = False) -> str:
+    """Move the database schema to `revision`; returns where it is now."""
+    from clipforge.storage import database
+
+    engine = database.make_engine(settings.database_url)
+    (database.downgrade if down else database.upgrade)(engine, revision)
+    return database.current(engine)
