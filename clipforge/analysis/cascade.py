@@ -26,8 +26,8 @@ def windows(audio: AudioSignals, chat: ChatSignals | None, seconds: int, top: in
     cheap = score.Inputs(seconds=seconds, audio=audio, segments=[], chat=chat,
                          chat_lag=chat_lag)
     table, _lag = score.feature_table(cheap)
-    fused = np.sum([weights.get(name, 0.0) * z for name, z in table.items()], axis=0)
-    smooth = np.convolve(fused, np.ones(5) / 5, mode="same")
+    smooth = score.highlight_curve({name: weights.get(name, 0.0) * z
+                                    for name, z in table.items()})
     reach = max_len + MARGIN
     spans: list[tuple[float, float]] = []
     taken = np.zeros(seconds, bool)

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from clipforge.api import sessions
-from clipforge.api.admin import events_after
+from clipforge.api.admin import MAX_ID, events_after
 from clipforge.api.deps import Services, authenticate
 from clipforge.api.views import event_view
 from clipforge.execution.relay import CHANNEL
@@ -29,6 +29,16 @@ router = APIRouter()
 POLL_SECONDS = 0.25
 WAKE_SECONDS = 1.0  # with Redis: look at the database at least this often anyway
 UNAUTHORIZED = 4401  # a 4xxx close code: the application's own, like HTTP 401
+BAD_REQUEST = 4422  # like HTTP 422: a parameter out of range
+
+
+def _bad_params(**ids: int | None) -> str:
+    """What is wrong with the id parameters (an id the database could never hold would
+    overflow its integer column), or ''."""
+    for name, value in ids.items():
+        if value is not None and not 0 <= value <= MAX_ID:
+            return f"{name}={value}: give an id from 0 to {MAX_ID}"
+    return ""
 
 
 @router.websocket("/ws")
@@ -45,6 +55,11 @@ async def events_socket(ws: WebSocket, token: str | None = None,
         await ws.send_json({"error": "unauthorized",
                             "message": "connect with ?token=API_TOKEN"})
         await ws.close(code=UNAUTHORIZED)
+        return
+    bad = _bad_params(since=since, stream_id=stream_id)
+    if bad:
+        await ws.send_json({"error": "bad_request", "message": bad})
+        await ws.close(code=BAD_REQUEST)
         return
     last = since if since is not None else await run_in_threadpool(_latest, found)
     closed = asyncio.ensure_future(_until_closed(ws))

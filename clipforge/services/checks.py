@@ -4,18 +4,19 @@ call these, so a value is refused the same way wherever it comes from."""
 
 from __future__ import annotations
 
+import math
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 from clipforge import errors
-from clipforge.analysis.captions import PRESETS
+from clipforge.analysis.captions import HEX_COLOUR, PRESETS, caption_size
 from clipforge.analysis.layout import LAYOUTS
 from clipforge.domain import ChatMessage, Options
 from clipforge.sources import chat as chat_files
 
-__all__ = ["LAYOUTS", "PRESETS", "check_caption_style", "check_layout", "check_options",
-           "check_out_dir", "check_streamer_settings", "parse_fractions"]
+__all__ = ["LAYOUTS", "PRESETS", "check_caption_style", "check_clip_bounds", "check_layout",
+           "check_options", "check_out_dir", "check_streamer_settings", "parse_fractions"]
 
 
 def check_layout(value: str | None, name: str = "layout") -> None:
@@ -45,9 +46,16 @@ def parse_fractions(text: str) -> list[float]:
 
 
 def check_streamer_settings(prefs: Mapping[str, object]) -> None:
-    """The settings new streams take: a layout, a caption preset, a fixed facecam."""
+    """The settings new streams take: a layout, a caption preset, size and colour, a fixed
+    facecam."""
     check_layout(_text(prefs.get("layout")), "settings.layout")
     check_caption_style(_text(prefs.get("caption_style")), "settings.caption_style")
+    if prefs.get("caption_size") not in (None, ""):
+        caption_size(prefs["caption_size"])
+    colour = prefs.get("caption_colour")
+    if colour not in (None, "") and not HEX_COLOUR.match(str(colour)):
+        raise errors.BadOption(f"caption_colour {colour!r}: give a colour as #rrggbb, "
+                               "e.g. #ffcc00")
     if prefs.get("facecam"):
         parse_fractions(str(prefs["facecam"]))
 
@@ -84,3 +92,19 @@ def check_out_dir(path: Path, name: str = "out") -> None:
     except OSError as exc:
         raise errors.BadOption(f"{name} {path}: cannot write there ({exc.strerror}); give "
                                "a folder you can write to") from None
+
+
+MIN_CLIP_SECONDS = 1.0  # shorter than this, a clip cannot be rendered or watched
+
+
+def check_clip_bounds(clip_id: str, start: float, end: float, duration: float) -> None:
+    """A clip a person trimmed: inside the stream and at least a second long, so one edit
+    can never fail its render (and with it the stream)."""
+    if not (math.isfinite(start) and math.isfinite(end) and 0.0 <= start < end <= duration):
+        raise errors.BadOption(
+            f"clip {clip_id}: start {start} and end {end} must satisfy "
+            f"0 <= start < end <= {duration:.3f} (the stream's length)")
+    if end - start < MIN_CLIP_SECONDS:
+        raise errors.BadOption(
+            f"clip {clip_id}: {end - start:.3g} s from start {start} to end {end}; a clip "
+            f"lasts at least {MIN_CLIP_SECONDS:g} s")

@@ -126,10 +126,7 @@ class Orchestrator:
             if not clip.file and not Options.from_json(stream.options).render:
                 raise errors.Conflict(f"clip {clip_id} was listed without rendering")
             start, end = changes.get("start", clip.start), changes.get("end", clip.end)
-            if not 0.0 <= start < end <= stream.duration:
-                raise errors.BadOption(
-                    f"clip {clip_id}: start {start} and end {end} must satisfy "
-                    f"0 <= start < end <= {stream.duration:.3f} (the stream's length)")
+            checks.check_clip_bounds(clip_id, start, end, stream.duration)
             checks.check_layout(changes.get("layout"))
             checks.check_caption_style(changes.get("caption_style"), "caption_style")
             if "regions" in changes:
