@@ -241,7 +241,8 @@ class LocalPool:
             ledger.fail(s, row, message)
             if stream.status == "processing" and not detached:
                 stream.status, stream.error = "failed", f"{row.stage}: {message}"
-            ledger.emit(s, domain.JOB_FAILED, stream.id, **event_payload(row), error=message)
+            ledger.emit(s, domain.JOB_FAILED, stream.id, **event_payload(row), error=message,
+                        code=errors.code_of(exc))
 
     def _heartbeat(self) -> None:
         """Extend the leases of running jobs; write progress events (once a second)."""

@@ -20,7 +20,7 @@ from clipforge.execution.pool import LocalPool, Tracker, advance, load_run
 from clipforge.jobs import flow as pipeline
 from clipforge.jobs import publish as publishing
 from clipforge.progress import NullProgress, Progress
-from clipforge.services import checks, feedback, submission
+from clipforge.services import checks, feedback, queries, submission
 from clipforge.services.checks import parse_fractions
 from clipforge.services.streamers import find_streamer
 from clipforge.storage import artifacts, ledger
@@ -227,7 +227,8 @@ def process(source: Path | str, options: Options, settings: Settings,
         pool.stop()
     if stream.status != "done":
         raise errors.StreamFailed(f"{source}: stream {stream_id} {stream.status}: "
-                                  f"{stream.error}; run the same command again to retry")
+                                  f"{stream.error}; run the same command again to retry",
+                                  queries.failure_code(repo, stream_id))
     report = artifacts.read_json(options.out_dir / "report.json")
     assert isinstance(report, dict)
     return report

@@ -9,11 +9,12 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from clipforge import domain
 from clipforge.config import Settings
 from clipforge.services import faces
 from clipforge.services.streamers import update_streamer
 from clipforge.storage import users
-from clipforge.storage.models import AccountRow, PublicationRow, StreamerRow
+from clipforge.storage.models import AccountRow, EventRow, PublicationRow, StreamerRow
 from clipforge.storage.repository import Repository
 
 
@@ -32,6 +33,15 @@ class SavedStreamer:
     name: str
     faces: int
     settings: dict[str, object]
+
+
+def failure_code(repo: Repository, stream_id: int) -> str | None:
+    """The error code stored with the stream's latest job failure (see errors.code_of)."""
+    with repo.session() as s:
+        payload = s.scalar(select(EventRow.payload).where(
+            EventRow.stream_id == stream_id, EventRow.name == domain.JOB_FAILED)
+            .order_by(EventRow.id.desc()).limit(1))
+    return str(payload.get("code") or "") or None if payload else None
 
 
 def queued_publications(settings: Settings, clip_ids: list[str]) -> list[str]:
