@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,8 @@ from clipforge.media.render import OUT_FPS, RenderSpec, render
 from clipforge.sources import ingest
 from clipforge.storage import artifacts
 from clipforge.storage.models import JobRow
+
+log = logging.getLogger("clipforge.render")
 
 
 def clip_id(stream_key: str, cand: Candidate) -> str:
@@ -133,10 +136,11 @@ def clip_source(run: Run, start: float, end: float) -> tuple[MediaInfo, float]:
     if not ingest.is_url(run.source) or run.settings.download_full:
         return run.info, 0.0
     lo, hi = max(0.0, start - SECTION_PAD), min(run.info.duration, end + SECTION_PAD)
-    path = ingest.download(run.source, run.work / "sections", f"hd-{lo:09.3f}-{hi:09.3f}",
-                           ingest.RENDER_FORMAT, ingest.limits_from(run.settings),
-                           section=(lo, hi))
-    return ffmpeg.probe(path), lo
+    got = ingest.download_section(run.source, run.work / "sections", (lo, hi),
+                                  ingest.RENDER_FORMAT, ingest.limits_from(run.settings))
+    if got.notice:  # said once per stream; meant for a stream.notice once a job can emit one
+        log.warning("%s", got.notice)
+    return ffmpeg.probe(got.path), got.offset
 
 
 def _rescaled(faces: list[FaceSample], scale: float) -> list[FaceSample]:
