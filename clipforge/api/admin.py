@@ -11,8 +11,8 @@ from clipforge import __version__
 from clipforge.api import schemas
 from clipforge.api.deps import CurrentUser, IdPath, OpenSessionDep, ServicesDep, SessionDep
 from clipforge.api.views import event_view, job_view, page, publication_view
-from clipforge.storage import users
-from clipforge.storage.models import EventRow, JobRow, PublicationRow
+from clipforge.storage import ledger, users
+from clipforge.storage.models import JobRow, PublicationRow
 
 router = APIRouter()
 MAX_ID = 2**31 - 1
@@ -91,15 +91,9 @@ def list_publications(s: SessionDep, _user: CurrentUser,
 def list_events(s: SessionDep, _user: CurrentUser,
                 since: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
                 stream_id: OptionalId = None, limit: Limit = 200) -> list[schemas.Event]:
-    """Events after `since`, oldest first: what /ws streams, for clients that poll."""
-    return [event_view(e) for e in events_after(s, since, stream_id, limit)]
-
-
-def events_after(s: SessionDep, since: int, stream_id: int | None,
-                 limit: int) -> list[EventRow]:
-    query = select(EventRow).where(EventRow.id > since)
-    if stream_id is not None:
-        query = query.where(EventRow.stream_id == stream_id)
-    return list(s.scalars(query.order_by(EventRow.id).limit(limit)))
+    """Events after event `since` (the last id you saw), in the order /ws streams them,
+    for clients that poll. The order is commit order, not id order: continue from the
+    last id received, not from the largest."""
+    return [event_view(e) for e in ledger.events_after(s, since, stream_id, limit)]
 
 

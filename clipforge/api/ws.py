@@ -12,14 +12,14 @@ import contextlib
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
-from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from clipforge.api import sessions
-from clipforge.api.admin import MAX_ID, events_after
+from clipforge.api.admin import MAX_ID
 from clipforge.api.deps import Services, authenticate
 from clipforge.api.views import event_view
 from clipforge.execution.relay import CHANNEL
+from clipforge.storage import ledger
 from clipforge.storage.models import EventRow
 
 if TYPE_CHECKING:
@@ -120,9 +120,9 @@ async def _until_closed(ws: WebSocket) -> None:
 
 def _fetch(found: Services, since: int, stream_id: int | None) -> list[EventRow]:
     with found.repo.session() as s:
-        return events_after(s, since, stream_id, 200)
+        return ledger.events_after(s, since, stream_id, 200)
 
 
 def _latest(found: Services) -> int:
     with found.repo.session() as s:
-        return s.scalar(select(func.max(EventRow.id))) or 0
+        return ledger.latest_cursor(s)[1]
