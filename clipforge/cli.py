@@ -211,8 +211,18 @@ def serve(
 
     from clipforge.api.app import create_app
 
+    # Our own handlers, whatever was inherited (a background shell ignores SIGINT): a stop
+    # before the server runs exits at once; while it runs, uvicorn takes both signals
+    # over, shuts down gracefully (the pool hands its jobs back), then raises the signal
+    # again with these handlers back in place: exit 0, a stop asked for.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _stop_quietly)
     app_ = create_app(get_settings(), workers=workers)
     uvicorn.run(app_, host=host, port=port, log_level="info")
+
+
+def _stop_quietly(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
 
 
 streamer_app = typer.Typer(help="Streamers: reference faces and defaults.",
@@ -456,7 +466,7 @@ def run(argv: list[str] | None = None) -> int:
             return no_space.exit_code
         raise
     if result == 130:
-        stderr.print("clipforge: interrupted; run the same command again to resume")
+        stderr.print("clipforge: interrupted; run the same command again to resume its work")
     return result if isinstance(result, int) else 0
 
 

