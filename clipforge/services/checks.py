@@ -19,6 +19,9 @@ __all__ = ["LAYOUTS", "PRESETS", "check_caption_style", "check_clip_bounds", "ch
            "check_options", "check_out_dir", "check_streamer_settings", "parse_fractions"]
 
 
+MAX_CLIP_SECONDS = 600.0  # as the API allows: a short is a minute, a long clip ten
+
+
 def check_layout(value: str | None, name: str = "layout") -> None:
     """A layout (empty or None: the default applies)."""
     if value and value not in LAYOUTS:
@@ -68,10 +71,10 @@ def check_options(options: Options) -> list[ChatMessage] | None:
     """A stream's options; returns the chat file's messages (read to check it)."""
     check_layout(options.layout, "layout (--layout)")
     check_caption_style(options.caption_style, "caption style (--caption-style)")
-    if not 1.0 <= options.min_len <= options.max_len:
+    if not 1.0 <= options.min_len <= options.max_len <= MAX_CLIP_SECONDS:
         raise errors.BadOption(
             f"min-len {options.min_len} / max-len {options.max_len} (--min-len, --max-len): "
-            "need 1 <= min-len <= max-len")
+            f"need 1 <= min-len <= max-len <= {MAX_CLIP_SECONDS:g} seconds")
     if options.top < 1:
         raise errors.BadOption(f"top (--top) {options.top}: ask for at least one clip")
     return chat_files.read_chat(options.chat) if options.chat else None
