@@ -54,6 +54,8 @@ class Orchestrator:
             found = submission.validate(source, options, self.settings)
         with self.repo.session() as s:
             streamer = find_streamer(s, options.streamer)
+            # Stored by an older version that let it in: refused here, not in a job.
+            checks.check_streamer_settings(streamer.settings or {})
             options = with_streamer_defaults(options, streamer.settings or {}, self.settings)
             stream = s.scalar(select(StreamRow).where(StreamRow.key == found.key))
             if stream is None:
