@@ -18,11 +18,11 @@ from sqlalchemy import (
     BigInteger,
     ColumnClause,
     Select,
-    and_,
     func,
     literal_column,
     or_,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy.orm import Session
@@ -98,8 +98,8 @@ def events_after_cursor(s: Session, cursor: Cursor, stream_id: int | None = None
                         limit: int = 200) -> list[EventRow]:
     """Committed events after CURSOR, in the one order every reader sees."""
     txid, last = cursor
-    query = select(EventRow).where(or_(EventRow.txid > txid,
-                                       and_(EventRow.txid == txid, EventRow.id > last)))
+    # A row comparison, which the (txid, id) index serves directly.
+    query = select(EventRow).where(tuple_(EventRow.txid, EventRow.id) > tuple_(txid, last))
     if _postgres(s):
         query = query.where(EventRow.txid < _SETTLED)
     if stream_id is not None:
