@@ -6,12 +6,17 @@ BIN := $(VENV)/bin
 # Caption fonts: DejaVu Sans, Bebas Neue, Lato, Roboto (analysis/captions.py PRESETS).
 APT_PACKAGES := ffmpeg espeak-ng fonts-dejavu-core fonts-bebas-neue fonts-lato fonts-roboto-unhinted
 # chromium: the web UI's browser tests (Playwright drives it); redis-server: distributed
-# mode's tests start their own (to stop and restart it mid-run)
-TEST_APT_PACKAGES := chromium redis-server
+# mode's tests start their own (to stop and restart it mid-run); stress-ng: the load
+# beside `make test-under-load`
+TEST_APT_PACKAGES := chromium redis-server stress-ng
+# test-under-load: CPU hogs beside the suite (one per core of a 2-core CI machine), and
+# which tests (default: all of them)
+STRESS_CPUS ?= 2
+TEST_ARGS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_DIR := .cache/demo
 
-.PHONY: demo test lint bench system apt venv dev clean
+.PHONY: demo test test-under-load lint bench system apt venv dev clean
 
 system:  ## Debian packages: ffmpeg (with libass, libx264), espeak-ng, caption fonts
 	@$(MAKE) --no-print-directory apt PACKAGES="$(APT_PACKAGES)"
@@ -49,6 +54,17 @@ demo: venv  ## make a 4-minute sample stream and turn it into clips
 
 test: dev  ## the whole suite
 	$(BIN)/pytest -q
+
+# The suite beside `stress-ng --cpu $(STRESS_CPUS)`, started as a shell's background job
+# starts it (SIGINT ignored, inherited by every process the tests start): it must pass on
+# a starved machine, and Ctrl-C of what it starts must still work. Prints its time.
+test-under-load: dev
+	@stress-ng --cpu $(STRESS_CPUS) --quiet & stress=$$!; \
+	trap 'kill $$stress 2>/dev/null; wait $$stress 2>/dev/null' EXIT; \
+	start=$$(date +%s); \
+	(trap '' INT; exec $(BIN)/pytest -q $(TEST_ARGS)); status=$$?; \
+	echo "test-under-load: $$(( $$(date +%s) - start )) s beside stress-ng --cpu $(STRESS_CPUS), exit $$status"; \
+	exit $$status
 
 lint: dev
 	$(BIN)/ruff check clipforge tests tools benchmarks

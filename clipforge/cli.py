@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -102,10 +103,9 @@ def _source_name(source: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or parts.hostname or "url"
 
 
-def fail(exc: errors.ClipForgeError) -> None:
-    stderr.print(f"clipforge: error: {exc.message}", markup=False, highlight=False,
+def _error(message: str) -> None:
+    stderr.print(f"clipforge: error: {message}", markup=False, highlight=False,
                  soft_wrap=True)
-    raise typer.Exit(exc.exit_code)
 
 
 @app.command()
@@ -138,30 +138,22 @@ def process(
 ) -> None:
     """Find the best moments of a recording and render them as vertical clips."""
     from clipforge.domain import Options
+    from clipforge.services.checks import check_out_dir
     from clipforge.services.orchestrator import process as run_pipeline
 
     settings = get_settings()
     out_dir = out or Path("clipforge-out") / _source_name(source)
+    check_out_dir(out_dir, "--out")  # before any analysis: a render must have somewhere to go
     options = Options(
-        out_dir=out_dir, chat=chat, top=top or settings.top,
+        out_dir=out_dir, chat=chat, top=top if top is not None else settings.top,
         layout=layout or "", caption_style=caption_style or "",  # empty: the streamer's
         min_len=min_len if min_len is not None else settings.min_len,
         max_len=max_len if max_len is not None else settings.max_len, captions=captions,
         streamer=streamer, full_transcript=full_transcript, render=render,
     )
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        with _bars(quiet or as_json) as bars:
-            report = run_pipeline(source, options, settings, RichProgress(bars))
-    except errors.ClipForgeError as exc:
-        fail(exc)
-    except KeyboardInterrupt:
-        stderr.print("clipforge: interrupted; run the same command again to resume")
-        raise typer.Exit(130) from None
-    except OSError as exc:
-        if exc.errno == 28:
-            fail(errors.NoSpaceLeft(f"{exc.filename or out_dir}: no space left on device"))
-        raise
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with _bars(quiet or as_json) as bars:
+        report = run_pipeline(source, options, settings, RichProgress(bars))
     if as_json:
         sys.stdout.write(json.dumps(report, indent=1) + "\n")
     elif not quiet:
@@ -178,18 +170,14 @@ def feedback_command(
     from clipforge.storage.repository import Repository
 
     if verdict not in ("approve", "reject"):
-        fail(errors.BadOption(f"{verdict}: say approve or reject"))
-    try:
-        settings = get_settings()
-        repo = Repository(settings.database_url)
-        orchestrator = Orchestrator(repo, settings)
-        for clip_id in clip_ids:
-            result = orchestrator.review(clip_id, approved=verdict == "approve")
-            ranker = "re-ranker active" if result.ranker_active else "default ranking"
-            stdout.print(f"{result.clip_id}: {result.status} ({result.streamer}: "
-                         f"{result.labels} labels, {ranker})")
-    except errors.ClipForgeError as exc:
-        fail(exc)
+        raise errors.BadOption(f"{verdict}: say approve or reject")
+    settings = get_settings()
+    orchestrator = Orchestrator(Repository(settings.database_url), settings)
+    for clip_id in clip_ids:
+        result = orchestrator.review(clip_id, approved=verdict == "approve")
+        ranker = "re-ranker active" if result.ranker_active else "default ranking"
+        stdout.print(f"{result.clip_id}: {result.status} ({result.streamer}: "
+                     f"{result.labels} labels, {ranker})")
     if verdict == "approve":
         _publish_queued(settings, clip_ids)
 
@@ -203,22 +191,12 @@ def _print_publications(rows: list[Any]) -> None:
 
 def _publish_queued(settings: Any, clip_ids: list[str]) -> None:
     """Run what the streamers' auto-publish queued with the approvals, here and now."""
-    from sqlalchemy import select
-
     from clipforge.services.orchestrator import publish_now
-    from clipforge.storage.models import PublicationRow
-    from clipforge.storage.repository import Repository
+    from clipforge.services.queries import queued_publications
 
-    with Repository(settings.database_url).session() as s:
-        queued = list(s.scalars(select(PublicationRow.clip_id).where(
-            PublicationRow.clip_id.in_(clip_ids), PublicationRow.status == "queued")))
-    if not queued:
-        return
-    try:
-        rows = publish_now(sorted(set(queued)), settings)
-    except errors.ClipForgeError as exc:
-        fail(exc)
-    _print_publications(rows)
+    queued = queued_publications(settings, clip_ids)
+    if queued:
+        _print_publications(publish_now(queued, settings))
 
 
 @app.command()
@@ -233,11 +211,18 @@ def serve(
 
     from clipforge.api.app import create_app
 
-    try:
-        app_ = create_app(get_settings(), workers=workers)
-        uvicorn.run(app_, host=host, port=port, log_level="info")
-    except errors.ClipForgeError as exc:
-        fail(exc)
+    # Our own handlers, whatever was inherited (a background shell ignores SIGINT): a stop
+    # before the server runs exits at once; while it runs, uvicorn takes both signals
+    # over, shuts down gracefully (the pool hands its jobs back), then raises the signal
+    # again with these handlers back in place: exit 0, a stop asked for.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _stop_quietly)
+    app_ = create_app(get_settings(), workers=workers)
+    uvicorn.run(app_, host=host, port=port, log_level="info")
+
+
+def _stop_quietly(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
 
 
 streamer_app = typer.Typer(help="Streamers: reference faces and defaults.",
@@ -261,24 +246,13 @@ def streamer_add(
 ) -> None:
     """Add a streamer (or update one): reference faces the camera follows, and defaults
     for their new streams."""
-    from clipforge.services import faces as vision
-    from clipforge.services import workspaces
-    from clipforge.services.streamers import update_streamer
-    from clipforge.storage.repository import Repository
+    from clipforge.services.queries import save_streamer
 
-    settings = get_settings()
-    try:
-        images = [(str(p), vision.read_image(p)) for p in face or []]
-        with Repository(settings.database_url).session() as s:
-            place = workspaces.find_workspace(s, workspace).id
-            row = update_streamer(s, name, {"layout": layout, "caption_style": caption_style,
-                                            "facecam": facecam}, place)
-            for label, image in images:
-                vision.add_reference(s, settings, row.id, image, label)
-            count = len(vision.references(s, row.id))
-    except errors.ClipForgeError as exc:
-        fail(exc)
-    stdout.print(f"streamer {name}: {count} reference face(s), settings {row.settings}")
+    saved = save_streamer(get_settings(), name, {"layout": layout, "caption_style":
+                                                 caption_style, "facecam": facecam},
+                          face or [], workspace)
+    stdout.print(f"streamer {name}: {saved.faces} reference face(s), settings "
+                 f"{saved.settings}")
 
 
 @app.command()
@@ -301,22 +275,18 @@ def worker(
     from clipforge.execution.worker import StageWorker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    try:
-        settings = get_settings()
-        _check_worker_host(host, settings.worker_token)
-        check_distributed(settings)
-        stage_worker = StageWorker(settings, stage, threads)
-        # uvicorn shuts down gracefully on SIGTERM/SIGINT (the app's lifespan stops the
-        # worker: jobs finish or go back), then raises the signal again: exit 0 on it.
-        # At once, without the interpreter's teardown: a job handed back may still be in
-        # native code (dlib, OpenCV) on its thread, which aborts a normal exit.
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: _exit_now(0))
-        uvicorn.run(create_worker_app(stage_worker, settings.worker_token), host=host,
-                    port=port or ports()[stage],
-                    log_level="warning")
-    except errors.ClipForgeError as exc:
-        fail(exc)
+    settings = get_settings()
+    _check_worker_host(host, settings.worker_token)
+    check_distributed(settings)
+    stage_worker = StageWorker(settings, stage, threads)
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT (the app's lifespan stops the
+    # worker: jobs finish or go back), then raises the signal again: exit 0 on it.
+    # At once, without the interpreter's teardown: a job handed back may still be in
+    # native code (dlib, OpenCV) on its thread, which aborts a normal exit.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: _exit_now(0))
+    uvicorn.run(create_worker_app(stage_worker, settings.worker_token), host=host,
+                port=port or ports()[stage], log_level="warning")
 
 
 def _check_worker_host(host: str, token: str) -> None:
@@ -351,13 +321,10 @@ def up(
     the configured PostgreSQL, Redis and storage); Ctrl-C stops them all."""
     from clipforge.execution.cluster import Cluster, check_distributed
 
-    try:
-        settings = get_settings()
-        check_distributed(settings)
-        code = Cluster(host, port, threads, per_stage, worker_ports).run(
-            settings.worker_grace_seconds)
-    except errors.ClipForgeError as exc:
-        fail(exc)
+    settings = get_settings()
+    check_distributed(settings)
+    code = Cluster(host, port, threads, per_stage, worker_ports).run(
+        settings.worker_grace_seconds)
     raise typer.Exit(code)
 
 
@@ -375,24 +342,17 @@ app.add_typer(token_app, name="token")
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Migrate the database to REVISION (default: the newest)."""
-    from clipforge.storage import database
+    from clipforge.services.queries import migrate
 
-    try:
-        engine = database.make_engine(get_settings().database_url)
-        database.upgrade(engine, revision)
-    except errors.ClipForgeError as exc:
-        fail(exc)
-    stdout.print(f"database at {database.current(engine)}")
+    stdout.print(f"database at {migrate(get_settings(), revision)}")
 
 
 @db_app.command("downgrade")
 def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
     """Migrate the database back to REVISION (`base` empties it)."""
-    from clipforge.storage import database
+    from clipforge.services.queries import migrate
 
-    engine = database.make_engine(get_settings().database_url)
-    database.downgrade(engine, revision)
-    stdout.print(f"database at {database.current(engine)}")
+    stdout.print(f"database at {migrate(get_settings(), revision, down=True)}")
 
 
 @user_app.command("create")
@@ -407,21 +367,9 @@ def user_create(
              "else editor]")] = None,
 ) -> None:
     """Create a user in a workspace (and print an API token for it)."""
-    from clipforge.services import workspaces
-    from clipforge.storage import users
-    from clipforge.storage.repository import Repository
+    from clipforge.services.queries import create_user
 
-    try:
-        with Repository(get_settings().database_url).session() as s:
-            if role is not None:
-                workspaces.check_role(role)
-            place = workspaces.find_workspace(s, workspace)
-            user = users.create_user(s, name, password)
-            role = workspaces.add_member(s, place, user, role).role
-            secret = users.create_token(s, user, "cli", get_settings().token_days) \
-                if token else None
-    except errors.ClipForgeError as exc:
-        fail(exc)
+    role, secret = create_user(get_settings(), name, password, token, workspace, role)
     stderr.print(f"user {name} created: {role} of workspace {workspace}")
     if secret:
         sys.stdout.write(secret + "\n")
@@ -433,15 +381,9 @@ def token_create(
     label: Annotated[str, typer.Option(help="What it is for.")] = "cli",
 ) -> None:
     """Make an API token for USER and print it (it is shown only this once)."""
-    from clipforge.storage import users
-    from clipforge.storage.repository import Repository
+    from clipforge.services.queries import create_token
 
-    try:
-        with Repository(get_settings().database_url).session() as s:
-            secret = users.create_token(s, users.find_user(s, user), label,
-                                        get_settings().token_days)
-    except errors.ClipForgeError as exc:
-        fail(exc)
+    secret = create_token(get_settings(), user, label)
     sys.stdout.write(secret + "\n")
 
 
@@ -450,21 +392,13 @@ def token_list(workspace: Annotated[str | None, typer.Option(
         help="Only the tokens of this workspace's members.")] = None) -> None:
     """Every API token: id, user, label, when it was made, last used and expires, and
     whether it is revoked (never the token: only its digest is kept)."""
-    from clipforge.services import workspaces
-    from clipforge.storage import users
-    from clipforge.storage.repository import Repository
+    from clipforge.services.queries import list_tokens
 
-    try:
-        with Repository(get_settings().database_url).session() as s:
-            place = workspaces.find_workspace(s, workspace).id if workspace else None
-            listed = users.tokens(s, place)
-    except errors.ClipForgeError as exc:
-        fail(exc)
-    for row, name in listed:
-        state = "revoked" if row.revoked_at else "active"
+    for row in list_tokens(get_settings(), workspace):
+        state = "revoked" if row.revoked else "active"
         used = f"{row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "never"
         expires = f"{row.expires_at:%Y-%m-%d}" if row.expires_at else "never"
-        sys.stdout.write(f"{row.id}\t{name}\t{row.name}\t{state}\tmade "
+        sys.stdout.write(f"{row.id}\t{row.user}\t{row.label}\t{state}\tmade "
                          f"{row.created_at:%Y-%m-%d}\tlast used {used}\texpires "
                          f"{expires}\n")
 
@@ -474,16 +408,9 @@ def token_revoke(token_id: Annotated[int, typer.Argument(help="From `token list`
                  workspace: Annotated[str | None, typer.Option(
                      help="Only a token of this workspace's members.")] = None) -> None:
     """Revoke an API token: it stops working at once."""
-    from clipforge.services import workspaces
-    from clipforge.storage import users
-    from clipforge.storage.repository import Repository
+    from clipforge.services.queries import revoke_token
 
-    try:
-        with Repository(get_settings().database_url).session() as s:
-            place = workspaces.find_workspace(s, workspace).id if workspace else None
-            users.revoke_token(s, token_id, place)
-    except errors.ClipForgeError as exc:
-        fail(exc)
+    revoke_token(get_settings(), token_id, workspace)
     stderr.print(f"token {token_id} revoked")
 
 
@@ -491,14 +418,9 @@ def token_revoke(token_id: Annotated[int, typer.Argument(help="From `token list`
 def workspace_create(name: Annotated[str, typer.Argument(help="Letters, digits, - or _.")]
                      ) -> None:
     """Create a workspace; add its people with `clipforge user create NAME --workspace`."""
-    from clipforge.services import workspaces
-    from clipforge.storage.repository import Repository
+    from clipforge.services.queries import create_workspace
 
-    try:
-        with Repository(get_settings().database_url).session() as s:
-            workspaces.create_workspace(s, name)
-    except errors.ClipForgeError as exc:
-        fail(exc)
+    create_workspace(get_settings(), name)
     stderr.print(f"workspace {name} created")
 
 
@@ -509,14 +431,9 @@ def user_password(
                                           help="The new password.")],
 ) -> None:
     """Set a user's password; it ends every web UI session of the user."""
-    from clipforge.storage import users
-    from clipforge.storage.repository import Repository
+    from clipforge.services.queries import set_password
 
-    try:
-        with Repository(get_settings().database_url).session() as s:
-            users.set_password(s, users.find_user(s, name), password)
-    except errors.ClipForgeError as exc:
-        fail(exc)
+    set_password(get_settings(), name, password)
     stderr.print(f"password of {name} changed; its web sessions are ended")
 
 
@@ -535,13 +452,7 @@ def publish(
     from clipforge.services.orchestrator import publish_now
 
     platforms = [p for p in to.split(",")] if to else None
-    try:
-        rows = publish_now(clip_ids, get_settings(), platforms, at)
-    except errors.ClipForgeError as exc:
-        fail(exc)
-    except KeyboardInterrupt:
-        stderr.print("clipforge: interrupted; run the same command again to resume")
-        raise typer.Exit(130) from None
+    rows = publish_now(clip_ids, get_settings(), platforms, at)
     failed = [r for r in rows if r.status != "published"]
     _print_publications(rows)
     if failed:
@@ -564,21 +475,17 @@ def account_connect(
 ) -> None:
     """Connect a YouTube channel or an X account: open the printed address, sign in and
     allow access; the redirect comes back to this command on a loopback port."""
-    from clipforge.services import accounts, workspaces
+    from clipforge.services import accounts
     from clipforge.services.loopback import authorize_on_loopback
+    from clipforge.services.queries import workspace_id
     from clipforge.storage.repository import Repository
 
     settings = get_settings()
-    try:
-        repo = Repository(settings.database_url)
-        with repo.session() as s:
-            place = workspaces.find_workspace(s, workspace).id
-        code, redirect_uri, verifier = authorize_on_loopback(
-            settings, platform, port, timeout, _show_address)
-        done = accounts.connect(repo, settings, platform, streamer, code, redirect_uri,
-                                verifier, place)
-    except errors.ClipForgeError as exc:
-        fail(exc)
+    place = workspace_id(settings, workspace)
+    code, redirect_uri, verifier = authorize_on_loopback(
+        settings, platform, port, timeout, _show_address)
+    done = accounts.connect(Repository(settings.database_url), settings, platform,
+                            streamer, code, redirect_uri, verifier, place)
     stdout.print(f"connected {platform} account {done.name} for streamer {done.streamer}",
                  markup=False, highlight=False)
 
@@ -592,17 +499,11 @@ def _show_address(url: str) -> None:
 @account_app.command("list")
 def account_list() -> None:
     """The connected accounts (never their tokens)."""
-    from sqlalchemy import select
+    from clipforge.services.queries import list_accounts
 
-    from clipforge.storage.models import AccountRow, StreamerRow
-    from clipforge.storage.repository import Repository
-
-    with Repository(get_settings().database_url).session() as s:
-        for row, streamer in s.execute(select(AccountRow, StreamerRow.name).outerjoin(
-                StreamerRow, StreamerRow.id == AccountRow.streamer_id)
-                .order_by(AccountRow.id)):
-            stdout.print(f"{row.id} {row.platform} {row.name} streamer={streamer} "
-                         f"{row.status} {row.error or ''}", markup=False, highlight=False)
+    for row in list_accounts(get_settings()):
+        stdout.print(f"{row.id} {row.platform} {row.name} streamer={row.streamer} "
+                     f"{row.status} {row.error or ''}", markup=False, highlight=False)
 
 
 @app.command()
@@ -611,8 +512,41 @@ def version() -> None:
     stdout.print(__version__)
 
 
+def run(argv: list[str] | None = None) -> int:
+    """Run one command; every failure becomes one line on stderr and its exit code (see
+    the README), never a traceback."""
+    from typer import rich_utils
+    from typer._click.exceptions import ClickException  # typer's own copy of click
+
+    try:
+        result = app(args=argv, standalone_mode=False)
+    except errors.ClipForgeError as exc:
+        _error(exc.message)
+        return exc.exit_code
+    except ClickException as exc:  # a usage error: typer's help-style box
+        rich_utils.rich_format_error(exc)
+        return exc.exit_code
+    except typer.Abort:  # end of input at a prompt
+        _error("aborted")
+        return 1
+    except KeyboardInterrupt:  # outside a command (typer turns one inside into 130)
+        result = 130
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            no_space = errors.NoSpaceLeft(f"{exc.filename or 'the disk'}: no space left on "
+                                          "device; free some space and run it again")
+            _error(no_space.message)
+            return no_space.exit_code
+        raise
+    if result == 130:
+        stderr.print("clipforge: interrupted; run the same command again to resume its work")
+    return result if isinstance(result, int) else 0
+
+
 def main() -> None:
-    app()
+    # An inherited "ignore SIGINT" (a shell's background job) would make Ctrl-C a no-op.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    sys.exit(run())
 
 
 if __name__ == "__main__":

@@ -75,7 +75,7 @@ class Settings(BaseSettings):
     s3_endpoint_url: str = ""  # an S3-compatible server (MinIO, ...); empty: AWS
     redispatch_seconds: float = 300.0
     sweep_seconds: float = 1.0
-    worker_grace_seconds: float = 30.0
+    worker_grace_seconds: float = 5.0  # a stop takes at most this and a few seconds
     # A stage worker's HTTP app (/metrics, POST /jobs/{id}/run) listens on 127.0.0.1; on
     # any other address it needs this token (`Authorization: Bearer TOKEN`).
     worker_token: str = ""

@@ -221,6 +221,36 @@ class StateError(ClipForgeError):
     code = "state_unusable"
 
 
+class StreamFailed(ClipForgeError):
+    """A job of the stream failed (or it was cancelled); the message carries the job's
+    error. The exit code is that of the job's error when it was one of ours (bad input
+    found while working: 2, ffmpeg: 4, ...), else 8. It comes from the code stored with
+    the failure, never from an exception only the process that ran the job saw, so it is
+    the same whichever process ran it."""
+
+    exit_code = 8
+    http_status = 500
+    code = "stream_failed"
+
+    def __init__(self, message: str, cause_code: str | None = None) -> None:
+        super().__init__(message)
+        cause = _by_code(ClipForgeError).get(cause_code or "")
+        if cause is not None and cause is not ClipForgeError:
+            self.exit_code = cause.exit_code
+
+
+def code_of(exc: BaseException) -> str:
+    """The code to store with a failure: ours, or `stream_failed` for anything else."""
+    return exc.code if isinstance(exc, ClipForgeError) else StreamFailed.code
+
+
+def _by_code(base: type[ClipForgeError]) -> dict[str, type[ClipForgeError]]:
+    found = {base.code: base}
+    for sub in base.__subclasses__():
+        found.update(_by_code(sub))
+    return found
+
+
 class NoSpaceLeft(ClipForgeError):
     exit_code = 5
     http_status = 507

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ import httpx
 import pytest
 
 from tests.conftest import clipforge_cmd
-from tests.servers import Server, free_port
+from tests.servers import Server, free_port, kill_group, spawn, stop_group
 
 BUCKET = "clipforge-test"
 AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
@@ -49,7 +48,7 @@ class RedisServer:
         import redis
 
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.proc = subprocess.Popen(
+        self.proc = spawn(
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", str(self.folder)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -64,8 +63,8 @@ class RedisServer:
         raise AssertionError("redis-server did not start")
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()  # as a crash: nothing saved
+        if self.proc is not None:
+            kill_group(self.proc)  # as a crash: nothing saved
             self.proc.wait()
 
 
@@ -135,8 +134,8 @@ class Worker:
     def start(self) -> Worker:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(clipforge_cmd(*self.args), env=self.env,
-                                         stdout=log, stderr=subprocess.STDOUT)
+            self.proc = spawn(clipforge_cmd(*self.args), env=self.env, stdout=log,
+                              stderr=subprocess.STDOUT)
         return self
 
     def wait_ready(self, timeout: float = 90) -> Worker:
@@ -154,17 +153,11 @@ class Worker:
     def kill(self) -> None:
         """kill -9, as a crash would."""
         assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGKILL)
+        kill_group(self.proc)
         self.proc.wait()
 
     def stop(self, timeout: float = 60) -> int | None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        return self.proc.returncode if self.proc else None
+        return stop_group(self.proc, timeout) if self.proc is not None else None
 
 
 class Cluster:

@@ -6,16 +6,24 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.procs import kill_leftovers, run_in_group
 from tools import synth
 
 ROOT = Path(__file__).resolve().parent.parent
+
 CACHE = ROOT / ".cache" / "tests"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_process_outlives_the_session() -> Iterator[None]:
+    yield
+    kill_leftovers()
 
 
 @pytest.fixture(scope="session")
@@ -50,8 +58,7 @@ def run_cli(tmp_path: Path) -> CliRunner:
 
     def run(*args: str, data_dir: Path | None = None) -> subprocess.CompletedProcess[str]:
         env = cli_env(data_dir or tmp_path / "data")
-        return subprocess.run(clipforge_cmd(*args), capture_output=True, text=True, env=env,
-                              cwd=tmp_path, timeout=900)
+        return run_in_group(clipforge_cmd(*args), timeout=900, env=env, cwd=tmp_path)
 
     return run
 
@@ -63,8 +70,7 @@ def process(video: Path, chat: Path | None, out: Path, data: Path,
         args += ["--chat", str(chat)]
     env = cli_env(data)
     env["CLIPFORGE_CHUNK_SECONDS"] = chunk_seconds  # several chunks, in parallel
-    return subprocess.run(clipforge_cmd(*args), capture_output=True, text=True, env=env,
-                          timeout=1200)
+    return run_in_group(clipforge_cmd(*args), timeout=1200, env=env)
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ subprocess (so a test can kill -9 it, as a crash would)."""
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import tempfile
@@ -18,6 +17,7 @@ import httpx
 import pytest
 
 from tests.conftest import CACHE, cli_env, clipforge_cmd
+from tests.procs import kill_group, run_in_group, spawn, stop_group
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 # Where tests keep the recordings they submit by path (the generated-media cache and pytest's
@@ -73,8 +73,7 @@ class Server:
         self.log = data_dir / "serve.log"
 
     def cli(self, *args: str) -> str:
-        proc = subprocess.run(clipforge_cmd(*args), capture_output=True, text=True,
-                              env=self.env, timeout=120)
+        proc = run_in_group(clipforge_cmd(*args), timeout=120, env=self.env)
         assert proc.returncode == 0, proc.stderr
         return proc.stdout
 
@@ -84,8 +83,8 @@ class Server:
         if not self.pool:
             args.append("--no-workers")
         with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(clipforge_cmd(*args), env=self.env, stdout=log,
-                                         stderr=subprocess.STDOUT)
+            self.proc = spawn(clipforge_cmd(*args), env=self.env, stdout=log,
+                              stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, self.log.read_text()
@@ -100,16 +99,12 @@ class Server:
     def kill(self) -> None:
         """kill -9: no shutdown, no cleanup, as a power cut would leave it."""
         assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGKILL)
+        kill_group(self.proc)
         self.proc.wait()
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        if self.proc is not None:
+            stop_group(self.proc)
 
     def client(self, token: str) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=60,

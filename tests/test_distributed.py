@@ -39,6 +39,7 @@ from tests.cluster import (
 )
 from tests.conftest import CACHE, clipforge_cmd
 from tests.media_server import MediaServer
+from tests.procs import kill_group, spawn
 from tests.servers import free_port, pg_database
 from tests.tcp_gate import Gate
 from tools import synth
@@ -483,25 +484,27 @@ def test_streams_at_once_with_two_workers_per_stage(cluster: Cluster, api: httpx
 def test_up_starts_and_stops_a_one_machine_cluster(cluster: Cluster, tmp_path: Path) -> None:
     env = dict(cluster.env, CLIPFORGE_DATA_DIR=str(tmp_path / "up"), **AWS_ENV)
     port, base = free_port(), free_port()
-    proc = subprocess.Popen(clipforge_cmd("up", "--port", str(port), "--worker-ports",
-                                          str(base)), env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
-    urls = [f"http://127.0.0.1:{port}/api/health"] + [
-        f"http://127.0.0.1:{base + n}/health" for n in range(len(kinds()))]
-    deadline = time.monotonic() + 120
-    pending = list(urls)
-    while pending and time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if httpx.get(pending[0], timeout=2).status_code == 200:
-                pending.pop(0)
-                continue
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    assert not pending, proc.stdout.read().decode() if proc.poll() is not None else pending
-    proc.send_signal(signal.SIGINT)  # Ctrl-C
-    out, _ = proc.communicate(timeout=90)
-    assert proc.returncode == 0, out.decode()
-    for url in urls:
-        with pytest.raises(httpx.HTTPError):
-            httpx.get(url, timeout=2)
+    proc = spawn(clipforge_cmd("up", "--port", str(port), "--worker-ports", str(base)),
+                 env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        urls = [f"http://127.0.0.1:{port}/api/health"] + [
+            f"http://127.0.0.1:{base + n}/health" for n in range(len(kinds()))]
+        deadline = time.monotonic() + 120
+        pending = list(urls)
+        while pending and time.monotonic() < deadline and proc.poll() is None:
+            try:
+                if httpx.get(pending[0], timeout=2).status_code == 200:
+                    pending.pop(0)
+                    continue
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        assert not pending, proc.stdout.read().decode() if proc.poll() is not None else pending
+        proc.send_signal(signal.SIGINT)  # Ctrl-C
+        out, _ = proc.communicate(timeout=90)
+        assert proc.returncode == 0, out.decode()
+        for url in urls:
+            with pytest.raises(httpx.HTTPError):
+                httpx.get(url, timeout=2)
+    finally:
+        kill_group(proc)  # up and every process it started, even when the test failed

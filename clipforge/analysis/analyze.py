@@ -51,8 +51,8 @@ def analyze(
     recognition: Recognition | None = None,
 ) -> Analysis:
     """Shot cut times and face samples (boxes in source pixels) within the chunk."""
-    if not info.has_video:
-        return Analysis(cuts=[], faces=[])
+    if not info.has_video or min(info.width, info.height) < ffmpeg.MIN_FRAME_PX:
+        return Analysis(cuts=[], faces=[])  # too few pixels to see anything: audio only
     w, h = analysis_size(info, width)
     scale = info.width / w
     scenes = ContentDetector(min_scene_len=max(1, int(fps)))

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pysubs2
 
+from clipforge import errors
 from clipforge.domain import Word
 
 PLAY_W, PLAY_H = 1080, 1920
@@ -60,6 +61,16 @@ PRESETS = {
 }
 DEFAULT_STYLE = PRESETS["classic"]
 HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+SIZES = range(12, 301)  # caption font sizes a streamer may choose, px of the 1920 px frame
+
+
+def caption_size(value: object) -> int:
+    """A streamer's caption size as a number of pixels, or BadOption naming it."""
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit() or int(text) not in SIZES:
+        raise errors.BadOption(f"caption_size {value!r}: give a whole number of pixels from "
+                               f"{SIZES.start} to {SIZES.stop - 1} (the streamer's settings)")
+    return int(text)
 
 
 def style_for(name: str | None, size: int | None = None,
@@ -68,7 +79,7 @@ def style_for(name: str | None, size: int | None = None,
     colour (`#rrggbb`, as the web UI's colour picker gives it) applied over it."""
     style = PRESETS.get(name or "", DEFAULT_STYLE)
     if size:
-        style = replace(style, size=int(size))
+        style = replace(style, size=caption_size(size))
     if colour and HEX_COLOUR.match(colour):
         r, g, b = colour[1:3], colour[3:5], colour[5:7]
         style = replace(style, colour=f"&H00{b}{g}{r}".upper())

@@ -111,6 +111,8 @@ def pick(inp: Inputs, top: int, min_len: float, max_len: float,
     """
     weights = DEFAULT_WEIGHTS if weights is None else weights
     table, lag = feature_table(inp)
+    if inp.seconds < min_len:  # no clip fits: nothing to pick (the stream ends with 0)
+        return [], lag
     contrib = {name: weights.get(name, 0.0) * z for name, z in table.items()}
     smooth = highlight_curve(contrib)
     if allowed is not None:
@@ -126,7 +128,7 @@ def pick(inp: Inputs, top: int, min_len: float, max_len: float,
 def highlight_curve(contrib: dict[str, np.ndarray]) -> np.ndarray:
     """The fused score per second, smoothed over 5 s: what peaks are picked from."""
     fused = np.sum(list(contrib.values()), axis=0)
-    return np.convolve(fused, np.ones(5) / 5, mode="same")
+    return _window_sum(fused, 5) / 5
 
 
 def curve(inp: Inputs, weights: dict[str, float] | None = None) -> np.ndarray:
@@ -184,7 +186,10 @@ def _counts(times: list[float], n: int) -> np.ndarray:
 
 
 def _window_sum(values: np.ndarray, width: int) -> np.ndarray:
-    return np.convolve(values, np.ones(width), mode="same")
+    """Sum over `width` seconds centred on each second, as long as `values`: numpy's
+    mode="same" would return `width` values for a stream shorter than the window."""
+    lead = (width - 1) // 2
+    return np.convolve(values, np.ones(width), mode="full")[lead: lead + len(values)]
 
 
 def _word_counts(segments: list[Segment], n: int) -> np.ndarray:

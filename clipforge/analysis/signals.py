@@ -71,8 +71,10 @@ def chat_signals(messages: list[ChatMessage], seconds: int,
     rate = np.zeros(seconds)
     emote_counts = np.zeros(seconds)
     for msg in messages:
+        if not 0.0 <= msg.t < seconds:  # outside the stream, or NaN (never true)
+            continue
         second = int(msg.t)
-        if 0 <= second < seconds:
+        if second < seconds:
             rate[second] += 1
             tokens = msg.text.lower().split()
             emote_counts[second] += sum(1 for tok in tokens if tok.strip("!?.,") in emotes)

@@ -20,8 +20,8 @@ from clipforge.api.deps import (
 )
 from clipforge.api.views import event_view, job_view, page, publication_view
 from clipforge.services import workspaces
-from clipforge.storage import users
-from clipforge.storage.models import ClipRow, EventRow, JobRow, PublicationRow
+from clipforge.storage import ledger, users
+from clipforge.storage.models import ClipRow, JobRow, PublicationRow
 
 router = APIRouter()
 MAX_ID = 2**31 - 1
@@ -107,19 +107,11 @@ def list_publications(s: SessionDep, member: Viewer,
 def list_events(s: SessionDep, member: Viewer,
                 since: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
                 stream_id: OptionalId = None, limit: Limit = 200) -> list[schemas.Event]:
-    """Events after `since`, oldest first: what /ws streams, for clients that poll."""
-    return [event_view(e) for e in events_after(s, since, stream_id, limit,
-                                                member.workspace_id)]
-
-
-def events_after(s: SessionDep, since: int, stream_id: int | None,
-                 limit: int, workspace_id: int) -> list[EventRow]:
-    """The workspace's events (those of its streams) after `since`."""
-    query = select(EventRow).where(EventRow.id > since, EventRow.stream_id.in_(
-        workspaces.streams_of(workspace_id)))
-    if stream_id is not None:
-        query = query.where(EventRow.stream_id == stream_id)
-    return list(s.scalars(query.order_by(EventRow.id).limit(limit)))
+    """Events after event `since` (the last id you saw), in the order /ws streams them,
+    for clients that poll. The order is commit order, not id order: continue from the
+    last id received, not from the largest."""
+    return [event_view(e) for e in ledger.events_after(
+        s, since, stream_id, limit, workspaces.streams_of(member.workspace_id))]
 
 
 

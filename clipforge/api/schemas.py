@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 
 def _no_nul(text: str) -> str:
@@ -138,6 +138,17 @@ class ClipPatch(BaseModel):
     regions: Regions | None = Field(default=None, description="stacked layout panes set "
                                     "by hand; {} goes back to the detected ones")
 
+    @model_validator(mode="after")
+    def _no_null_values(self) -> ClipPatch:
+        """null means "back to the default" only where there is one (captions: the
+        transcript, caption_style: the stream's, regions: detection)."""
+        nulls = sorted(name for name in self.model_fields_set
+                       if getattr(self, name) is None and name in ("start", "end", "title",
+                                                                    "layout"))
+        if nulls:
+            raise ValueError(f"{', '.join(nulls)}: null is not a value here; give one, or "
+                             "leave the field out to keep it")
+        return self
 
 
 class Timeline(BaseModel):

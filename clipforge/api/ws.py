@@ -14,15 +14,16 @@ import contextlib
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
-from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from clipforge.api import sessions
-from clipforge.api.admin import events_after
+from clipforge.api.admin import MAX_ID
 from clipforge.api.deps import Services, authenticate, member_of
 from clipforge.api.views import event_view
 from clipforge.execution.relay import CHANNEL
+from clipforge.services import workspaces
 from clipforge.services.workspaces import Member
+from clipforge.storage import ledger
 from clipforge.storage.models import EventRow
 
 if TYPE_CHECKING:
@@ -33,6 +34,16 @@ POLL_SECONDS = 0.25
 WAKE_SECONDS = 1.0  # with Redis: look at the database at least this often anyway
 FIRST_MESSAGE_SECONDS = 10.0  # a client without credentials has this long to send them
 UNAUTHORIZED = 4401  # a 4xxx close code: the application's own, like HTTP 401
+BAD_REQUEST = 4422  # like HTTP 422: a parameter out of range
+
+
+def _bad_params(**ids: int | None) -> str:
+    """What is wrong with the id parameters (an id the database could never hold would
+    overflow its integer column), or ''."""
+    for name, value in ids.items():
+        if value is not None and not 0 <= value <= MAX_ID:
+            return f"{name}={value}: give an id from 0 to {MAX_ID}"
+    return ""
 
 
 @router.websocket("/ws")
@@ -45,6 +56,11 @@ async def events_socket(ws: WebSocket, stream_id: int | None = None,
         await ws.send_json({"error": "unauthorized", "message": "send an Authorization "
                             "header, or {\"token\": \"API_TOKEN\"} as the first message"})
         await ws.close(code=UNAUTHORIZED)
+        return
+    bad = _bad_params(since=since, stream_id=stream_id)
+    if bad:
+        await ws.send_json({"error": "bad_request", "message": bad})
+        await ws.close(code=BAD_REQUEST)
         return
     last = since if since is not None else await run_in_threadpool(_latest, found)
     closed = asyncio.ensure_future(_until_closed(ws))
@@ -133,9 +149,10 @@ async def _until_closed(ws: WebSocket) -> None:
 def _fetch(found: Services, since: int, stream_id: int | None,
            workspace_id: int) -> list[EventRow]:
     with found.repo.session() as s:
-        return events_after(s, since, stream_id, 200, workspace_id)
+        return ledger.events_after(s, since, stream_id, 200,
+                                   workspaces.streams_of(workspace_id))
 
 
 def _latest(found: Services) -> int:
     with found.repo.session() as s:
-        return s.scalar(select(func.max(EventRow.id))) or 0
+        return ledger.latest_cursor(s)[1]

@@ -68,21 +68,25 @@ class Cluster:
 
     def run(self, grace: float) -> int:
         self.children = self.plan()
-        signal.signal(signal.SIGTERM, self._on_signal)
+        # Our own handlers for both: a shell's background job inherits "ignore SIGINT",
+        # which would make Ctrl-C a no-op. (Handlers, unlike an ignore, are not passed on
+        # to the children, which install their own.)
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, self._on_signal)
         try:
             api = self.children[0]
             api.start()  # first: it migrates the database the workers use
             self._wait_healthy(api)
             for child in self.children[1:]:
-                child.start()
-            print(f"clipforge up: API on http://{self.host}:{self.port}, workers: "
-                  f"{', '.join(c.name for c in self.children[1:])}; Ctrl-C stops",
-                  file=sys.stderr)
+                if not self.stopping:
+                    child.start()
+            if not self.stopping:
+                print(f"clipforge up: API on http://{self.host}:{self.port}, workers: "
+                      f"{', '.join(c.name for c in self.children[1:])}; Ctrl-C stops",
+                      file=sys.stderr)
             while not self.stopping:
                 self._restart_dead()
-                time.sleep(1.0)
-        except KeyboardInterrupt:
-            pass
+                time.sleep(0.2)
         finally:
             self.stop(grace)
         return 0
@@ -92,7 +96,7 @@ class Cluster:
 
     def _wait_healthy(self, api: Child) -> None:
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not self.stopping:
             if not api.alive():
                 raise errors.StateError("the API did not start; see its messages above")
             try:
@@ -102,7 +106,8 @@ class Cluster:
             except httpx.HTTPError:
                 pass
             time.sleep(0.3)
-        raise errors.StateError("the API did not answer on /api/health within 120 s")
+        if not self.stopping:
+            raise errors.StateError("the API did not answer on /api/health within 120 s")
 
     def _restart_dead(self) -> None:
         for child in self.children:

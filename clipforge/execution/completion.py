@@ -112,7 +112,8 @@ def record_done(repo: Repository, worker: str, job: JobRow, run: Run, result: Re
     return True
 
 
-def record_failed(repo: Repository, worker: str, job: JobRow, message: str) -> bool:
+def record_failed(repo: Repository, worker: str, job: JobRow, message: str,
+                  code: str) -> bool:
     """The job failed (and with it its stream, unless the job is detached). False when
     the job is no longer ours."""
     with repo.session() as s:
@@ -123,5 +124,8 @@ def record_failed(repo: Repository, worker: str, job: JobRow, message: str) -> b
         ledger.fail(s, row, message)
         if stream.status == "processing" and not row.detached:
             stream.status, stream.error = "failed", f"{row.stage}: {message}"
-        ledger.emit(s, domain.JOB_FAILED, stream.id, **event_payload(row), error=message)
+        # The error's code: `clipforge process` exits with its exit code, whichever process
+        # ran the job.
+        ledger.emit(s, domain.JOB_FAILED, stream.id, **event_payload(row), error=message,
+                    code=code)
     return True

@@ -193,7 +193,8 @@ class LocalPool:
             log.error("job %s failed:\n%s", job.key, traceback.format_exc())
         if job.stream_id == self._only and not job.detached:
             self.failures[job.stream_id] = exc
-        return "failed" if record_failed(self.repo, self.worker, job, message) else "lost"
+        return "failed" if record_failed(self.repo, self.worker, job, message,
+                                         errors.code_of(exc)) else "lost"
 
     def _heartbeat(self) -> None:
         """Extend the leases of running jobs; write progress events (once a second)."""

@@ -3,13 +3,13 @@
 * Pub/sub channel `clipforge:events`: every event as JSON, as it is committed. The
   WebSocket uses it as a wake-up and reads the events from the database, so a message
   lost on the way (Redis restarting) costs a poll interval, never an event.
-* Stream `clipforge:events:log`, entry id `<event id>-0`: for consumers that must not
-  miss one (`EventLog`: a consumer group; an entry is acknowledged once handled, and one
-  left pending by a consumer that died is claimed by another). The explicit ids make a
-  second relay's copy of an event a no-op.
+* Stream `clipforge:events:log`, entry id `<txid>-<event id>`: for consumers that must
+  not miss one (`EventLog`: a consumer group; an entry is acknowledged once handled, and
+  one left pending by a consumer that died is claimed by another). The explicit ids, in
+  the order the relay reads, make a second relay's copy of an event a no-op.
 
-The relay reads the outbox in id order. An id can commit after a larger one (two
-transactions), so the relay waits at a gap for a moment before passing it.
+The relay reads the outbox in the ledger's reading order (ledger.events_after_cursor):
+an event whose transaction commits late is held back, never skipped.
 """
 
 from __future__ import annotations
@@ -17,11 +17,9 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
-
+from clipforge.storage import ledger
 from clipforge.storage.models import EventRow
 from clipforge.storage.repository import Repository
 
@@ -30,7 +28,6 @@ log = logging.getLogger("clipforge.relay")
 CHANNEL = "clipforge:events"
 STREAM = "clipforge:events:log"
 STREAM_LENGTH = 100_000  # entries kept, roughly
-GAP_WAIT = timedelta(seconds=2)  # a missing id older than this was rolled back
 
 
 def event_json(event: EventRow) -> dict[str, Any]:
@@ -47,7 +44,7 @@ class Relay:
         self.redis = redis.Redis.from_url(redis_url, socket_timeout=5,
                                           socket_connect_timeout=3)
         with repo.session() as s:  # history stays in the database; relay what is new
-            self.last = s.scalar(select(func.max(EventRow.id))) or 0
+            self.last: ledger.Cursor = ledger.latest_cursor(s)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True,
                                         name="clipforge-relay")
@@ -65,24 +62,18 @@ class Relay:
     def relay(self) -> int:
         """Send what was committed since the last call; how many events."""
         with self.repo.session() as s:
-            rows = list(s.scalars(select(EventRow).where(EventRow.id > self.last)
-                                  .order_by(EventRow.id).limit(500)))
-        now = datetime.now(UTC)
-        sent = 0
+            rows = ledger.events_after_cursor(s, self.last, limit=500)
         for row in rows:
-            created = row.created_at
-            if row.id != self.last + 1 and now - created < GAP_WAIT:
-                break  # an earlier id may still commit
-            self._send(event_json(row))
-            self.last, sent = row.id, sent + 1
-        return sent
+            self._send(event_json(row), f"{row.txid}-{row.id}")
+            self.last = (row.txid, row.id)
+        return len(rows)
 
-    def _send(self, event: dict[str, Any]) -> None:
+    def _send(self, event: dict[str, Any], entry_id: str) -> None:
         import redis
 
         text = json.dumps(event)
         try:
-            self.redis.xadd(STREAM, {"event": text}, id=f"{event['id']}-0",
+            self.redis.xadd(STREAM, {"event": text}, id=entry_id,
                             maxlen=STREAM_LENGTH, approximate=True)
         except redis.ResponseError as exc:
             if "equal or smaller" not in str(exc):

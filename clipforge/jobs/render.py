@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from clipforge import domain
 from clipforge.analysis import captions
 from clipforge.analysis.camera import camera_path, speech_spans
 from clipforge.analysis.framing import crop_size
@@ -51,17 +52,17 @@ class RenderInput:
 SECTION_PAD = 2.0  # seconds fetched either side of a clip, for the encoder's seek
 
 
-def clip_source(run: Run, start: float, end: float) -> tuple[MediaInfo, float]:
-    """What a clip is rendered from, and where that file starts in the stream: the
-    stream's file; for a URL stream, the clip's time range fetched in full quality (once;
-    a re-run reuses it), unless everything was downloaded in full quality already."""
+def clip_source(run: Run, start: float, end: float) -> tuple[MediaInfo, float, str | None]:
+    """What a clip is rendered from, where that file starts in the stream, and what the
+    user should know about it: the stream's file; for a URL stream, the clip's time range
+    fetched in full quality (once; a re-run reuses it), unless everything was downloaded
+    in full quality already (or the server cannot send a range: then the whole file)."""
     if not ingest.is_url(run.source) or run.settings.download_full:
-        return run.info, 0.0
+        return run.info, 0.0, None
     lo, hi = max(0.0, start - SECTION_PAD), min(run.info.duration, end + SECTION_PAD)
-    path = ingest.download(run.source, run.work / "sections", f"hd-{lo:09.3f}-{hi:09.3f}",
-                           ingest.RENDER_FORMAT, ingest.limits_from(run.settings),
-                           section=(lo, hi))
-    return ffmpeg.probe(path), lo
+    got = ingest.download_section(run.source, run.work / "sections", (lo, hi),
+                                  ingest.RENDER_FORMAT, ingest.limits_from(run.settings))
+    return ffmpeg.probe(got.path), got.offset, got.notice
 
 
 def _rescaled(faces: list[FaceSample], scale: float) -> list[FaceSample]:
@@ -78,7 +79,7 @@ def run(run: Run, inp: RenderInput) -> Result:
     clip, start, end = inp.clip, inp.clip.start, inp.clip.end
     mp4, ass, jpg = clip_files(run.options.out_dir, clip.id)
     mp4.parent.mkdir(parents=True, exist_ok=True)
-    info, offset = clip_source(run, start, end)
+    info, offset, notice = clip_source(run, start, end)
     for stale in mp4.parent.glob(f"{clip.id}*.part*"):  # left by a killed attempt
         stale.unlink()
     analyses = artifacts.load_analyses(inp.analyses)
@@ -108,7 +109,7 @@ def run(run: Run, inp: RenderInput) -> Result:
     peak = min(max(clip.peak, start), end)
     ffmpeg.thumbnail(mp4, min(peak - start, end - start - 0.1), jpg)
     run.progress.advance("render", 1.0)
-    return Result(mp4)
+    return Result(mp4, {"notice": notice} if notice else None)
 
 
 def _pane(box: list[float] | None, scale: float) -> tuple[float, float, float, float] | None:
@@ -132,6 +133,9 @@ def follow(done: Finished, inp: RenderInput) -> list[JobSpec]:
         if inp.regions or not (clip.regions or {}).get("edited"):
             clip.regions = inp.regions  # a person's panes outlive a blur
         clip.status = "rendered" if clip.status == "candidate" else clip.status
+    if done.output.get("notice"):
+        ledger.emit(done.s, domain.STREAM_NOTICE, done.stream.id,
+                    message=done.output["notice"])
     if ledger.pending(done.s, done.stream, ("plan", "render")):
         return []
     return [report_spec(done.s, done.run, done.stream)]

@@ -63,6 +63,10 @@ def _ffmpeg(*args: str) -> list[str]:
     return ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args]
 
 
+# Frames smaller than this (either side) hold nothing to see or frame: such a recording
+# is processed as audio only.
+MIN_FRAME_PX = 16
+
 def probe(path: Path) -> MediaInfo:
     """Describe a media file, or raise an InputError that names it and the problem."""
     if not path.exists():
@@ -102,7 +106,9 @@ def _mp4_header(path: Path) -> bool:
 def _media_info(path: Path, info: dict) -> MediaInfo:
     streams = info.get("streams", [])
     video = next((s for s in streams if s.get("codec_type") == "video"
-                  and not s.get("disposition", {}).get("attached_pic")), None)
+                  and not s.get("disposition", {}).get("attached_pic")
+                  and min(int(s.get("width") or 0), int(s.get("height") or 0))
+                  >= MIN_FRAME_PX), None)  # a smaller picture shows nothing: audio only
     audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
     duration = float(info["format"].get("duration") or 0.0)
     if video is None and audio is None:

@@ -4,19 +4,25 @@ call these, so a value is refused the same way wherever it comes from."""
 
 from __future__ import annotations
 
+import math
 import re
+import tempfile
 from collections.abc import Callable, Collection, Mapping
+from pathlib import Path
 
 from clipforge import errors
-from clipforge.analysis.captions import PRESETS
+from clipforge.analysis.captions import PRESETS, SIZES
 from clipforge.analysis.layout import LAYOUTS
 from clipforge.domain import ChatMessage, Options
 from clipforge.publish import PLATFORMS
 from clipforge.publish.templates import PRIVACY
 from clipforge.sources import chat as chat_files
 
-__all__ = ["LAYOUTS", "PRESETS", "check_caption_style", "check_layout", "check_options",
-           "check_streamer_settings", "parse_fractions"]
+__all__ = ["LAYOUTS", "PRESETS", "check_caption_style", "check_clip_bounds", "check_layout",
+           "check_options", "check_out_dir", "check_streamer_settings", "parse_fractions"]
+
+
+MAX_CLIP_SECONDS = 600.0  # as the API allows: a short is a minute, a long clip ten
 
 
 def check_layout(value: str | None, name: str = "layout") -> None:
@@ -45,7 +51,6 @@ def parse_fractions(text: str) -> list[float]:
     return values
 
 
-CAPTION_SIZES = (40, 160)  # pixels of the 1080x1920 frame
 COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 MAX_SETTINGS = 32
 
@@ -59,7 +64,7 @@ def _choice(values: Collection[str]) -> Callable[[str, object], object]:
 
 
 def _size(name: str, value: object) -> object:
-    low, high = CAPTION_SIZES
+    low, high = SIZES.start, SIZES.stop - 1  # pixels of the 1080x1920 frame
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise errors.BadOption(f"{name} {value!r}: give a whole number of pixels from {low} "
                                f"to {high}")
@@ -130,10 +135,43 @@ def check_options(options: Options) -> list[ChatMessage] | None:
     """A stream's options; returns the chat file's messages (read to check it)."""
     check_layout(options.layout, "layout (--layout)")
     check_caption_style(options.caption_style, "caption style (--caption-style)")
-    if not 1.0 <= options.min_len <= options.max_len:
+    if not 1.0 <= options.min_len <= options.max_len <= MAX_CLIP_SECONDS:
         raise errors.BadOption(
             f"min-len {options.min_len} / max-len {options.max_len} (--min-len, --max-len): "
-            "need 1 <= min-len <= max-len")
+            f"need 1 <= min-len <= max-len <= {MAX_CLIP_SECONDS:g} seconds")
     if options.top < 1:
         raise errors.BadOption(f"top (--top) {options.top}: ask for at least one clip")
     return chat_files.read_chat(options.chat) if options.chat else None
+
+
+def check_out_dir(path: Path, name: str = "out") -> None:
+    """An output folder we can write: an existing folder, or one we can make. Checked
+    before any work, so a bad `--out` never fails at render, after all the analysis."""
+    if path.exists() and not path.is_dir():
+        raise errors.BadOption(f"{name} {path}: is a file, not a folder; give a folder")
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise errors.BadOption(f"{name} {path}: {existing} is not a folder; give a folder")
+    try:  # a real write: os.access says yes to root on a read-only file system
+        tempfile.TemporaryFile(dir=existing).close()
+    except OSError as exc:
+        raise errors.BadOption(f"{name} {path}: cannot write there ({exc.strerror}); give "
+                               "a folder you can write to") from None
+
+
+MIN_CLIP_SECONDS = 1.0  # shorter than this, a clip cannot be rendered or watched
+
+
+def check_clip_bounds(clip_id: str, start: float, end: float, duration: float) -> None:
+    """A clip a person trimmed: inside the stream and at least a second long, so one edit
+    can never fail its render (and with it the stream)."""
+    if not (math.isfinite(start) and math.isfinite(end) and 0.0 <= start < end <= duration):
+        raise errors.BadOption(
+            f"clip {clip_id}: start {start} and end {end} must satisfy "
+            f"0 <= start < end <= {duration:.3f} (the stream's length)")
+    if end - start < MIN_CLIP_SECONDS:
+        raise errors.BadOption(
+            f"clip {clip_id}: {end - start:.3g} s from start {start} to end {end}; a clip "
+            f"lasts at least {MIN_CLIP_SECONDS:g} s")

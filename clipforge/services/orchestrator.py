@@ -21,7 +21,7 @@ from clipforge.execution.pool import LocalPool
 from clipforge.jobs import ingest
 from clipforge.jobs.plan import plan_specs
 from clipforge.progress import NullProgress, Progress
-from clipforge.services import checks, feedback, publishing, submission, workspaces
+from clipforge.services import checks, feedback, publishing, queries, submission, workspaces
 from clipforge.services.checks import parse_fractions
 from clipforge.services.streamers import find_streamer
 from clipforge.storage import artifacts, ledger
@@ -62,6 +62,8 @@ class Orchestrator:
                 workspace_id = workspaces.default_id(s)
             key = workspaces.stream_key(s, workspace_id, found.key)
             streamer = find_streamer(s, options.streamer, workspace_id)
+            # Stored by an older version that let it in: refused here, not in a job.
+            checks.check_streamer_settings(streamer.settings or {})
             options = with_streamer_defaults(options, streamer.settings or {}, self.settings)
             stream = s.scalar(select(StreamRow).where(StreamRow.key == key))
             if stream is None:
@@ -137,10 +139,7 @@ class Orchestrator:
             if not clip.file and not Options.from_json(stream.options).render:
                 raise errors.Conflict(f"clip {clip_id} was listed without rendering")
             start, end = changes.get("start", clip.start), changes.get("end", clip.end)
-            if not 0.0 <= start < end <= stream.duration:
-                raise errors.BadOption(
-                    f"clip {clip_id}: start {start} and end {end} must satisfy "
-                    f"0 <= start < end <= {stream.duration:.3f} (the stream's length)")
+            checks.check_clip_bounds(clip_id, start, end, stream.duration)
             checks.check_layout(changes.get("layout"))
             checks.check_caption_style(changes.get("caption_style"), "caption_style")
             if "regions" in changes:
@@ -241,10 +240,9 @@ def process(source: Path | str, options: Options, settings: Settings,
     finally:
         pool.stop()
     if stream.status != "done":
-        failure = pool.failures.get(stream_id)
-        if failure is not None:
-            raise failure
-        raise errors.StateError(f"stream {stream_id}: {stream.status}: {stream.error}")
+        raise errors.StreamFailed(f"{source}: stream {stream_id} {stream.status}: "
+                                  f"{stream.error}; run the same command again to retry",
+                                  queries.failure_code(repo, stream_id))
     report = artifacts.read_json(options.out_dir / "report.json")
     assert isinstance(report, dict)
     return report

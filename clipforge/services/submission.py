@@ -12,6 +12,7 @@ from clipforge.config import Settings, get_settings, media_roots
 from clipforge.domain import MediaInfo, Options
 from clipforge.media import ffmpeg
 from clipforge.services.checks import check_options
+from clipforge.sources import chat as chat_files
 from clipforge.sources import ingest
 from clipforge.storage import store
 
@@ -29,16 +30,20 @@ class Source:
 def validate(source: Path | str, options: Options, settings: Settings | None = None
              ) -> Source:
     """Check every input before any work starts, so bad input costs nothing."""
-    check_options(options)
+    messages = check_options(options)
     ffmpeg.require_tools()
     if ingest.is_url(source):
         url = str(source)
         remote = ingest.resolve(url, ingest.limits_from(settings or get_settings()))
         info = MediaInfo(path=url, duration=remote.duration, has_video=True, has_audio=True,
                          width=remote.width, height=remote.height)
+        if messages is not None and options.chat is not None:
+            chat_files.check_times(messages, info.duration, options.chat)
         return Source(where=url, key=remote.key, name=remote.title or remote.id, info=info)
     path = Path(source)
     info = ffmpeg.probe(path)
+    if messages is not None and options.chat is not None:
+        chat_files.check_times(messages, info.duration, options.chat)
     where = path if store.is_store_path(path) else path.resolve()  # see storage/store.py
     return Source(where=str(where), key=fingerprint(path), name=path.stem, info=info)
 

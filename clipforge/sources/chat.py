@@ -16,6 +16,7 @@ The format is told from the content, not the file name:
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,8 +33,22 @@ def read_chat(path: Path) -> list[ChatMessage]:
         raise errors.ChatFileError(f"{path}: chat file not found; check the --chat path")
     text = path.read_text(encoding="utf-8", errors="replace")
     messages = list(parse_chat(text, path))
+    for number, message in enumerate(messages, start=1):
+        if not math.isfinite(message.t):  # NaN sorts nowhere and has no second
+            raise errors.ChatFileError(f"{path}: message {number} is at time {message.t}; "
+                                       f"every time must be a number of seconds. {HINT}")
     messages.sort(key=lambda m: m.t)
     return messages
+
+
+def check_times(messages: list[ChatMessage], duration: float, path: Path) -> None:
+    """Chat of this stream: some message must fall inside its 0..duration seconds (a
+    replay may start a little early or end late; those messages are left out)."""
+    if messages and duration > 0 and not any(0.0 <= m.t <= duration for m in messages):
+        raise errors.ChatFileError(
+            f"{path}: no message falls inside the stream (0 to {duration:.1f} s; the chat "
+            f"runs from {messages[0].t:.1f} to {messages[-1].t:.1f} s); give this stream's "
+            "chat, with times in seconds from the stream's start")
 
 
 def detect_format(text: str) -> str:

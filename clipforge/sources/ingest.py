@@ -39,6 +39,7 @@ from yt_dlp.utils import DownloadError, download_range_func
 
 from clipforge import errors
 from clipforge.config import Settings
+from clipforge.media import ffmpeg
 
 # Formats in yt-dlp's selector language. Analysis: a muxed rendition of at most HEIGHT
 # lines, else video of at most HEIGHT plus the best audio, else the smallest there is.
@@ -262,10 +263,9 @@ def download(url: str, folder: Path, name: str, fmt: str, limits: Limits,
     the site has one (YouTube), to FOLDER/NAME.live_chat.json."""
     folder.mkdir(parents=True, exist_ok=True)
     marker = folder / f"{name}.done.json"
-    if marker.exists():
-        done = folder / json.loads(marker.read_text())["file"]
-        if done.exists():
-            return done
+    done = _finished(folder, name)
+    if done is not None:
+        return done
     _check(url, limits)
     params: dict[str, Any] = {
         "format": fmt, "outtmpl": {"default": f"{name}.%(ext)s"},
@@ -289,6 +289,59 @@ def download(url: str, folder: Path, name: str, fmt: str, limits: Limits,
     tmp.write_text(json.dumps({"file": path.name}))
     tmp.replace(marker)
     return path
+
+
+WHOLE = "whole"  # the name of a whole file fetched because a section could not be
+
+
+@dataclass(frozen=True)
+class Section:
+    """A time range of a URL's media, in a local file."""
+
+    path: Path
+    offset: float  # where the file starts in the stream, seconds
+    notice: str = ""  # for the user (a stream.notice), when it was got another way
+
+
+def download_section(url: str, folder: Path, section: tuple[float, float], fmt: str,
+                     limits: Limits, on_progress: Progress | None = None) -> Section:
+    """SECTION (start, end) of URL in format FMT. A server without HTTP Range support
+    (say `python3 -m http.server`) cannot serve a section: the file comes back empty. Then
+    the whole file is downloaded, once for all the stream's clips, and the render cuts
+    each clip from it; the first time, the Section carries a notice saying so."""
+    whole = _finished(folder, WHOLE)
+    if whole is not None:
+        return Section(whole, 0.0)
+    lo, hi = section
+    name = f"hd-{lo:09.3f}-{hi:09.3f}"
+    path = download(url, folder, name, fmt, limits, on_progress, section=section)
+    if _holds_media(path):
+        return Section(path, lo)
+    path.unlink(missing_ok=True)
+    (folder / f"{name}.done.json").unlink(missing_ok=True)
+    whole = download(url, folder, WHOLE, fmt, limits, on_progress)
+    if not _holds_media(whole):
+        raise errors.DownloadFailed(f"{url}: the download holds no video or audio; check "
+                                    "that the URL serves a recording")
+    return Section(whole, 0.0, f"{url}: the server cannot send part of a file (no HTTP "
+                               "Range support), so the whole file was downloaded once and "
+                               "the clips are cut from it")
+
+
+def _finished(folder: Path, name: str) -> Path | None:
+    marker = folder / f"{name}.done.json"
+    if not marker.exists():
+        return None
+    done = folder / json.loads(marker.read_text())["file"]
+    return done if done.exists() else None
+
+
+def _holds_media(path: Path) -> bool:
+    try:
+        ffmpeg.probe(path)
+    except errors.InputError:
+        return False
+    return True
 
 
 # --- yt-dlp plumbing ----------------------------------------------------------------------

@@ -14,7 +14,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnClause,
+    ColumnElement,
+    Select,
+    func,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from clipforge.domain import JOB_FAILED
@@ -47,7 +58,69 @@ def this_worker() -> str:
 
 
 def emit(s: Session, event: str, stream_id: int | None, **payload: Any) -> None:
-    s.add(EventRow(name=event, stream_id=stream_id, payload=payload))
+    row = EventRow(name=event, stream_id=stream_id, payload=payload)
+    if _postgres(s):  # see events_after
+        row.txid = literal_column("pg_current_xact_id()::text::bigint", BigInteger())
+    s.add(row)
+
+
+# --- Reading events ----------------------------------------------------------------------
+# An event's id is drawn when it is written, not when its transaction commits, so a reader
+# that follows "id > last seen" skips an event whose transaction commits after one with a
+# larger id. On PostgreSQL every event carries its transaction's id (txid), and readers
+# see events in (txid, id) order, holding back every transaction from the oldest one
+# still in flight on (pg_snapshot_xmin): all of those below it have committed or rolled
+# back, and every later transaction gets a larger txid. On SQLite writers take turns, so
+# txid is 0 and id order is commit order. A reader's position is still an event id (the
+# last it saw), as clients know it.
+
+Cursor = tuple[int, int]  # (txid, id) of the last event seen; (0, 0): before the first
+_SETTLED: ColumnClause[int] = literal_column(
+    "pg_snapshot_xmin(pg_current_snapshot())::text::bigint", BigInteger())
+
+
+def _postgres(s: Session) -> bool:
+    return s.bind is not None and s.bind.dialect.name == "postgresql"
+
+
+def event_cursor(s: Session, event_id: int) -> Cursor:
+    """The position just after event EVENT_ID (0: the start)."""
+    if event_id <= 0:
+        return (0, 0)
+    txid = s.scalar(select(EventRow.txid).where(EventRow.id == event_id))
+    return (int(txid or 0), event_id)
+
+
+def events_after_cursor(s: Session, cursor: Cursor, stream_id: int | None = None,
+                        limit: int = 200, streams: Select[Any] | None = None
+                        ) -> list[EventRow]:
+    """Committed events after CURSOR, in the one order every reader sees (of the stream,
+    or of the STREAMS a query selects the ids of: a workspace's)."""
+    txid, last = cursor
+    # A row comparison, which the (txid, id) index serves directly.
+    query = select(EventRow).where(tuple_(EventRow.txid, EventRow.id) > tuple_(txid, last))
+    if _postgres(s):
+        query = query.where(EventRow.txid < _SETTLED)
+    if stream_id is not None:
+        query = query.where(EventRow.stream_id == stream_id)
+    if streams is not None:
+        query = query.where(EventRow.stream_id.in_(streams))
+    return list(s.scalars(query.order_by(EventRow.txid, EventRow.id).limit(limit)))
+
+
+def events_after(s: Session, since: int, stream_id: int | None = None,
+                 limit: int = 200, streams: Select[Any] | None = None) -> list[EventRow]:
+    """Committed events after event SINCE (an id a reader saw; 0: from the start)."""
+    return events_after_cursor(s, event_cursor(s, since), stream_id, limit, streams)
+
+
+def latest_cursor(s: Session) -> Cursor:
+    """The position after the last event a reader may see now: start here for news only."""
+    query = select(EventRow.txid, EventRow.id)
+    if _postgres(s):
+        query = query.where(EventRow.txid < _SETTLED)
+    row = s.execute(query.order_by(EventRow.txid.desc(), EventRow.id.desc()).limit(1)).first()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
 def _job(s: Session, stream: StreamRow, spec: JobSpec, detached: bool = False

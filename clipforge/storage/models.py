@@ -10,10 +10,12 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -318,8 +320,13 @@ class EventRow(Base):
     """The outbox: written in the same transaction as the change it announces."""
 
     __tablename__ = "events"
+    __table_args__ = (Index("ix_events_order", "txid", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # PostgreSQL: the id of the transaction that wrote it (0 on SQLite, whose writers take
+    # turns). Ids are drawn before commit, so they are not commit order; readers go in
+    # (txid, id) order and hold back transactions that may still be in flight (ledger).
+    txid: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     stream_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     name: Mapped[str] = mapped_column(String(40))
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
