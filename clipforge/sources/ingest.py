@@ -10,9 +10,10 @@ named hosts). The check is made where yt-dlp connects: every connection it opens
 manifests, media, fragments, each redirect) resolves its host, checks every address and
 connects to the checked one, so a redirect into a private network is refused before its
 request is sent and a host that resolves differently the second time (DNS rebinding)
-gains nothing. ffmpeg fetches a section's HLS segments itself, out of reach of that hook:
-before an HLS download every host its playlist names is checked instead (a host that
-rebinds between that check and ffmpeg's connection is the gap left).
+gains nothing. ffmpeg, which fetches a section itself (its HLS segments, the redirects it
+follows), goes through a local proxy (`sources/proxy.py`) that makes the same check where
+ffmpeg connects; before an HLS download every host its playlist names is checked too, so
+an obviously private segment host stops the download before ffmpeg starts.
 """
 
 from __future__ import annotations
@@ -238,7 +239,7 @@ def _ffmpeg_through(proxy: CheckingProxy) -> Iterator[None]:
         _guard.ffmpeg_proxy = outer
 
 
-class _ProxiedPopen(yt_dlp.utils.Popen):  # type: ignore[misc]
+class _ProxiedPopen(yt_dlp.utils.Popen):
     """How yt-dlp starts ffmpeg: inside a download, with the proxy in its environment
     and no `no_proxy`."""
 

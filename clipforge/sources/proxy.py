@@ -11,6 +11,7 @@ request per connection: the proxy asks the server to close after its answer) and
 
 from __future__ import annotations
 
+import contextlib
 import select
 import socket
 import socketserver
@@ -60,10 +61,8 @@ class CheckingProxy:
         self._server.shutdown()
         with self._lock:
             for sock in self._open:
-                try:
+                with contextlib.suppress(OSError):  # already closed
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
         self._server.server_close()  # joins the connection threads
         self._thread.join()
 
