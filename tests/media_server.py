@@ -23,6 +23,7 @@ class Request:
     status: int
     sent: int = 0  # body bytes written so far
     first: int = 0  # first byte offset served
+    via: str | None = None  # the Via header: "1.1 clipforge" when ClipForge's proxy sent it
 
 
 class MediaServer:
@@ -70,7 +71,8 @@ class MediaServer:
 
             def _serve(self, body: bool) -> None:
                 path = self.path.split("?")[0]
-                entry = Request(path, self.headers.get("Range"), 200)
+                entry = Request(path, self.headers.get("Range"), 200,
+                                via=self.headers.get("Via"))
                 with server.lock:
                     server.log.append(entry)
                 if path in server.redirects:

@@ -146,7 +146,8 @@ def test_review_flow_over_http_and_websocket(server: Server, stream_90s: synth.S
         assert last["payload"]["clip_id"] == clip["id"]
 
     # A client that reconnects asks for what it missed.
-    with connect(ws_url + f"&since=0&stream_id={sid}") as ws:
+    with connect(ws_url + f"?since=0&stream_id={sid}",
+                 additional_headers={"Authorization": f"Bearer {token}"}) as ws:
         replay = events_until(ws, lambda e: e["name"] == "clip.approved", timeout=30)
     assert replay[0]["name"] == "stream.submitted"
     assert milestones(replay, sid) == names + again + ["clip.approved"]

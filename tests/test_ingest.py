@@ -7,16 +7,22 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
+import ssl
 import subprocess
+import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from yt_dlp.utils import DownloadError, ExtractorError, GeoRestrictedError
 
 from clipforge import errors
 from clipforge.sources import ingest
+from clipforge.sources.proxy import CheckingProxy
 from tests.conftest import cli_env, clipforge_cmd
 from tests.ingest_media import IngestMedia, ingest_media
 from tests.media_server import MediaServer
@@ -97,6 +103,7 @@ def test_a_section_of_a_direct_mp4_is_read_by_range(server: MediaServer, media: 
     size = (media.root / "high.mp4").stat().st_size
     seeks = [r for r in server.requests("/high.mp4") if r.first > 0]
     assert seeks and min(r.first for r in seeks) > 0.3 * size  # ffmpeg seeked into it
+    assert all(r.via == "1.1 clipforge" for r in seeks)  # through the checking proxy
     # Done once: asked again, nothing is fetched.
     before = len(server.log)
     assert ingest.download(server.url("high.mp4"), tmp_path, "part", ingest.RENDER_FORMAT,
@@ -309,6 +316,152 @@ def test_a_redirect_into_a_private_host_is_refused(server: MediaServer,
     with pytest.raises(errors.UnsafeUrl, match="localhost"):
         ingest.download(server.url("jump.mp4"), tmp_path, "x", "b", only)
     assert not list(tmp_path.glob("x.*"))
+
+
+# --- ffmpeg's own connections go through the checking proxy ------------------------------
+
+@pytest.fixture
+def internal(media: IngestMedia) -> Iterator[MediaServer]:
+    """The internal service an attacker wants ffmpeg to reach: a server on loopback that
+    logs every request, addressed below as `localhost` (not an allowed host)."""
+    running = MediaServer(media.root).start()
+    yield running
+    running.stop()
+    assert not any(t.name == "clipforge-proxy" for t in threading.enumerate())
+
+
+def _internal_seen(internal: MediaServer) -> list[str]:
+    """What the internal server was asked; then a request of our own, to show it logs."""
+    seen = [r.path for r in internal.log]
+    with urllib.request.urlopen(internal.url("hls/low/index.m3u8")) as response:
+        response.read()
+    assert [r.path for r in internal.log] == [*seen, "/hls/low/index.m3u8"]
+    return seen
+
+
+@pytest.mark.parametrize("redirected", ["every segment", "seg006.ts"])
+def test_a_redirect_ffmpeg_follows_into_a_private_host_is_refused_before_it_is_sent(
+        server: MediaServer, internal: MediaServer, media: IngestMedia, tmp_path: Path,
+        redirected: str) -> None:
+    """A section of an HLS playlist on an allowed host, whose segments (on that host too,
+    so the playlist check passes) redirect to a private host that is not allowed. ffmpeg
+    follows redirects itself; through the proxy, the redirect is refused before it is
+    sent, and the error names the URL and what to do. With one segment refused ffmpeg
+    skips it and finishes: the file it made is thrown away all the same."""
+    port = internal.httpd.server_address[1]
+    for name in media.segments("low") if redirected == "every segment" else [redirected]:
+        server.redirects[f"/hls/low/{name}"] = f"http://localhost:{port}/hls/low/{name}"
+    only = ingest.Limits(private_hosts=frozenset({"127.0.0.1"}))
+    with pytest.raises(errors.UnsafeUrl) as caught:
+        ingest.download(server.url("hls/low/index.m3u8"), tmp_path, "x", "b", only,
+                        section=(10.0, 20.0))
+    message = caught.value.message
+    assert message.startswith(f"http://localhost:{port}/hls/low/seg"), message
+    assert "(127.0.0.1)" in message and "CLIPFORGE_PRIVATE_HOSTS" in message
+    asked = [r for r in server.requests("/hls/low/seg") if r.status == 302]
+    assert asked and all(r.via == "1.1 clipforge" for r in asked)
+    assert _internal_seen(internal) == []  # the redirect: refused before it was sent
+    assert not (tmp_path / "x.mp4").exists() and not (tmp_path / "x.done.json").exists()
+
+
+def test_a_segment_host_that_rebinds_after_the_playlist_check_is_refused(
+        server: MediaServer, internal: MediaServer, media: IngestMedia, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """DNS rebinding. The playlist's segments are on `localhost`, whose first answer (to
+    the playlist check) is a public address and every later one the real, loopback one.
+    ffmpeg never looks the name up: the proxy does, when ffmpeg connects, and refuses the
+    address it got. `no_proxy=*` in the environment, which would send ffmpeg around any
+    proxy, is not passed on to it."""
+    port = internal.httpd.server_address[1]
+    playlist = (media.root / "hls" / "low" / "index.m3u8").read_text()
+    rebinding = "\n".join(f"http://localhost:{port}/hls/low/{line}"
+                          if line.endswith(".ts") else line for line in playlist.splitlines())
+    (media.root / "hls" / "low" / "rebinding.m3u8").write_text(rebinding + "\n")
+    real = socket.getaddrinfo
+    answers: list[tuple[str, bool]] = []  # (first address, asked from the test's thread)
+
+    def resolver(host: str, *args: Any, **kwargs: Any) -> Any:
+        if host != "localhost":
+            return real(host, *args, **kwargs)
+        found = real(host, *args, **kwargs)
+        if not answers:  # the attacker's DNS: public first, the truth afterwards
+            found = [(family, kind, proto, "", ("93.184.216.34", address[1]))
+                     for family, kind, proto, _, address in found
+                     if family == socket.AF_INET]
+        main = threading.current_thread() is threading.main_thread()
+        answers.append((str(found[0][4][0]), main))
+        return found
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    monkeypatch.setenv("no_proxy", "*")
+    only = ingest.Limits(private_hosts=frozenset({"127.0.0.1"}))
+    with pytest.raises(errors.UnsafeUrl) as caught:
+        ingest.download(server.url("hls/low/rebinding.m3u8"), tmp_path, "x", "b", only,
+                        section=(10.0, 20.0))
+    assert caught.value.message.startswith(f"http://localhost:{port}/hls/low/seg")
+    assert "(127.0.0.1)" in caught.value.message
+    # The playlist check (in this thread) got the public answer and let it through; the
+    # proxy (in its own thread) got the loopback one and refused it.
+    assert answers[0] == ("93.184.216.34", True)
+    assert ("127.0.0.1", False) in answers[1:]
+    assert _internal_seen(internal) == []
+
+
+def test_an_allowed_section_download_goes_through_the_proxy(
+        server: MediaServer, tmp_path: Path) -> None:
+    only = ingest.Limits(private_hosts=frozenset({"127.0.0.1"}))
+    path = ingest.download(server.url("hls/low/index.m3u8"), tmp_path, "part", "b", only,
+                           section=(10.0, 20.0))
+    assert 9.5 < _duration(path) < 12.5
+    segments = server.requests("/hls/low/seg")
+    assert segments and all(r.via == "1.1 clipforge" and r.status == 206 for r in segments)
+    assert not any(t.name == "clipforge-proxy" for t in threading.enumerate())
+
+
+@pytest.fixture
+def https_server(media: IngestMedia, tmp_path: Path) -> Iterator[tuple[MediaServer, str]]:
+    """The media server over TLS (a self-signed certificate: ffmpeg does not verify by
+    default), and its URL for low.mp4."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days",
+                    "1", "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    running = MediaServer(media.root)
+    running.httpd.socket = context.wrap_socket(running.httpd.socket, server_side=True)
+    running.start()
+    yield running, f"https://127.0.0.1:{running.httpd.server_address[1]}/low.mp4"
+    running.stop()
+
+
+def _ffmpeg_via(proxy: CheckingProxy, url: str, out: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+                           "-http_proxy", proxy.url, "-i", url, "-t", "2", "-c", "copy",
+                           str(out)], capture_output=True, text=True, timeout=120)
+
+
+def test_ffmpeg_https_goes_through_a_checked_connect_tunnel(
+        https_server: tuple[MediaServer, str], tmp_path: Path) -> None:
+    """ffmpeg reaches an https URL through the proxy with CONNECT: TLS end to end, to the
+    checked address; a private host not allowed is refused before anything is sent."""
+    tls, url = https_server
+    allowed = ingest.Limits(private_hosts=frozenset({"127.0.0.1"}))
+    with CheckingProxy(ingest._proxy_check(allowed)) as proxy:
+        done = _ffmpeg_via(proxy, url, tmp_path / "ok.mp4")
+    assert done.returncode == 0, done.stderr
+    assert 1.5 < _duration(tmp_path / "ok.mp4") < 2.5
+    assert proxy.forwarded and set(proxy.forwarded) == {url.removesuffix("low.mp4")}
+    assert tls.requests("/low.mp4") and proxy.refused == []
+    asked = len(tls.log)
+
+    with CheckingProxy(ingest._proxy_check(ingest.Limits())) as proxy:
+        refused = _ffmpeg_via(proxy, url, tmp_path / "no.mp4")
+    assert refused.returncode != 0
+    [error] = proxy.refused
+    assert isinstance(error, errors.UnsafeUrl) and proxy.forwarded == []
+    assert error.message.startswith(url.removesuffix("low.mp4")) and "127.0.0.1" in error.message
+    assert len(tls.log) == asked  # nothing reached the server
 
 
 def test_playlist_keys_and_maps_are_checked_too() -> None:

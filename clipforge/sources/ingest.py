@@ -10,9 +10,10 @@ named hosts). The check is made where yt-dlp connects: every connection it opens
 manifests, media, fragments, each redirect) resolves its host, checks every address and
 connects to the checked one, so a redirect into a private network is refused before its
 request is sent and a host that resolves differently the second time (DNS rebinding)
-gains nothing. ffmpeg fetches a section's HLS segments itself, out of reach of that hook:
-before an HLS download every host its playlist names is checked instead (a host that
-rebinds between that check and ffmpeg's connection is the gap left).
+gains nothing. ffmpeg, which fetches a section itself (its HLS segments, the redirects it
+follows), goes through a local proxy (`sources/proxy.py`) that makes the same check where
+ffmpeg connects; before an HLS download every host its playlist names is checked too, so
+an obviously private segment host stops the download before ffmpeg starts.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
+import os
 import socket
 import threading
 from collections.abc import Callable, Collection, Iterator
@@ -30,8 +32,10 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import urllib3.util.connection
+import yt_dlp.downloader.external
 import yt_dlp.networking._requests
 import yt_dlp.networking._urllib
+import yt_dlp.utils
 from yt_dlp import YoutubeDL
 from yt_dlp.networking.exceptions import NoSupportingHandlers
 from yt_dlp.postprocessor.common import PostProcessor
@@ -40,6 +44,7 @@ from yt_dlp.utils import DownloadError, download_range_func
 from clipforge import errors
 from clipforge.config import Settings
 from clipforge.media import ffmpeg
+from clipforge.sources.proxy import Check, CheckingProxy
 
 # Formats in yt-dlp's selector language. Analysis: a muxed rendition of at most HEIGHT
 # lines, else video of at most HEIGHT plus the best audio, else the smallest there is.
@@ -164,12 +169,14 @@ def _connections_checked(limits: Limits) -> Iterator[None]:
         _guard.limits = outer
 
 
-def checked_address(host: str, port: int, limits: Limits) -> str:
+def checked_address(host: str, port: int, limits: Limits, url: str = "") -> str:
     """The address to connect to for HOST: one it resolves to now, every one of which is
-    public (unless private hosts, or this one, are allowed: then HOST itself)."""
+    public (unless private hosts, or this one, are allowed: then HOST itself). URL, for
+    the refusal, is what was being fetched."""
     if limits.allow_private or host in limits.private_hosts:
         return host
-    url = f"http://{host}:{port}/" if ":" not in host else f"http://[{host}]:{port}/"
+    url = url or (f"http://{host}:{port}/" if ":" not in host else
+                  f"http://[{host}]:{port}/")
     try:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
@@ -205,6 +212,49 @@ _HOOKED = "create_connection"
 for _module in (urllib3.util.connection, yt_dlp.networking._urllib,
                 yt_dlp.networking._requests):
     setattr(_module, _HOOKED, _checking(getattr(_module, _HOOKED)))
+
+
+# --- ffmpeg goes through a checking proxy -------------------------------------------------
+# ffmpeg opens its own connections (a section's media, HLS segments, redirects), out of
+# reach of the hook above. For the duration of a download a CheckingProxy runs on
+# 127.0.0.1 and ffmpeg is told to use it: `-http_proxy` (which its HLS reader passes on to
+# each segment, and https to its CONNECT tunnel) and `http_proxy` in its environment.
+# `no_proxy` is taken out of that environment: ffmpeg bypasses the proxy for any host it
+# names (`no_proxy=*`: all of them).
+
+
+def _proxy_check(limits: Limits) -> Check:
+    def check(host: str, port: int, url: str) -> str:
+        return checked_address(host, port, limits, url)
+
+    return check
+
+
+@contextmanager
+def _ffmpeg_through(proxy: CheckingProxy) -> Iterator[None]:
+    outer = getattr(_guard, "ffmpeg_proxy", None)
+    _guard.ffmpeg_proxy = proxy.url
+    try:
+        yield
+    finally:
+        _guard.ffmpeg_proxy = outer
+
+
+class _ProxiedPopen(yt_dlp.utils.Popen):
+    """How yt-dlp starts ffmpeg: inside a download, with the proxy in its environment
+    and no `no_proxy`."""
+
+    def __init__(self, args: Any, *rest: Any, env: dict[str, str] | None = None,
+                 **kwargs: Any) -> None:
+        proxy_url = getattr(_guard, "ffmpeg_proxy", None)
+        if proxy_url is not None:
+            env = {key: value for key, value in (env or os.environ).items()
+                   if key.lower() != "no_proxy"}
+            env["http_proxy"] = env["HTTP_PROXY"] = proxy_url
+        super().__init__(args, *rest, env=env, **kwargs)
+
+
+yt_dlp.downloader.external.Popen = _ProxiedPopen
 
 
 def check_playlist(text: str, url: str, limits: Limits) -> None:
@@ -278,10 +328,21 @@ def download(url: str, folder: Path, name: str, fmt: str, limits: Limits,
         # yt-dlp hands a section to ffmpeg, which seeks into the remote file (HTTP Range)
         # or fetches only the HLS segments that hold it.
         params["download_ranges"] = download_range_func(None, [section])
-    with _ydl(params, limits) as ydl:
-        ydl.add_post_processor(_HostCheck(limits), when="before_dl")
-        info = _run(url, lambda: ydl.extract_info(url, download=True))
+    with CheckingProxy(_proxy_check(limits)) as proxy, _ffmpeg_through(proxy):
+        params["external_downloader_args"] = {"ffmpeg_i": ["-http_proxy", proxy.url]}
+        with _ydl(params, limits) as ydl:
+            ydl.add_post_processor(_HostCheck(limits), when="before_dl")
+            try:
+                info = _run(url, lambda: ydl.extract_info(url, download=True))
+            except errors.ClipForgeError as exc:  # ffmpeg's failure: the refusal behind it
+                if proxy.refused:
+                    raise proxy.refused[0] from exc
+                raise
     downloads = info.get("requested_downloads") or []
+    if proxy.refused:  # ffmpeg skips a segment it could not fetch and goes on
+        for done_file in downloads:
+            Path(done_file["filepath"]).unlink(missing_ok=True)
+        raise proxy.refused[0]
     path = Path(downloads[0]["filepath"]) if downloads else None
     if path is None or not path.exists():
         raise errors.DownloadFailed(f"{url}: yt-dlp finished without a file; try again")
