@@ -16,7 +16,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from clipforge.storage import ledger
-from clipforge.storage.models import EventRow
+from clipforge.storage.models import EventRow, StreamRow
 from clipforge.storage.repository import Repository
 from tests.servers import Server, pg_database
 
@@ -31,14 +31,21 @@ def repo() -> Iterator[Repository]:
 
 class LateCommit:
     """Transaction A writes `early` (the smaller id) and stays open while B writes `late`
-    and commits; `commit_early()` ends A."""
+    and commits; `commit_early()` ends A. Both are events of one stream of the default
+    workspace (readers of the API see their workspace's streams' events)."""
 
     def __init__(self, repo: Repository) -> None:
+        with repo.session() as s:
+            stream = StreamRow(key=f"race-{id(self)}", source="x.mp4", duration=1.0,
+                               info={}, options={})
+            s.add(stream)
+            s.flush()
+            stream_id = stream.id
         self.early = Session(repo.engine)
-        ledger.emit(self.early, "early", None)
+        ledger.emit(self.early, "early", stream_id)
         self.early.flush()  # its id is drawn now; it commits later
         with Session(repo.engine) as late:
-            ledger.emit(late, "late", None)
+            ledger.emit(late, "late", stream_id)
             late.flush()
             # Long enough ago that a reader waiting out gaps by the clock gives up on A.
             late.execute(update(EventRow).where(EventRow.name == "late")
