@@ -21,7 +21,7 @@ import pytest
 from yt_dlp.utils import DownloadError, ExtractorError, GeoRestrictedError
 
 from clipforge import errors
-from clipforge.sources import ingest
+from clipforge.sources import addresses, ingest
 from clipforge.sources.proxy import CheckingProxy
 from tests.conftest import cli_env, clipforge_cmd
 from tests.ingest_media import IngestMedia, ingest_media
@@ -447,7 +447,7 @@ def test_ffmpeg_https_goes_through_a_checked_connect_tunnel(
     checked address; a private host not allowed is refused before anything is sent."""
     tls, url = https_server
     allowed = ingest.Limits(private_hosts=frozenset({"127.0.0.1"}))
-    with CheckingProxy(ingest._proxy_check(allowed)) as proxy:
+    with CheckingProxy(addresses.proxy_check(allowed)) as proxy:
         done = _ffmpeg_via(proxy, url, tmp_path / "ok.mp4")
     assert done.returncode == 0, done.stderr
     assert 1.5 < _duration(tmp_path / "ok.mp4") < 2.5
@@ -455,7 +455,7 @@ def test_ffmpeg_https_goes_through_a_checked_connect_tunnel(
     assert tls.requests("/low.mp4") and proxy.refused == []
     asked = len(tls.log)
 
-    with CheckingProxy(ingest._proxy_check(ingest.Limits())) as proxy:
+    with CheckingProxy(addresses.proxy_check(ingest.Limits())) as proxy:
         refused = _ffmpeg_via(proxy, url, tmp_path / "no.mp4")
     assert refused.returncode != 0
     [error] = proxy.refused
