@@ -179,3 +179,24 @@ def test_a_bad_stored_setting_fails_its_stream_and_the_pool_goes_on(
     report = (tmp_path / "b" / "report.json").read_text()
     assert '"clips": []' in report and "0 clips" in report
     repo.engine.dispose()
+
+
+def test_a_stage_is_queued_detached_as_the_registry_declares(tmp_path: Path) -> None:
+    from clipforge.jobs import registry
+    from clipforge.jobs.publish import publish_spec
+    from clipforge.storage import ledger
+    from clipforge.storage.models import StreamRow
+    from clipforge.storage.repository import Repository
+
+    repo = Repository(f"sqlite:///{tmp_path / 'state.db'}")
+    with repo.session() as s:
+        stream = StreamRow(key="k", source="x.mp4", duration=10.0, status="done", run=1,
+                           info={}, options={})
+        s.add(stream)
+        s.flush()
+        published, _ = registry.enqueue(s, stream, publish_spec("c1", "youtube"))
+        analyzed, _ = registry.enqueue(s, stream, ledger.JobSpec("analyze", "0-10"))
+        assert published.detached and not analyzed.detached
+        # A detached job runs while its stream is not being processed; the other waits.
+        assert [j for j, *_ in ledger.runnable_queued(s)] == [published.id]
+    repo.engine.dispose()

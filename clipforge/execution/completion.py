@@ -82,7 +82,7 @@ def advance(s: Session, run: Run, stream: StreamRow, job: JobRow, tracker: Track
     at once, so a re-run walks over done work to the first job that needs doing."""
     stage = registry.stage(job.stage)
     specs = stage.follow(Finished(s, run, stream, job), stage.decode(job.payload))
-    queued = [(spec, *ledger.enqueue(s, stream, spec)) for spec in specs]
+    queued = [(spec, *registry.enqueue(s, stream, spec)) for spec in specs]
     tracker.queued(stream.id, [(spec, reused) for spec, _, reused in queued])
     for spec, row, reused in queued:
         if reused:

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from clipforge import domain, errors
 from clipforge.jobs import (
     analyze,
@@ -28,7 +30,9 @@ from clipforge.jobs import (
 )
 from clipforge.jobs.base import Finished, Result, decode
 from clipforge.jobs.context import Run
+from clipforge.storage import ledger
 from clipforge.storage.ledger import JobSpec
+from clipforge.storage.models import JobRow, StreamRow
 
 
 @dataclass(frozen=True)
@@ -134,3 +138,11 @@ def stages_of(kind: str) -> list[str]:
     """The stages a worker of KIND runs."""
     found = worker(kind)
     return [s.name for s in STAGES.values() if s.worker == found]
+
+
+def enqueue(s: Session, stream: StreamRow, spec: JobSpec) -> tuple[JobRow, bool]:
+    """Queue a job as its stage declares: in its stream's current run (True when an
+    earlier run did it already), or detached from the stream's runs."""
+    if stage(spec.stage).detached:
+        return ledger.enqueue_detached(s, stream, spec), False
+    return ledger.enqueue(s, stream, spec)

@@ -18,7 +18,7 @@ from clipforge.config import Settings
 from clipforge.domain import Options
 from clipforge.execution.completion import Tracker, advance, load_run
 from clipforge.execution.pool import LocalPool
-from clipforge.jobs import ingest
+from clipforge.jobs import ingest, registry
 from clipforge.jobs.plan import plan_specs
 from clipforge.progress import NullProgress, Progress
 from clipforge.services import checks, feedback, publishing, queries, submission, workspaces
@@ -95,7 +95,7 @@ class Orchestrator:
 
     def _queue(self, s: Session, stream: StreamRow, specs: list[ledger.JobSpec]) -> None:
         run = load_run(s, self.settings, stream, self.tracker.progress_for(stream.id), None)
-        queued = [(spec, *ledger.enqueue(s, stream, spec)) for spec in specs]
+        queued = [(spec, *registry.enqueue(s, stream, spec)) for spec in specs]
         self.tracker.queued(stream.id, [(spec, reused) for spec, _, reused in queued])
         for _, row, reused in queued:
             if reused:

@@ -10,10 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clipforge import errors
+from clipforge.jobs import registry
 from clipforge.jobs.publish import publish_spec
 from clipforge.publish import PLATFORMS, templates
 from clipforge.services import accounts
-from clipforge.storage import ledger
 from clipforge.storage.models import ClipRow, JobRow, PublicationRow, StreamerRow, StreamRow
 from clipforge.storage.repository import publication
 
@@ -82,7 +82,7 @@ def queue_publish(s: Session, clip: ClipRow, platforms: list[str],
                 "connected; connect one on the Streamers page, then press Publish")
             continue
         row.status, row.error = "queued", None
-        ledger.enqueue_detached(s, stream, publish_spec(clip.id, platform))
+        registry.enqueue(s, stream, publish_spec(clip.id, platform))
     return rows
 
 
