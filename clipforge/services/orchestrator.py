@@ -33,7 +33,7 @@ from clipforge.storage.models import (
     StreamRow,
     utcnow,
 )
-from clipforge.storage.repository import Repository, fetch
+from clipforge.storage.repository import Repository, fetch, one_or_add
 
 
 @dataclass
@@ -65,11 +65,8 @@ class Orchestrator:
             # Stored by an older version that let it in: refused here, not in a job.
             checks.check_streamer_settings(streamer.settings or {})
             options = with_streamer_defaults(options, streamer.settings or {}, self.settings)
-            stream = s.scalar(select(StreamRow).where(StreamRow.key == key))
-            if stream is None:
-                stream = StreamRow(key=key, source="", duration=0.0, run=0,
-                                   workspace_id=workspace_id)
-                s.add(stream)
+            stream = one_or_add(s, StreamRow, {"source": "", "duration": 0.0, "run": 0,
+                                               "workspace_id": workspace_id}, key=key)
             stream.source, stream.duration = found.where, found.info.duration
             stream.info, stream.options = asdict(found.info), options.to_json()
             stream.name = name or found.name

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from clipforge.services.checks import check_streamer_settings
 from clipforge.storage.models import DEFAULT_WORKSPACE, StreamerRow, WorkspaceRow
+from clipforge.storage.repository import one_or_add
 
 
 def find_streamer(s: Session, name: str, workspace_id: int | None = None) -> StreamerRow:
@@ -17,13 +18,8 @@ def find_streamer(s: Session, name: str, workspace_id: int | None = None) -> Str
     if workspace_id is None:
         workspace_id = s.scalar(select(WorkspaceRow.id).where(
             WorkspaceRow.name == DEFAULT_WORKSPACE))
-    row = s.scalar(select(StreamerRow).where(StreamerRow.name == name,
-                                             StreamerRow.workspace_id == workspace_id))
-    if row is None:
-        row = StreamerRow(name=name, settings={}, workspace_id=workspace_id)
-        s.add(row)
-        s.flush()
-    return row
+    return one_or_add(s, StreamerRow, {"settings": {}}, name=name,
+                      workspace_id=workspace_id)
 
 
 def update_streamer(s: Session, name: str, prefs: Mapping[str, object | None],

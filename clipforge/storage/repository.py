@@ -10,9 +10,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from clipforge import errors
@@ -57,6 +58,27 @@ def fetch(s: Session, model: type[Row], key: object, what: str, hint: str = "") 
     return row
 
 
+def one_or_add(s: Session, model: type[Row], defaults: dict[str, Any] | None = None,
+               **key: Any) -> Row:
+    """The row with these column values, added (with them and `defaults`) if there is
+    none. Safe when
+    two transactions add the same row at once: the loser's insert fails on the unique
+    index after the winner commits, and it reads the winner's row instead."""
+    where = [getattr(model, column) == value for column, value in key.items()]
+    row = s.scalar(select(model).where(*where))
+    if row is not None:
+        return row
+    try:
+        with s.begin_nested():
+            row = model(**(defaults or {}), **key)
+            s.add(row)
+    except IntegrityError:
+        row = s.scalar(select(model).where(*where))
+        if row is None:
+            raise
+    return row
+
+
 def label_clip(s: Session, clip_id: str, approved: bool) -> tuple[ClipRow, StreamerRow]:
     """Mark a clip approved or rejected; returns it and its streamer."""
     clip = fetch(s, ClipRow, clip_id, "clip", "the ids are in report.json")
@@ -64,12 +86,8 @@ def label_clip(s: Session, clip_id: str, approved: bool) -> tuple[ClipRow, Strea
     stream = s.get_one(StreamRow, clip.stream_id)
     if stream.streamer_id is not None:
         return clip, s.get_one(StreamerRow, stream.streamer_id)
-    streamer = s.scalar(select(StreamerRow).where(  # the stream's workspace's `default`
-        StreamerRow.name == "default", StreamerRow.workspace_id == stream.workspace_id))
-    if streamer is None:
-        streamer = StreamerRow(name="default", settings={}, workspace_id=stream.workspace_id)
-        s.add(streamer)
-        s.flush()
+    streamer = one_or_add(s, StreamerRow, {"settings": {}}, name="default",  # the workspace's
+                          workspace_id=stream.workspace_id)
     stream.streamer_id = streamer.id
     return clip, streamer
 
@@ -117,11 +135,4 @@ def reference_embeddings(s: Session, streamer_id: int | None) -> list[list[float
 
 def publication(s: Session, clip_id: str, platform: str) -> PublicationRow:
     """The clip's publication on the platform (made, queued, if new)."""
-    row = s.scalar(select(PublicationRow).where(PublicationRow.clip_id == clip_id,
-                                                PublicationRow.platform == platform))
-    if row is None:
-        row = PublicationRow(clip_id=clip_id, platform=platform, status="queued",
-                             attempts=0, progress={}, request={})
-        s.add(row)
-        s.flush()
-    return row
+    return one_or_add(s, PublicationRow, clip_id=clip_id, platform=platform)
