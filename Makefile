@@ -13,6 +13,9 @@ TEST_APT_PACKAGES := chromium redis-server stress-ng
 # which tests (default: all of them)
 STRESS_CPUS ?= 2
 TEST_ARGS ?=
+# Two pytest workers (pytest-xdist): much of the suite waits on servers and subprocesses,
+# so two files at a time fit two cores. A file's tests stay on one worker (conftest.py).
+PYTEST := $(BIN)/pytest -q -n $(or $(TEST_WORKERS),2) --dist loadgroup
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_DIR := .cache/demo
 
@@ -53,7 +56,7 @@ demo: venv  ## make a 4-minute sample stream and turn it into clips
 	  --chat $(DEMO_DIR)/sample-stream.chat.jsonl --out clipforge-out/sample-stream --top 4
 
 test: dev  ## the whole suite
-	$(BIN)/pytest -q
+	$(PYTEST)
 
 # The suite beside `stress-ng --cpu $(STRESS_CPUS)`, started as a shell's background job
 # starts it (SIGINT ignored, inherited by every process the tests start): it must pass on
@@ -62,7 +65,7 @@ test-under-load: dev
 	@stress-ng --cpu $(STRESS_CPUS) --quiet & stress=$$!; \
 	trap 'kill $$stress 2>/dev/null; wait $$stress 2>/dev/null' EXIT; \
 	start=$$(date +%s); \
-	(trap '' INT; exec $(BIN)/pytest -q $(TEST_ARGS)); status=$$?; \
+	(trap '' INT; exec $(PYTEST) $(TEST_ARGS)); status=$$?; \
 	echo "test-under-load: $$(( $$(date +%s) - start )) s beside stress-ng --cpu $(STRESS_CPUS), exit $$status"; \
 	exit $$status
 

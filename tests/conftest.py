@@ -81,3 +81,18 @@ def processed(stream_3min: Any, tmp_path_factory: pytest.TempPathFactory
     proc = process(stream_3min.video, stream_3min.chat, out, data)
     assert proc.returncode == 0, proc.stderr
     return out, json.loads((out / "report.json").read_text()), data
+
+
+# The files that share the `processed` run: on one worker under `pytest -n`, so the
+# 3-minute stream is processed once.
+SHARES_PROCESSED = {"test_pipeline", "test_publish_web", "test_resume"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`--dist loadgroup`), a file's tests run on one worker, as its
+    module-scoped servers and media are made once; files that share a session-scoped run
+    go together."""
+    for item in items:
+        module = item.path.stem
+        group = "processed" if module in SHARES_PROCESSED else module
+        item.add_marker(pytest.mark.xdist_group(group))

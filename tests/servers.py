@@ -71,6 +71,7 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = data_dir / "serve.log"
+        self.command = ["serve"]  # or ["up", "--worker-ports", PORT]: the distributed shape
 
     def cli(self, *args: str) -> str:
         proc = run_in_group(clipforge_cmd(*args), timeout=120, env=self.env)
@@ -79,7 +80,7 @@ class Server:
 
     def start(self) -> Server:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        args = ["serve", "--port", str(self.port)]
+        args = [*self.command, "--port", str(self.port)]
         if not self.pool:
             args.append("--no-workers")
         with self.log.open("ab") as log:
