@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import CliRunner
+from tests.conftest import CliRunner, cli_env
+from tests.procs import run_in_group
 
 
 def assert_clean_error(proc, code: int, *needles: str) -> None:  # type: ignore[no-untyped-def]
@@ -90,3 +92,14 @@ def test_database_from_an_older_version_is_refused_clearly(run_cli: CliRunner,
         conn.execute("CREATE TABLE clips (id VARCHAR(32) PRIMARY KEY, rank INTEGER)")
     proc = run_cli("process", str(bad_inputs["audio_only"]), "-q", data_dir=data)
     assert_clean_error(proc, 6, "older ClipForge", "clips")
+
+
+def test_the_installed_command_reports_errors_as_python_m_does(tmp_path: Path) -> None:
+    """The `clipforge` script pip installs (what the README and `make demo` run) goes
+    through the same error handling as `python -m clipforge.cli`."""
+    script = Path(sys.executable).parent / "clipforge"
+    assert script.is_file(), f"{script}: run `pip install -e .` (make dev) first"
+    missing = tmp_path / "missing.mp4"
+    proc = run_in_group([str(script), "process", str(missing), "-q"], timeout=120,
+                        env=cli_env(tmp_path / "data"), cwd=tmp_path)
+    assert_clean_error(proc, 2, str(missing), "no such file")

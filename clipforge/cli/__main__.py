@@ -1,0 +1,3 @@
+from clipforge.cli.app import main
+
+main()
