@@ -3,10 +3,15 @@
 Stage figures are source seconds per second of work summed over that stage's jobs;
 transcribe and analyze jobs run in parallel, so their sum exceeds their wall time.
 
-Generates (once, cached in .cache/bench) a 10-minute 1280x720 30 fps stream with a face,
-speech and chat, processes it from scratch, and prints the figures.
+Generates (once, cached in .cache/bench) a stream with a face, speech, scene changes and
+chat (10 minutes of 1280x720 at 30 fps by default; a longer one is a generated 10-minute
+segment repeated with stream copy), processes it from scratch, and prints the figures:
+per stage, end to end, peak memory of the process tree (ffmpeg included), peak scratch
+disk, and the ratio to one full ffmpeg decode of the same file measured in the same run
+(on its first 10 minutes, scaled).
 
-    .venv/bin/python -m benchmarks.pipeline [--duration 600] [--top 5]
+    .venv/bin/python -m benchmarks.pipeline [--duration 600] [--fps 30] [--height 720]
+                                            [--clips 5] [--full-transcript]
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.measure import Sampler, decode_floor
 from clipforge.config import Settings
 from clipforge.domain import Options
 from clipforge.services.orchestrator import process
@@ -29,14 +35,19 @@ ROOT = Path(__file__).resolve().parent.parent
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--duration", type=float, default=600.0)
-    parser.add_argument("--top", type=int, default=5)
+    parser.add_argument("--fps", type=int, default=30)
+    parser.add_argument("--height", type=int, default=720, help="width is 16:9 of it")
+    parser.add_argument("--clips", "--top", dest="top", type=int, default=5)
     parser.add_argument("--full-transcript", action="store_true",
                         help="transcribe and analyze everything (no cascade)")
     args = parser.parse_args()
     began = time.perf_counter()
-    spec = synth.cached_stream(ROOT / ".cache" / "bench", duration=args.duration, seed=10)
+    width = args.height * 16 // 9 // 2 * 2
+    spec = synth.cached_long_stream(ROOT / ".cache" / "bench", args.duration, seed=10,
+                                    width=width, height=args.height, fps=args.fps)
     generated = time.perf_counter() - began
-    with tempfile.TemporaryDirectory() as tmp:
+    floor = decode_floor(spec.video, spec.duration)
+    with tempfile.TemporaryDirectory() as tmp, Sampler(Path(tmp)) as sampled:
         settings = Settings(data_dir=Path(tmp) / "data")
         options = Options(out_dir=Path(tmp) / "out", chat=spec.chat, top=args.top,
                           full_transcript=args.full_transcript)
@@ -44,6 +55,7 @@ def main() -> None:
         report = process(spec.video, options, settings)
         wall = time.perf_counter() - began
     source = report["stream"]["duration"]
+    source_bytes = spec.video.stat().st_size
     clip_seconds = sum(c["end"] - c["start"] for c in report["clips"])
     stages = {
         name: {"seconds": secs, "realtime_factor": round(source / secs, 1) if secs else None}
@@ -51,6 +63,7 @@ def main() -> None:
     }
     print(json.dumps({
         "source_seconds": round(source, 1),
+        "source": f"{width}x{args.height} {args.fps} fps, {source_bytes / 2**20:.0f} MiB",
         "mode": "full transcript" if args.full_transcript else "cascade",
         "cores": os.cpu_count(),
         "stream_generation_seconds": round(generated, 1),
@@ -58,6 +71,12 @@ def main() -> None:
         "render_clip_seconds": round(clip_seconds, 1),
         "render_output_realtime_factor": round(clip_seconds / report["timings"]["render"], 2),
         "end_to_end": {"seconds": round(wall, 1), "realtime_factor": round(source / wall, 1)},
+        "decode_floor": floor,
+        "times_the_decode_floor": round(wall / floor["seconds"], 2),
+        "peak_rss_mb": round(sampled.peak_rss / 2**20),
+        # The store keeps a copy of a local source: the scratch beyond it is the rest.
+        "peak_scratch_mb": round(sampled.peak_disk / 2**20),
+        "peak_scratch_beyond_source_mb": round((sampled.peak_disk - source_bytes) / 2**20),
         "clips": len(report["clips"]),
         # Sanity on what the speed bought: clips that hold a planted highlight.
         "clips_on_planted_highlights": sum(

@@ -65,7 +65,8 @@ def busy(server: Server, token: str, source: Path, deadline: float = 600) -> str
 
 def stop_seconds(server: Server) -> tuple[float, int | None, bool]:
     """SIGINT to the command; seconds until it exited, its exit code, and whether
-    anything it started outlived it."""
+    anything it started outlived it by more than 3 s (a child killed by its parent-death
+    signal takes a moment to go)."""
     assert server.proc is not None
     began = time.monotonic()
     server.proc.send_signal(signal.SIGINT)
@@ -74,11 +75,13 @@ def stop_seconds(server: Server) -> tuple[float, int | None, bool]:
     except subprocess.TimeoutExpired:
         code = None
     took = time.monotonic() - began
-    try:
-        os.killpg(server.proc.pid, 0)
-        left = True
-    except ProcessLookupError:
-        left = False
+    left, until = True, time.monotonic() + 3
+    while left and time.monotonic() < until:
+        try:
+            os.killpg(server.proc.pid, 0)
+            time.sleep(0.1)
+        except ProcessLookupError:
+            left = False
     kill_group(server.proc)
     server.proc.wait()
     return took, code, left
@@ -100,9 +103,10 @@ def _round(server: Server, source: Path) -> dict[str, object]:
         server.start()
         token = server.cli("user", "create", "bench").strip()
         stage = busy(server, token, source)
+        load = os.getloadavg()[0]
         took, code, left = stop_seconds(server)
         return {"stage_running": stage, "stop_seconds": round(took, 2), "exit": code,
-                "processes_left": left}
+                "processes_left": left, "load_average_1min": round(load, 1)}
     finally:
         server.stop()
 

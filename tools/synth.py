@@ -566,6 +566,47 @@ def cached_at(out: Path, **kwargs: object) -> StreamSpec:
     return spec if spec is not None else make_stream(out, **kwargs)  # type: ignore[arg-type]
 
 
+def cached_long_stream(cache_dir: Path, duration: float, segment: float = 600.0,
+                       **kwargs: object) -> StreamSpec:
+    """A stream of DURATION seconds, made cheaply when it is longer than SEGMENT: one
+    generated segment, repeated with stream copy (see repeat_stream). Cached like
+    cached_stream."""
+    if duration <= segment:
+        return cached_stream(cache_dir, duration=duration, **kwargs)
+    part = cached_stream(cache_dir, duration=segment, **kwargs)
+    times = int(-(-duration // segment))
+    out = part.video.with_name(f"{part.video.stem}-x{times}.mp4")
+    params = {"segment": part.video.name, "times": times}
+    return reusable(out, params) or repeat_stream(part, times, out)
+
+
+def repeat_stream(part: StreamSpec, times: int, out: Path) -> StreamSpec:
+    """PART played TIMES over into OUT without re-encoding (ffmpeg's concat demuxer and
+    stream copy: minutes for hours of stream), with its chat, highlights, decoys,
+    sentences and cuts shifted along."""
+    spec_path(out).unlink(missing_ok=True)
+    shifts = [n * part.duration for n in range(times)]
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=".synth-") as tmp:
+        listing = Path(tmp) / "parts.txt"
+        listing.write_text("".join(f"file '{part.video.resolve()}'\n" for _ in shifts))
+        partial = Path(tmp) / out.name
+        run(ffmpeg("-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy",
+                   "-movflags", "+faststart", str(partial)))
+        os.replace(partial, out)
+    lines = part.chat.read_text(encoding="utf-8").splitlines()
+    messages = [json.loads(line) for line in lines if line.strip()]
+    write_chat(chat_path(out), [m | {"t": round(m["t"] + shift, 3)}
+                                for shift in shifts for m in messages])
+    spec = StreamSpec(
+        video=out, chat=chat_path(out), duration=part.duration * times,
+        highlights=[h + s for s in shifts for h in part.highlights],
+        decoys=[d + s for s in shifts for d in part.decoys],
+        sentences=[(a + s, b + s, text) for s in shifts for a, b, text in part.sentences],
+        cuts=[c + s for s in shifts for c in part.cuts], chat_lag=part.chat_lag)
+    save_spec(spec, {"segment": part.video.name, "times": times})
+    return spec
+
+
 # --- bad inputs --------------------------------------------------------------------------
 
 def make_bad_inputs(dir: Path, data_dir: Path = DATA_DIR) -> dict[str, Path]:

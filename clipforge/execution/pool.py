@@ -84,10 +84,22 @@ class LocalPool:
         beat.start()
         self._threads.append(beat)
 
-    def stop(self) -> None:
+    def stop(self) -> list[int]:
+        """Claim no more; give running jobs `worker_grace_seconds` in all to finish, then
+        hand the rest back to the queue (their threads, stuck in native code, end with
+        the process). Returns the ids handed back."""
         self._stop.set()
+        deadline = time.monotonic() + self.settings.worker_grace_seconds
         for thread in self._threads:
-            thread.join(timeout=5)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        if not self.holding:
+            return []
+        with self.repo.session() as s:
+            released = ledger.release(s, self.worker)
+        if released:
+            log.warning("handed back jobs %s, still running after %.0f s", released,
+                        self.settings.worker_grace_seconds)
+        return released
 
     def wait(self, stream_id: int, poll: float = 0.2) -> StreamRow:
         """Block until the stream is done, failed or cancelled."""
