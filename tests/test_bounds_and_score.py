@@ -68,7 +68,7 @@ def test_loud_moment_with_chat_burst_wins_and_reasons_add_up() -> None:
     audio.loudness[200:204] += 15  # the highlight
     audio.brightness[200:204] += 900
     chat = [ChatMessage(float(t), "u", "hi") for t in range(0, seconds, 2)]
-    chat += [ChatMessage(205 + i * 0.1, "u", "KEKW") for i in range(40)]
+    chat += [ChatMessage(205 + i * 0.1, f"viewer{i}", "KEKW") for i in range(40)]
     inputs = score.Inputs(
         seconds=seconds, audio=audio,
         segments=talk(1, "|".join(f"we talk about thing {i}." for i in range(120))),
@@ -79,7 +79,7 @@ def test_loud_moment_with_chat_burst_wins_and_reasons_add_up() -> None:
     assert 3 <= lag <= 7
     for clip in clips:
         assert abs(sum(clip.reasons.values()) - clip.score) < 0.01
-    assert "loudness" in clips[0].reasons and "chat_rate" in clips[0].reasons
+    assert "loudness" in clips[0].reasons and "chat_people" in clips[0].reasons
     spans = sorted((c.start, c.end) for c in clips)
     assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))  # no overlap
     assert [c.rank for c in clips] == list(range(1, len(clips) + 1))

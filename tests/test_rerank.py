@@ -18,7 +18,7 @@ def moment(rng: np.random.Generator, kind: str) -> dict[str, float]:
     if kind == "loud":
         base.update(loudness=3 + rng.normal(0, 0.6), brightness=2 + rng.normal(0, 0.5))
     else:
-        base.update(chat_rate=2.5 + rng.normal(0, 0.6), chat_emotes=2 + rng.normal(0, 0.6),
+        base.update(chat_people=2.5 + rng.normal(0, 0.6), chat_reactions=2 + rng.normal(0, 0.6),
                     loudness=1.5 + rng.normal(0, 0.6))
     return base
 

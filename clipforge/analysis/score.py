@@ -15,7 +15,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from clipforge.analysis import bounds, titles
 from clipforge.analysis.signals import AudioSignals, ChatSignals, estimate_chat_lag, shift_back
-from clipforge.domain import Candidate, FaceSample, Segment
+from clipforge.domain import Candidate, ChatMessage, FaceSample, Segment
 
 BASELINE = 121  # seconds in the rolling baseline window (odd: centred)
 Z_CAP = 5.0
@@ -27,8 +27,10 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "loud_nonspeech": 0.8,
     "speech_rate": 0.3,
     "keywords": 0.7,
-    "chat_rate": 1.0,
-    "chat_emotes": 0.5,
+    "chat_people": 1.0,
+    "chat_reactions": 0.5,
+    "chat_laughter": 0.2,
+    "chat_newcomers": 0.2,
     "shot_cuts": 0.2,
     "faces": 0.1,
 }
@@ -59,7 +61,7 @@ def chat_lag(inp: Inputs, excitement: np.ndarray) -> int:
         return 0
     if inp.chat_lag is not None:
         return inp.chat_lag
-    return estimate_chat_lag(inp.chat.rate, excitement)
+    return estimate_chat_lag(inp.chat.people_or_rate(), excitement)
 
 
 def robust_z(values: np.ndarray, window: int = BASELINE) -> np.ndarray:
@@ -93,9 +95,17 @@ def feature_table(inp: Inputs) -> tuple[dict[str, np.ndarray], int]:
     }
     lag = chat_lag(inp, loud_z + table["brightness"])
     if inp.chat is not None:
-        table["chat_rate"] = robust_z(_window_sum(shift_back(inp.chat.rate, lag), 3))
-        table["chat_emotes"] = robust_z(_window_sum(shift_back(inp.chat.emotes, lag), 3))
+        table.update(chat_features(inp.chat, lag))
     return table, lag
+
+
+def chat_features(chat: ChatSignals, lag: int) -> dict[str, np.ndarray]:
+    """Chat counted by people, moved back by the chat lag onto what they react to."""
+    people = chat.people_or_rate()
+    series = {"chat_people": people, "chat_reactions": chat.reactions,
+              "chat_laughter": chat.laughter, "chat_newcomers": chat.newcomers}
+    return {name: robust_z(_window_sum(shift_back(values, lag), 3))
+            for name, values in series.items() if values is not None}
 
 
 Reorder = Callable[[list[Candidate]], list[Candidate]]  # a learned preference's order
@@ -118,7 +128,7 @@ def pick(inp: Inputs, top: int, min_len: float, max_len: float,
     if allowed is not None:
         smooth = np.where(allowed, smooth, -np.inf)
     pool = _candidates(inp, smooth, table, contrib, top * 3 if rerank else top,
-                       min_len, max_len)
+                       min_len, max_len, lag)
     # Without a re-ranker the rank follows the reported score.
     pool = rerank(pool)[:top] if rerank is not None else sorted(pool, key=lambda c: -c.score)
     ranked = [replace(c, rank=i + 1) for i, c in enumerate(pool)]
@@ -140,7 +150,7 @@ def curve(inp: Inputs, weights: dict[str, float] | None = None) -> np.ndarray:
 
 def _candidates(inp: Inputs, smooth: np.ndarray, table: dict[str, np.ndarray],
                 contrib: dict[str, np.ndarray], count: int, min_len: float,
-                max_len: float) -> list[Candidate]:
+                max_len: float, lag: int = 0) -> list[Candidate]:
     """Greedy peak picking with non-maximum suppression over whole clip spans."""
     spoken = bounds.sentences(inp.segments)
     words = [w for seg in inp.segments for w in seg.words]
@@ -162,10 +172,18 @@ def _candidates(inp: Inputs, smooth: np.ndarray, table: dict[str, np.ndarray],
         clips.append(Candidate(
             rank=len(clips) + 1, start=start, end=end, peak=peak + 0.5,
             score=round(sum(reasons.values()), 3), reasons=reasons,
-            title=titles.title(spoken, start, end, peak + 0.5),
+            title=titles.title(spoken, start, end, peak + 0.5,
+                               chat_during(inp.chat, start + lag, end + lag)),
             features=_around(table, peak, keep_zero=True),
         ))
     return clips
+
+
+def chat_during(chat: ChatSignals | None, start: float, end: float) -> list[ChatMessage]:
+    """The counted chat messages written between START and END (already lag-shifted)."""
+    if chat is None or not chat.messages:
+        return []
+    return [m for m in chat.messages if start <= m.t < end]
 
 
 def _around(series: dict[str, np.ndarray], peak: int,

@@ -3,7 +3,7 @@
 Audio features come straight from the 16 kHz samples with numpy (far faster than
 realtime): loudness, spectral brightness (excited voices and cheers are brighter) and
 spectral flatness (crowd noise and laughter are noise-like, speech is tonal).
-Chat gives message and emote counts per second.
+Chat signals (counted by people) are in chatsignals.py and re-exported here.
 """
 
 from __future__ import annotations
@@ -12,29 +12,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from clipforge.domain import ChatMessage
+from clipforge.analysis.chatsignals import DEFAULT_EMOTES, ChatSignals, chat_signals
 from clipforge.media.ffmpeg import AUDIO_RATE
 
 FFT_SIZE = 512
 SILENCE_DB = -70.0
 
-DEFAULT_EMOTES = frozenset({
-    "pogchamp", "pog", "poggers", "kekw", "lul", "lulw", "omegalul", "pepelaugh",
-    "monkas", "pogu", "kappa", "ez", "clap", "w", "hype", "lmao", "lol",
-})
-
+__all__ = ["DEFAULT_EMOTES", "AudioSignals", "ChatSignals", "audio_signals", "chat_signals",
+           "estimate_chat_lag", "shift_back"]
 
 @dataclass
 class AudioSignals:
     loudness: np.ndarray  # dBFS per second
     brightness: np.ndarray  # spectral centroid, Hz
     flatness: np.ndarray  # 0 (tonal) .. 1 (white noise)
-
-
-@dataclass
-class ChatSignals:
-    rate: np.ndarray  # messages per second
-    emotes: np.ndarray  # emote tokens per second
 
 
 def audio_signals(samples: np.ndarray, seconds: int) -> AudioSignals:
@@ -64,21 +55,6 @@ def audio_signals(samples: np.ndarray, seconds: int) -> AudioSignals:
     brightness[quiet] = 0.0
     flatness[quiet] = 0.0
     return AudioSignals(loudness=loudness, brightness=brightness, flatness=flatness)
-
-
-def chat_signals(messages: list[ChatMessage], seconds: int,
-                 emotes: frozenset[str] = DEFAULT_EMOTES) -> ChatSignals:
-    rate = np.zeros(seconds)
-    emote_counts = np.zeros(seconds)
-    for msg in messages:
-        if not 0.0 <= msg.t < seconds:  # outside the stream, or NaN (never true)
-            continue
-        second = int(msg.t)
-        if second < seconds:
-            rate[second] += 1
-            tokens = msg.text.lower().split()
-            emote_counts[second] += sum(1 for tok in tokens if tok.strip("!?.,") in emotes)
-    return ChatSignals(rate=rate, emotes=emote_counts)
 
 
 def estimate_chat_lag(chat_rate: np.ndarray, excitement: np.ndarray,
