@@ -25,6 +25,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "loudness": 1.0,
     "brightness": 0.6,
     "loud_nonspeech": 0.8,
+    "pitch": 0.4,
     "speech_rate": 0.3,
     "keywords": 0.7,
     "chat_people": 1.0,
@@ -34,6 +35,20 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "shot_cuts": 0.2,
     "faces": 0.1,
 }
+
+# Without chat, what is left has to carry the picks: the voice (loudness, pitch, pace),
+# what is said, and crowd-like noise after it; hand-set on benchmarks/quality.py's streams.
+NO_CHAT_WEIGHTS: dict[str, float] = {
+    "loudness": 1.0,
+    "brightness": 0.6,
+    "loud_nonspeech": 1.0,
+    "pitch": 0.8,
+    "speech_rate": 0.4,
+    "keywords": 1.0,
+    "shot_cuts": 0.2,
+    "faces": 0.1,
+}
+VOICED_ENOUGH = 0.3  # a second with fewer voiced frames has no pitch worth judging
 
 HYPE_LEXICON = frozenset({
     "insane", "crazy", "unbelievable", "clutch", "wow", "omg", "amazing", "incredible",
@@ -82,12 +97,15 @@ def feature_table(inp: Inputs) -> tuple[dict[str, np.ndarray], int]:
     """Per-second z-scored features, and the chat lag (s) that was removed."""
     n = inp.seconds
     speech = _speech_coverage(inp.segments, n)
-    loud_z = robust_z(inp.audio.loudness)
+    # Loud music is not excitement: the audio features count only what is not music.
+    not_music = 1.0 - (inp.audio.music if inp.audio.music is not None else np.zeros(n))
+    loud_z = robust_z(inp.audio.loudness) * not_music
     table = {
         "loudness": loud_z,
-        "brightness": robust_z(inp.audio.brightness),
+        "brightness": robust_z(inp.audio.brightness) * not_music,
         "loud_nonspeech": np.minimum(loud_z, robust_z(inp.audio.flatness) + 1.0)
         * (1.0 - speech),
+        "pitch": _pitch_rise(inp.audio) * not_music,
         "speech_rate": robust_z(_window_sum(_word_counts(inp.segments, n), 3) / 3),
         "keywords": np.minimum(_keyword_hits(inp.segments, n, inp.lexicon) * 1.5, Z_CAP),
         "shot_cuts": robust_z(_window_sum(_counts(inp.cuts, n), 7)),
@@ -97,6 +115,26 @@ def feature_table(inp: Inputs) -> tuple[dict[str, np.ndarray], int]:
     if inp.chat is not None:
         table.update(chat_features(inp.chat, lag))
     return table, lag
+
+
+def weights_for(weights: dict[str, float] | None, has_chat: bool) -> dict[str, float]:
+    """The weights to use: the given ones, else the defaults for a stream with or
+    without chat (the chat defaults given for a stream without chat mean the same)."""
+    if weights is None or (not has_chat and weights == DEFAULT_WEIGHTS):
+        return DEFAULT_WEIGHTS if has_chat else NO_CHAT_WEIGHTS
+    return weights
+
+
+def _pitch_rise(audio: AudioSignals) -> np.ndarray:
+    """How far the voice's pitch rises above the streamer's own (rolling) baseline."""
+    if audio.pitch is None or audio.voiced is None:
+        return np.zeros(len(audio.loudness))
+    voiced = audio.voiced >= VOICED_ENOUGH
+    if not voiced.any():
+        return np.zeros(len(audio.pitch))
+    # Unvoiced seconds take the typical pitch, so silence neither rises nor falls.
+    filled = np.where(voiced, audio.pitch, float(np.median(audio.pitch[voiced])))
+    return robust_z(np.log(np.maximum(filled, 1.0)))
 
 
 def chat_features(chat: ChatSignals, lag: int) -> dict[str, np.ndarray]:
@@ -119,7 +157,7 @@ def pick(inp: Inputs, top: int, min_len: float, max_len: float,
     `allowed` (bool per second) limits where peaks may be (the cascade's windows).
     `rerank`, when given, reorders a larger pool of candidates (a learned preference).
     """
-    weights = DEFAULT_WEIGHTS if weights is None else weights
+    weights = weights_for(weights, inp.chat is not None)
     table, lag = feature_table(inp)
     if inp.seconds < min_len:  # no clip fits: nothing to pick (the stream ends with 0)
         return [], lag
@@ -143,7 +181,7 @@ def highlight_curve(contrib: dict[str, np.ndarray]) -> np.ndarray:
 
 def curve(inp: Inputs, weights: dict[str, float] | None = None) -> np.ndarray:
     """The highlight score over the whole stream, for a timeline."""
-    weights = DEFAULT_WEIGHTS if weights is None else weights
+    weights = weights_for(weights, inp.chat is not None)
     table, _ = feature_table(inp)
     return highlight_curve({name: weights.get(name, 0.0) * z for name, z in table.items()})
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from clipforge.analysis import voice
 from clipforge.analysis.chatsignals import DEFAULT_EMOTES, ChatSignals, chat_signals
 from clipforge.media.ffmpeg import AUDIO_RATE
 
@@ -21,11 +22,20 @@ SILENCE_DB = -70.0
 __all__ = ["DEFAULT_EMOTES", "AudioSignals", "ChatSignals", "audio_signals", "chat_signals",
            "estimate_chat_lag", "shift_back"]
 
+
 @dataclass
 class AudioSignals:
     loudness: np.ndarray  # dBFS per second
     brightness: np.ndarray  # spectral centroid, Hz
     flatness: np.ndarray  # 0 (tonal) .. 1 (white noise)
+    # Absent in signals saved before they existed: score then does without them.
+    music: np.ndarray | None = None  # 0 (speech, noise) .. 1 (sustained notes): voice.py
+    pitch: np.ndarray | None = None  # median voiced pitch, Hz (0: nothing voiced)
+    voiced: np.ndarray | None = None  # fraction of voiced frames
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The signals that are present, by name (what ingest saves)."""
+        return {k: v for k, v in vars(self).items() if v is not None}
 
 
 def audio_signals(samples: np.ndarray, seconds: int) -> AudioSignals:
@@ -35,8 +45,8 @@ def audio_signals(samples: np.ndarray, seconds: int) -> AudioSignals:
     padded[:usable] = samples[:usable]
     per_second = padded.reshape(seconds, AUDIO_RATE)
     loudness = 10 * np.log10((per_second**2).mean(axis=1) + 1e-10)
-    brightness = np.zeros(seconds)
-    flatness = np.zeros(seconds)
+    brightness, flatness = np.zeros(seconds), np.zeros(seconds)
+    music, pitch, voiced = np.zeros(seconds), np.zeros(seconds), np.zeros(seconds)
     frames_per_second = AUDIO_RATE // FFT_SIZE
     frames = per_second[:, : frames_per_second * FFT_SIZE].reshape(
         seconds, frames_per_second, FFT_SIZE
@@ -49,12 +59,17 @@ def audio_signals(samples: np.ndarray, seconds: int) -> AudioSignals:
         spec = np.abs(np.fft.rfft(frames[lo: lo + step] * window, axis=-1)) + 1e-9
         power = spec.sum(axis=-1)
         brightness[lo: lo + step] = ((spec * freqs).sum(axis=-1) / power).mean(axis=1)
-        geo = np.exp(np.log(spec).mean(axis=-1))
+        log_spec = np.log(spec)
+        geo = np.exp(log_spec.mean(axis=-1))
         flatness[lo: lo + step] = (geo / (power / spec.shape[-1])).mean(axis=1)
+        music[lo: lo + step] = voice.music_likeness(log_spec)
+        pitch[lo: lo + step], voiced[lo: lo + step] = voice.pitch(spec)
     quiet = loudness < SILENCE_DB
     brightness[quiet] = 0.0
-    flatness[quiet] = 0.0
-    return AudioSignals(loudness=loudness, brightness=brightness, flatness=flatness)
+    for quiet_value in (flatness, music, pitch, voiced):
+        quiet_value[quiet] = 0.0
+    return AudioSignals(loudness=loudness, brightness=brightness, flatness=flatness,
+                        music=music, pitch=pitch, voiced=voiced)
 
 
 def estimate_chat_lag(chat_rate: np.ndarray, excitement: np.ndarray,
