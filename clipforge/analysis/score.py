@@ -20,6 +20,9 @@ from clipforge.domain import Candidate, ChatMessage, FaceSample, Segment
 BASELINE = 121  # seconds in the rolling baseline window (odd: centred)
 Z_CAP = 5.0
 PEAK_HALF_WINDOW = 2  # seconds either side of a peak: the same 5 s the peak picker smooths over
+# A peak must rise this far (in the fused, smoothed score) to be a highlight at all: below
+# it nothing stands out, and a stream of nothing but a steady tone ends with 0 clips.
+MIN_PEAK = 1.0
 
 DEFAULT_WEIGHTS: dict[str, float] = {
     "loudness": 1.0,
@@ -197,7 +200,7 @@ def _candidates(inp: Inputs, smooth: np.ndarray, table: dict[str, np.ndarray],
     while len(clips) < count:
         masked = np.where(taken, -np.inf, smooth)
         peak = int(np.argmax(masked))
-        if not np.isfinite(masked[peak]) or masked[peak] <= 0:
+        if not np.isfinite(masked[peak]) or masked[peak] < MIN_PEAK:
             break
         start, end = bounds.clip_bounds(peak + 0.5, spoken, words, min_len, max_len,
                                         float(inp.seconds))
