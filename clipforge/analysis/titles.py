@@ -77,12 +77,15 @@ def dominant_reaction(chat: list[ChatMessage]) -> str | None:
 
 
 def _phrases(text: str) -> list[str]:
-    """The sentence if it fits, else its clauses (each cleaned), longest run that fits."""
+    """The sentence if it fits; else every run of its clauses that fits (cleaned), or
+    failing that its first words."""
     whole = _clean(text)
     if whole and len(whole) <= MAX_CHARS:
         return [whole]
-    clauses = [c for c in (_clean(part) for part in _CLAUSE.split(text)) if c]
-    fitting = [c for c in clauses if len(c) <= MAX_CHARS]
+    clauses = _CLAUSE.split(text)
+    runs = [_clean(" ".join(clauses[i:j])) for i in range(len(clauses))
+            for j in range(i + 1, len(clauses) + 1)]
+    fitting = [r for r in runs if r and len(r) <= MAX_CHARS]
     if fitting:
         return fitting
     return [_cut(whole)] if whole else []
