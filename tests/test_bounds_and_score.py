@@ -134,3 +134,21 @@ def test_cascade_looks_everywhere_when_cheap_signals_are_flat() -> None:
     assert len(spans) == 1  # one peak: one window around it, wide enough for a clip
     start, end = spans[0]
     assert start <= 150 - 30 and end >= 153 + 30 and end - start < 300
+
+
+def test_an_exclamation_after_calm_is_a_payoff_and_chat_echoes_words() -> None:
+    from clipforge.analysis import semantics
+
+    segs = talk(0, "we walk to the old harbour.|is the bridge still there?|"
+                   "yes it is.|we keep walking.|oh my god the bridge is gone!|no way!")
+    spoken = bounds.sentences(segs)
+    payoff = semantics.payoff(spoken, 40, score.HYPE_LEXICON)
+    exclaim, shout_again = spoken[4], spoken[5]
+    assert payoff[int(exclaim.start)] == semantics.PAYOFF  # calm before: a payoff
+    assert payoff[int(spoken[2].start) + 1] == semantics.ANSWER  # the question's answer
+    assert payoff[int(np.ceil(shout_again.end)) - 1] < semantics.PAYOFF  # right after: not
+    assert payoff[: int(spoken[1].end)].sum() == 0
+    chat = [ChatMessage(exclaim.end + 2 + i * 0.1, f"viewer{i}", "the BRIDGE lol")
+            for i in range(10)]
+    echo = semantics.chat_echo(spoken, chat, lag=0, seconds=40)
+    assert echo[int(exclaim.start)] > 0 and echo[: int(spoken[0].end)].sum() == 0

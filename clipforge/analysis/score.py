@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from clipforge.analysis import bounds, titles
+from clipforge.analysis import bounds, semantics, titles
 from clipforge.analysis.signals import AudioSignals, ChatSignals, estimate_chat_lag, shift_back
 from clipforge.domain import Candidate, ChatMessage, FaceSample, Segment
 
@@ -31,6 +31,8 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "pitch": 0.4,
     "speech_rate": 0.3,
     "keywords": 0.7,
+    "payoff": 0.0,  # computed (and learnt by the re-ranker); not yet measured to weigh
+    "chat_echo": 0.0,
     "chat_people": 1.0,
     "chat_reactions": 0.5,
     "chat_laughter": 0.2,
@@ -48,6 +50,7 @@ NO_CHAT_WEIGHTS: dict[str, float] = {
     "pitch": 0.8,
     "speech_rate": 0.4,
     "keywords": 1.0,
+    "payoff": 0.0,
     "shot_cuts": 0.2,
     "faces": 0.1,
 }
@@ -114,9 +117,12 @@ def feature_table(inp: Inputs) -> tuple[dict[str, np.ndarray], int]:
         "shot_cuts": robust_z(_window_sum(_counts(inp.cuts, n), 7)),
         "faces": _face_presence(inp.faces, n),
     }
+    spoken = bounds.sentences(inp.segments)
+    table["payoff"] = semantics.payoff(spoken, n, inp.lexicon)
     lag = chat_lag(inp, loud_z + table["brightness"])
     if inp.chat is not None:
         table.update(chat_features(inp.chat, lag))
+        table["chat_echo"] = semantics.chat_echo(spoken, inp.chat.messages or [], lag, n)
     return table, lag
 
 
