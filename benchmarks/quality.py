@@ -52,7 +52,8 @@ EDGE_TOLERANCE = 0.4
 VARIANTS = ("all", "no_chat", "bed", "bed_no_chat", "copypasta", "whisper", "two_voices",
             "lag12", "no_audio", "no_chat_no_audio")
 CHAT_REACH = 25.0  # seconds after a clip in which its chat may be
-NO_AUDIO = {**DEFAULT_WEIGHTS, "loudness": 0.0, "brightness": 0.0, "loud_nonspeech": 0.0}
+NO_AUDIO = {**DEFAULT_WEIGHTS, "loudness": 0.0, "brightness": 0.0, "loud_nonspeech": 0.0,
+            "pitch": 0.0}
 
 
 def varied_stream(seed: int, pitch: float, gain: float, noise: float, lag: float) -> Case:
