@@ -19,6 +19,7 @@ Known bots (Nightbot, StreamElements, ...) and commands ("!giveaway") are left o
 from __future__ import annotations
 
 import re
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,36 +100,56 @@ def is_reaction(msg: ChatMessage, emotes: frozenset[str]) -> bool:
 
 def chat_signals(messages: list[ChatMessage], seconds: int,
                  emotes: frozenset[str] = DEFAULT_EMOTES) -> ChatSignals:
-    arrays = {name: np.zeros(seconds) for name in
-              ("rate", "emotes", "people", "reactions", "laughter", "newcomers")}
+    # Python lists while counting: numpy element updates cost more than the counting.
+    counts: dict[str, list[float]] = {name: [0.0] * seconds for name in
+                                      ("rate", "emotes", "people", "reactions", "laughter",
+                                       "newcomers")}
     last_counted: dict[str, float] = {}
-    recent_texts: dict[str, list[float]] = {}
+    recent_texts: dict[str, deque[float]] = {}
+    kinds: dict[tuple[str, tuple[str, ...]], _Kind] = {}  # chat repeats itself: classify once
     kept: list[ChatMessage] = []
     for msg in sorted(messages, key=lambda m: m.t):
         if not 0.0 <= msg.t < seconds or is_bot(msg.user) or msg.text.lstrip().startswith("!"):
             continue
         second, user = int(msg.t), msg.user.strip().lower()
+        key = (msg.text, tuple(msg.emotes))
+        kind = kinds.get(key) or kinds.setdefault(key, _classify(msg, emotes))
         kept.append(msg)
-        arrays["rate"][second] += 1
-        arrays["emotes"][second] += sum(tok.strip(_TOKEN_EDGE) in emotes
-                                        for tok in msg.text.lower().split())
-        weight = _novelty(normalise(msg.text), msg.t, recent_texts)
+        counts["rate"][second] += 1
+        counts["emotes"][second] += kind.emotes
+        weight = _novelty(kind.text, msg.t, recent_texts)
         if user not in last_counted and msg.t >= NEWCOMER_GRACE:
-            arrays["newcomers"][second] += weight
+            counts["newcomers"][second] += weight
         if msg.t - last_counted.get(user, -np.inf) < PERSON_WINDOW:
             continue  # this person was already counted a moment ago
         last_counted[user] = msg.t
-        arrays["people"][second] += weight
-        if is_reaction(msg, emotes):
-            arrays["reactions"][second] += 1
-            arrays["laughter"][second] += is_laughter(msg.text)
+        counts["people"][second] += weight
+        counts["reactions"][second] += kind.reaction
+        counts["laughter"][second] += kind.laughter
+    arrays = {name: np.array(values) for name, values in counts.items()}
     return ChatSignals(**arrays, messages=kept)
 
 
-def _novelty(text: str, t: float, recent: dict[str, list[float]]) -> float:
+@dataclass(frozen=True)
+class _Kind:
+    text: str  # normalised
+    emotes: int
+    reaction: bool
+    laughter: bool
+
+
+def _classify(msg: ChatMessage, emotes: frozenset[str]) -> _Kind:
+    text = normalise(msg.text)
+    return _Kind(text=text, emotes=sum(tok in emotes for tok in text.split()),
+                 reaction=is_reaction(msg, emotes), laughter=is_laughter(msg.text))
+
+
+def _novelty(text: str, t: float, recent: dict[str, deque[float]]) -> float:
     """1 for a fresh message; 1/(k+1) for a long text already seen k times lately."""
-    if len(text.split()) < COPYPASTA_MIN_WORDS:
+    if text.count(" ") + 1 < COPYPASTA_MIN_WORDS:
         return 1.0
-    seen = [s for s in recent.get(text, []) if t - s < COPYPASTA_WINDOW]
-    recent[text] = [*seen, t]
-    return 1.0 / (len(seen) + 1)
+    seen = recent.setdefault(text, deque())
+    while seen and t - seen[0] >= COPYPASTA_WINDOW:  # messages come in time order
+        seen.popleft()
+    seen.append(t)
+    return 1.0 / len(seen)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.fft
 
 from clipforge.analysis import voice
 from clipforge.analysis.chatsignals import DEFAULT_EMOTES, ChatSignals, chat_signals
@@ -56,7 +57,8 @@ def audio_signals(samples: np.ndarray, seconds: int) -> AudioSignals:
     freqs = np.fft.rfftfreq(FFT_SIZE, 1 / AUDIO_RATE)
     step = 600
     for lo in range(0, seconds, step):
-        spec = np.abs(np.fft.rfft(frames[lo: lo + step] * window, axis=-1)) + 1e-9
+        # scipy's FFT keeps float32 and is several times faster than numpy's here.
+        spec = np.abs(scipy.fft.rfft(frames[lo: lo + step] * window, axis=-1)) + 1e-9
         power = spec.sum(axis=-1)
         brightness[lo: lo + step] = ((spec * freqs).sum(axis=-1) / power).mean(axis=1)
         log_spec = np.log(spec)

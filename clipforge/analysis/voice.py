@@ -11,7 +11,8 @@ Both come from the short-time spectra signals.py already computes (512-sample fr
   and 0.25-0.6 for music. Mapped linearly from MUSIC_FROM..MUSIC_TO to 0..1.
 * `pitch` (Hz) and `voiced` (fraction of frames): the strongest normalised
   autocorrelation peak (from the power spectrum) between 60 and 400 Hz, where it is
-  above VOICED; the median over the second's voiced frames (every other frame).
+  above VOICED (from the spectrum below 2 kHz of every other frame); the median over
+  the second's voiced frames.
   Excited speech is higher than the same streamer's calm speech, which score.py judges
   against the stream's own rolling baseline (arousal).
 """
@@ -19,6 +20,7 @@ Both come from the short-time spectra signals.py already computes (512-sample fr
 from __future__ import annotations
 
 import numpy as np
+import scipy.fft
 
 from clipforge.media.ffmpeg import AUDIO_RATE
 
@@ -29,27 +31,34 @@ FINE_BAND = slice(8, 192)  # 250 Hz .. 6 kHz
 VOICED = 0.5
 PITCH_RANGE = (60.0, 400.0)
 PITCH_STRIDE = 2
+PITCH_BAND_HZ = 2000.0
 
 
 def music_likeness(log_spec: np.ndarray) -> np.ndarray:
     """Per second, from log magnitude spectra shaped (seconds, frames, bins)."""
     half = ENVELOPE_BINS // 2
-    band = log_spec[..., FINE_BAND.start - half: FINE_BAND.stop + half]
+    # Every other frame: pairs MUSIC_LAG apart are then MUSIC_LAG // 2 apart here.
+    band = log_spec[:, ::2, FINE_BAND.start - half: FINE_BAND.stop + half]
     fine = (band - _moving_mean(band, ENVELOPE_BINS))[..., half:-half]
     fine = fine - fine.mean(axis=-1, keepdims=True)
-    a, b = fine[:, MUSIC_LAG:], fine[:, :-MUSIC_LAG]
+    step = MUSIC_LAG // 2
+    a, b = fine[:, step:], fine[:, :-step]
     corr = (a * b).sum(-1) / np.sqrt((a * a).sum(-1) * (b * b).sum(-1) + 1e-12)
     return np.clip((corr.mean(axis=1) - MUSIC_FROM) / (MUSIC_TO - MUSIC_FROM), 0.0, 1.0)
 
 
 def pitch(spec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(median pitch of the voiced frames in Hz, 0 when none; voiced fraction) per second."""
-    spec = spec[:, ::PITCH_STRIDE]  # every other frame is plenty for a per-second median
-    autocorr = np.fft.irfft(spec**2, axis=-1)
+    # Every other frame, and only the spectrum below PITCH_BAND_HZ: the autocorrelation
+    # then comes at a quarter of the sample rate, fine enough for a per-second median.
+    bins = int(PITCH_BAND_HZ / (AUDIO_RATE / 2) * (spec.shape[-1] - 1))
+    power = spec[:, ::PITCH_STRIDE, : bins + 1] ** 2
+    rate = 2 * bins * AUDIO_RATE / (2 * (spec.shape[-1] - 1))  # samples/s of the result
+    autocorr = scipy.fft.irfft(power, n=2 * bins, axis=-1)
     autocorr = autocorr / (autocorr[..., :1] + 1e-12)
-    lo, hi = int(AUDIO_RATE / PITCH_RANGE[1]), int(AUDIO_RATE / PITCH_RANGE[0])
+    lo, hi = int(rate / PITCH_RANGE[1]), int(rate / PITCH_RANGE[0])
     strength = autocorr[..., lo:hi].max(axis=-1)
-    f0 = AUDIO_RATE / (autocorr[..., lo:hi].argmax(axis=-1) + lo)
+    f0 = rate / (autocorr[..., lo:hi].argmax(axis=-1) + lo)
     voiced = strength > VOICED
     # The median of the voiced frames: unvoiced ones sorted past them as infinity.
     ordered = np.sort(np.where(voiced, f0, np.inf), axis=1)
