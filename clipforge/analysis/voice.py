@@ -11,8 +11,7 @@ Both come from the short-time spectra signals.py already computes (512-sample fr
   and 0.25-0.6 for music. Mapped linearly from MUSIC_FROM..MUSIC_TO to 0..1.
 * `pitch` (Hz) and `voiced` (fraction of frames): the strongest normalised
   autocorrelation peak (from the power spectrum) between 60 and 400 Hz, where it is
-  above VOICED (from the spectrum below 2 kHz of every other frame); the median over
-  the second's voiced frames.
+  above VOICED (every other frame); the median over the second's voiced frames.
   Excited speech is higher than the same streamer's calm speech, which score.py judges
   against the stream's own rolling baseline (arousal).
 """
@@ -31,7 +30,6 @@ FINE_BAND = slice(8, 192)  # 250 Hz .. 6 kHz
 VOICED = 0.5
 PITCH_RANGE = (60.0, 400.0)
 PITCH_STRIDE = 2
-PITCH_BAND_HZ = 2000.0
 
 
 def music_likeness(log_spec: np.ndarray) -> np.ndarray:
@@ -49,16 +47,13 @@ def music_likeness(log_spec: np.ndarray) -> np.ndarray:
 
 def pitch(spec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(median pitch of the voiced frames in Hz, 0 when none; voiced fraction) per second."""
-    # Every other frame, and only the spectrum below PITCH_BAND_HZ: the autocorrelation
-    # then comes at a quarter of the sample rate, fine enough for a per-second median.
-    bins = int(PITCH_BAND_HZ / (AUDIO_RATE / 2) * (spec.shape[-1] - 1))
-    power = spec[:, ::PITCH_STRIDE, : bins + 1] ** 2
-    rate = 2 * bins * AUDIO_RATE / (2 * (spec.shape[-1] - 1))  # samples/s of the result
-    autocorr = scipy.fft.irfft(power, n=2 * bins, axis=-1)
+    # Every other frame is plenty for a per-second median; the full-band autocorrelation
+    # keeps whole-sample lags (a coarser one loses the small rises arousal shows as).
+    autocorr = scipy.fft.irfft(spec[:, ::PITCH_STRIDE] ** 2, axis=-1)
     autocorr = autocorr / (autocorr[..., :1] + 1e-12)
-    lo, hi = int(rate / PITCH_RANGE[1]), int(rate / PITCH_RANGE[0])
+    lo, hi = int(AUDIO_RATE / PITCH_RANGE[1]), int(AUDIO_RATE / PITCH_RANGE[0])
     strength = autocorr[..., lo:hi].max(axis=-1)
-    f0 = rate / (autocorr[..., lo:hi].argmax(axis=-1) + lo)
+    f0 = AUDIO_RATE / (autocorr[..., lo:hi].argmax(axis=-1) + lo)
     voiced = strength > VOICED
     # The median of the voiced frames: unvoiced ones sorted past them as infinity.
     ordered = np.sort(np.where(voiced, f0, np.inf), axis=1)
