@@ -165,6 +165,8 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--streams", type=int, default=len(VARIATIONS))
+    parser.add_argument("--skip", type=int, default=0,
+                        help="leave out the first SKIP streams (to run the rest apart)")
     parser.add_argument("--variants", default=",".join(VARIANTS),
                         help="comma-separated, from: " + ", ".join(VARIANTS))
     parser.add_argument("--titles", type=Path, default=None,
@@ -174,7 +176,7 @@ def main() -> None:
     unknown = set(chosen) - set(VARIANTS)
     if unknown:
         parser.error(f"unknown variants: {sorted(unknown)}")
-    picked = VARIATIONS[: args.streams]
+    picked = VARIATIONS[args.skip: args.streams]
     streams = [varied_stream(*v) for v in picked]
     result: dict[str, Any] = {}
     titles: list[dict[str, Any]] = []
