@@ -189,8 +189,8 @@ def main() -> None:
     result["variations"] = [dict(zip(("seed", "pitch", "gain_db", "noise", "chat_lag"), v,
                                       strict=True)) for v in picked]
     if args.titles is not None:
-        args.titles.write_text(json.dumps(titles, indent=1, ensure_ascii=False) + "\n",
-                               encoding="utf-8")
+        lines = (json.dumps(t, ensure_ascii=False) for t in titles)  # a title a line
+        args.titles.write_text("[\n" + ",\n".join(lines) + "\n]\n", encoding="utf-8")
     print(json.dumps(result, indent=1))
 
 
