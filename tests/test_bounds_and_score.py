@@ -68,7 +68,7 @@ def test_loud_moment_with_chat_burst_wins_and_reasons_add_up() -> None:
     audio.loudness[200:204] += 15  # the highlight
     audio.brightness[200:204] += 900
     chat = [ChatMessage(float(t), "u", "hi") for t in range(0, seconds, 2)]
-    chat += [ChatMessage(205 + i * 0.1, "u", "KEKW") for i in range(40)]
+    chat += [ChatMessage(205 + i * 0.1, f"viewer{i}", "KEKW") for i in range(40)]
     inputs = score.Inputs(
         seconds=seconds, audio=audio,
         segments=talk(1, "|".join(f"we talk about thing {i}." for i in range(120))),
@@ -79,7 +79,7 @@ def test_loud_moment_with_chat_burst_wins_and_reasons_add_up() -> None:
     assert 3 <= lag <= 7
     for clip in clips:
         assert abs(sum(clip.reasons.values()) - clip.score) < 0.01
-    assert "loudness" in clips[0].reasons and "chat_rate" in clips[0].reasons
+    assert "loudness" in clips[0].reasons and "chat_people" in clips[0].reasons
     spans = sorted((c.start, c.end) for c in clips)
     assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))  # no overlap
     assert [c.rank for c in clips] == list(range(1, len(clips) + 1))
@@ -134,3 +134,21 @@ def test_cascade_looks_everywhere_when_cheap_signals_are_flat() -> None:
     assert len(spans) == 1  # one peak: one window around it, wide enough for a clip
     start, end = spans[0]
     assert start <= 150 - 30 and end >= 153 + 30 and end - start < 300
+
+
+def test_an_exclamation_after_calm_is_a_payoff_and_chat_echoes_words() -> None:
+    from clipforge.analysis import semantics
+
+    segs = talk(0, "we walk to the old harbour.|is the bridge still there?|"
+                   "yes it is.|we keep walking.|oh my god the bridge is gone!|no way!")
+    spoken = bounds.sentences(segs)
+    payoff = semantics.payoff(spoken, 40, score.HYPE_LEXICON)
+    exclaim, shout_again = spoken[4], spoken[5]
+    assert payoff[int(exclaim.start)] == semantics.PAYOFF  # calm before: a payoff
+    assert payoff[int(spoken[2].start) + 1] == semantics.ANSWER  # the question's answer
+    assert payoff[int(np.ceil(shout_again.end)) - 1] < semantics.PAYOFF  # right after: not
+    assert payoff[: int(spoken[1].end)].sum() == 0
+    chat = [ChatMessage(exclaim.end + 2 + i * 0.1, f"viewer{i}", "the BRIDGE lol")
+            for i in range(10)]
+    echo = semantics.chat_echo(spoken, chat, lag=0, seconds=40)
+    assert echo[int(exclaim.start)] > 0 and echo[: int(spoken[0].end)].sum() == 0

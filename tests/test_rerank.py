@@ -18,7 +18,7 @@ def moment(rng: np.random.Generator, kind: str) -> dict[str, float]:
     if kind == "loud":
         base.update(loudness=3 + rng.normal(0, 0.6), brightness=2 + rng.normal(0, 0.5))
     else:
-        base.update(chat_rate=2.5 + rng.normal(0, 0.6), chat_emotes=2 + rng.normal(0, 0.6),
+        base.update(chat_people=2.5 + rng.normal(0, 0.6), chat_reactions=2 + rng.normal(0, 0.6),
                     loudness=1.5 + rng.normal(0, 0.6))
     return base
 
@@ -76,3 +76,15 @@ def test_feedback_command_labels_clips(run_cli: CliRunner, bad_inputs: dict[str,
     assert missing.returncode == 2
     assert missing.stderr.strip() == ("clipforge: error: clip nope: no such clip; the ids are "
                                       "in report.json")
+
+
+def test_clips_stored_with_the_old_chat_feature_names_still_count() -> None:
+    rng = np.random.default_rng(3)
+    kinds = ["loud", "chat"] * 10
+    ranker = rerank.train([moment(rng, k) for k in kinds], [k == "chat" for k in kinds])
+    assert ranker is not None
+    probe = moment(rng, "chat")
+    renamed = {next((old for old, new in rerank.RENAMED.items() if new == k), k): v
+               for k, v in probe.items()}
+    assert "chat_rate" in renamed and "chat_people" not in renamed
+    assert abs(ranker.probability(probe) - ranker.probability(renamed)) < 1e-9

@@ -16,6 +16,9 @@ from clipforge.analysis.score import DEFAULT_WEIGHTS
 from clipforge.domain import Candidate
 
 FEATURES: tuple[str, ...] = tuple(DEFAULT_WEIGHTS)
+# Chat features renamed when chat came to be counted by people (issue 18): clips stored
+# before then, and rankers trained on them, still line up with the new names.
+RENAMED = {"chat_rate": "chat_people", "chat_emotes": "chat_reactions"}
 MIN_LABELS = 12
 MIN_PER_CLASS = 4
 
@@ -31,7 +34,7 @@ class Reranker:
 
     def probability(self, features: dict[str, float]) -> float:
         """How likely this streamer approves a clip with these features."""
-        x = np.array([features.get(name, 0.0) for name in self.features])
+        x = np.array([value(features, name) for name in self.features])
         z = (x - np.array(self.mean)) / np.array(self.scale)
         return float(1.0 / (1.0 + np.exp(-(z @ np.array(self.coef) + self.intercept))))
 
@@ -48,6 +51,14 @@ class Reranker:
         return cls(**{**raw, "features": tuple(raw["features"])})
 
 
+def value(features: dict[str, float], name: str) -> float:
+    """A feature's value, found under its old or new name."""
+    if name in features:
+        return features[name]
+    other = RENAMED.get(name) or next((old for old, new in RENAMED.items() if new == name), "")
+    return features.get(other, 0.0)
+
+
 def train(examples: list[dict[str, float]], approved: list[bool]) -> Reranker | None:
     """Fit on labelled clips; None while there are too few labels of either kind."""
     positives = sum(approved)
@@ -55,7 +66,7 @@ def train(examples: list[dict[str, float]], approved: list[bool]) -> Reranker | 
         return None
     from sklearn.linear_model import LogisticRegression
 
-    x = np.array([[ex.get(name, 0.0) for name in FEATURES] for ex in examples])
+    x = np.array([[value(ex, name) for name in FEATURES] for ex in examples])
     mean = x.mean(axis=0)
     scale = np.where(x.std(axis=0) > 1e-9, x.std(axis=0), 1.0)
     model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000)

@@ -13,25 +13,48 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from clipforge.analysis import bounds, titles
+from clipforge.analysis import bounds, semantics, titles
 from clipforge.analysis.signals import AudioSignals, ChatSignals, estimate_chat_lag, shift_back
-from clipforge.domain import Candidate, FaceSample, Segment
+from clipforge.domain import Candidate, ChatMessage, FaceSample, Segment
 
 BASELINE = 121  # seconds in the rolling baseline window (odd: centred)
 Z_CAP = 5.0
 PEAK_HALF_WINDOW = 2  # seconds either side of a peak: the same 5 s the peak picker smooths over
+# A peak must rise this far (in the fused, smoothed score) to be a highlight at all: below
+# it nothing stands out, and a stream of nothing but a steady tone ends with 0 clips.
+MIN_PEAK = 1.0
 
 DEFAULT_WEIGHTS: dict[str, float] = {
     "loudness": 1.0,
     "brightness": 0.6,
     "loud_nonspeech": 0.8,
+    "pitch": 0.4,
     "speech_rate": 0.3,
     "keywords": 0.7,
-    "chat_rate": 1.0,
-    "chat_emotes": 0.5,
+    "payoff": 0.0,  # computed (and learnt by the re-ranker); not yet measured to weigh
+    "chat_echo": 0.0,
+    "chat_people": 1.0,
+    "chat_reactions": 0.5,
+    "chat_laughter": 0.2,
+    "chat_newcomers": 0.2,
     "shot_cuts": 0.2,
     "faces": 0.1,
 }
+
+# Without chat, what is left has to carry the picks: the voice (loudness, pitch, pace),
+# what is said, and crowd-like noise after it; hand-set on benchmarks/quality.py's streams.
+NO_CHAT_WEIGHTS: dict[str, float] = {
+    "loudness": 1.0,
+    "brightness": 0.6,
+    "loud_nonspeech": 1.0,
+    "pitch": 0.8,
+    "speech_rate": 0.4,
+    "keywords": 1.0,
+    "payoff": 0.0,
+    "shot_cuts": 0.2,
+    "faces": 0.1,
+}
+VOICED_ENOUGH = 0.3  # a second with fewer voiced frames has no pitch worth judging
 
 HYPE_LEXICON = frozenset({
     "insane", "crazy", "unbelievable", "clutch", "wow", "omg", "amazing", "incredible",
@@ -59,7 +82,7 @@ def chat_lag(inp: Inputs, excitement: np.ndarray) -> int:
         return 0
     if inp.chat_lag is not None:
         return inp.chat_lag
-    return estimate_chat_lag(inp.chat.rate, excitement)
+    return estimate_chat_lag(inp.chat.people_or_rate(), excitement)
 
 
 def robust_z(values: np.ndarray, window: int = BASELINE) -> np.ndarray:
@@ -80,22 +103,56 @@ def feature_table(inp: Inputs) -> tuple[dict[str, np.ndarray], int]:
     """Per-second z-scored features, and the chat lag (s) that was removed."""
     n = inp.seconds
     speech = _speech_coverage(inp.segments, n)
-    loud_z = robust_z(inp.audio.loudness)
+    # Loud music is not excitement: the audio features count only what is not music.
+    not_music = 1.0 - (inp.audio.music if inp.audio.music is not None else np.zeros(n))
+    loud_z = robust_z(inp.audio.loudness) * not_music
     table = {
         "loudness": loud_z,
-        "brightness": robust_z(inp.audio.brightness),
+        "brightness": robust_z(inp.audio.brightness) * not_music,
         "loud_nonspeech": np.minimum(loud_z, robust_z(inp.audio.flatness) + 1.0)
         * (1.0 - speech),
+        "pitch": _pitch_rise(inp.audio) * not_music,
         "speech_rate": robust_z(_window_sum(_word_counts(inp.segments, n), 3) / 3),
         "keywords": np.minimum(_keyword_hits(inp.segments, n, inp.lexicon) * 1.5, Z_CAP),
         "shot_cuts": robust_z(_window_sum(_counts(inp.cuts, n), 7)),
         "faces": _face_presence(inp.faces, n),
     }
+    spoken = bounds.sentences(inp.segments)
+    table["payoff"] = semantics.payoff(spoken, n, inp.lexicon)
     lag = chat_lag(inp, loud_z + table["brightness"])
     if inp.chat is not None:
-        table["chat_rate"] = robust_z(_window_sum(shift_back(inp.chat.rate, lag), 3))
-        table["chat_emotes"] = robust_z(_window_sum(shift_back(inp.chat.emotes, lag), 3))
+        table.update(chat_features(inp.chat, lag))
+        table["chat_echo"] = semantics.chat_echo(spoken, inp.chat.messages or [], lag, n)
     return table, lag
+
+
+def weights_for(weights: dict[str, float] | None, has_chat: bool) -> dict[str, float]:
+    """The weights to use: the given ones, else the defaults for a stream with or
+    without chat (the chat defaults given for a stream without chat mean the same)."""
+    if weights is None or (not has_chat and weights == DEFAULT_WEIGHTS):
+        return DEFAULT_WEIGHTS if has_chat else NO_CHAT_WEIGHTS
+    return weights
+
+
+def _pitch_rise(audio: AudioSignals) -> np.ndarray:
+    """How far the voice's pitch rises above the streamer's own (rolling) baseline."""
+    if audio.pitch is None or audio.voiced is None:
+        return np.zeros(len(audio.loudness))
+    voiced = audio.voiced >= VOICED_ENOUGH
+    if not voiced.any():
+        return np.zeros(len(audio.pitch))
+    # Unvoiced seconds take the typical pitch, so silence neither rises nor falls.
+    filled = np.where(voiced, audio.pitch, float(np.median(audio.pitch[voiced])))
+    return robust_z(np.log(np.maximum(filled, 1.0)))
+
+
+def chat_features(chat: ChatSignals, lag: int) -> dict[str, np.ndarray]:
+    """Chat counted by people, moved back by the chat lag onto what they react to."""
+    people = chat.people_or_rate()
+    series = {"chat_people": people, "chat_reactions": chat.reactions,
+              "chat_laughter": chat.laughter, "chat_newcomers": chat.newcomers}
+    return {name: robust_z(_window_sum(shift_back(values, lag), 3))
+            for name, values in series.items() if values is not None}
 
 
 Reorder = Callable[[list[Candidate]], list[Candidate]]  # a learned preference's order
@@ -109,7 +166,7 @@ def pick(inp: Inputs, top: int, min_len: float, max_len: float,
     `allowed` (bool per second) limits where peaks may be (the cascade's windows).
     `rerank`, when given, reorders a larger pool of candidates (a learned preference).
     """
-    weights = DEFAULT_WEIGHTS if weights is None else weights
+    weights = weights_for(weights, inp.chat is not None)
     table, lag = feature_table(inp)
     if inp.seconds < min_len:  # no clip fits: nothing to pick (the stream ends with 0)
         return [], lag
@@ -118,7 +175,7 @@ def pick(inp: Inputs, top: int, min_len: float, max_len: float,
     if allowed is not None:
         smooth = np.where(allowed, smooth, -np.inf)
     pool = _candidates(inp, smooth, table, contrib, top * 3 if rerank else top,
-                       min_len, max_len)
+                       min_len, max_len, lag)
     # Without a re-ranker the rank follows the reported score.
     pool = rerank(pool)[:top] if rerank is not None else sorted(pool, key=lambda c: -c.score)
     ranked = [replace(c, rank=i + 1) for i, c in enumerate(pool)]
@@ -133,14 +190,14 @@ def highlight_curve(contrib: dict[str, np.ndarray]) -> np.ndarray:
 
 def curve(inp: Inputs, weights: dict[str, float] | None = None) -> np.ndarray:
     """The highlight score over the whole stream, for a timeline."""
-    weights = DEFAULT_WEIGHTS if weights is None else weights
+    weights = weights_for(weights, inp.chat is not None)
     table, _ = feature_table(inp)
     return highlight_curve({name: weights.get(name, 0.0) * z for name, z in table.items()})
 
 
 def _candidates(inp: Inputs, smooth: np.ndarray, table: dict[str, np.ndarray],
                 contrib: dict[str, np.ndarray], count: int, min_len: float,
-                max_len: float) -> list[Candidate]:
+                max_len: float, lag: int = 0) -> list[Candidate]:
     """Greedy peak picking with non-maximum suppression over whole clip spans."""
     spoken = bounds.sentences(inp.segments)
     words = [w for seg in inp.segments for w in seg.words]
@@ -149,7 +206,7 @@ def _candidates(inp: Inputs, smooth: np.ndarray, table: dict[str, np.ndarray],
     while len(clips) < count:
         masked = np.where(taken, -np.inf, smooth)
         peak = int(np.argmax(masked))
-        if not np.isfinite(masked[peak]) or masked[peak] <= 0:
+        if not np.isfinite(masked[peak]) or masked[peak] < MIN_PEAK:
             break
         start, end = bounds.clip_bounds(peak + 0.5, spoken, words, min_len, max_len,
                                         float(inp.seconds))
@@ -162,10 +219,18 @@ def _candidates(inp: Inputs, smooth: np.ndarray, table: dict[str, np.ndarray],
         clips.append(Candidate(
             rank=len(clips) + 1, start=start, end=end, peak=peak + 0.5,
             score=round(sum(reasons.values()), 3), reasons=reasons,
-            title=titles.title(spoken, start, end, peak + 0.5),
+            title=titles.title(spoken, start, end, peak + 0.5,
+                               chat_during(inp.chat, start + lag, end + lag)),
             features=_around(table, peak, keep_zero=True),
         ))
     return clips
+
+
+def chat_during(chat: ChatSignals | None, start: float, end: float) -> list[ChatMessage]:
+    """The counted chat messages written between START and END (already lag-shifted)."""
+    if chat is None or not chat.messages:
+        return []
+    return [m for m in chat.messages if start <= m.t < end]
 
 
 def _around(series: dict[str, np.ndarray], peak: int,

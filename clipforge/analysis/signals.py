@@ -3,7 +3,7 @@
 Audio features come straight from the 16 kHz samples with numpy (far faster than
 realtime): loudness, spectral brightness (excited voices and cheers are brighter) and
 spectral flatness (crowd noise and laughter are noise-like, speech is tonal).
-Chat gives message and emote counts per second.
+Chat signals (counted by people) are in chatsignals.py and re-exported here.
 """
 
 from __future__ import annotations
@@ -11,17 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.fft
 
-from clipforge.domain import ChatMessage
+from clipforge.analysis import voice
+from clipforge.analysis.chatsignals import DEFAULT_EMOTES, ChatSignals, chat_signals
 from clipforge.media.ffmpeg import AUDIO_RATE
 
 FFT_SIZE = 512
 SILENCE_DB = -70.0
 
-DEFAULT_EMOTES = frozenset({
-    "pogchamp", "pog", "poggers", "kekw", "lul", "lulw", "omegalul", "pepelaugh",
-    "monkas", "pogu", "kappa", "ez", "clap", "w", "hype", "lmao", "lol",
-})
+__all__ = ["DEFAULT_EMOTES", "AudioSignals", "ChatSignals", "audio_signals", "chat_signals",
+           "estimate_chat_lag", "shift_back"]
 
 
 @dataclass
@@ -29,12 +29,14 @@ class AudioSignals:
     loudness: np.ndarray  # dBFS per second
     brightness: np.ndarray  # spectral centroid, Hz
     flatness: np.ndarray  # 0 (tonal) .. 1 (white noise)
+    # Absent in signals saved before they existed: score then does without them.
+    music: np.ndarray | None = None  # 0 (speech, noise) .. 1 (sustained notes): voice.py
+    pitch: np.ndarray | None = None  # median voiced pitch, Hz (0: nothing voiced)
+    voiced: np.ndarray | None = None  # fraction of voiced frames
 
-
-@dataclass
-class ChatSignals:
-    rate: np.ndarray  # messages per second
-    emotes: np.ndarray  # emote tokens per second
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The signals that are present, by name (what ingest saves)."""
+        return {k: v for k, v in vars(self).items() if v is not None}
 
 
 def audio_signals(samples: np.ndarray, seconds: int) -> AudioSignals:
@@ -44,8 +46,8 @@ def audio_signals(samples: np.ndarray, seconds: int) -> AudioSignals:
     padded[:usable] = samples[:usable]
     per_second = padded.reshape(seconds, AUDIO_RATE)
     loudness = 10 * np.log10((per_second**2).mean(axis=1) + 1e-10)
-    brightness = np.zeros(seconds)
-    flatness = np.zeros(seconds)
+    brightness, flatness = np.zeros(seconds), np.zeros(seconds)
+    music, pitch, voiced = np.zeros(seconds), np.zeros(seconds), np.zeros(seconds)
     frames_per_second = AUDIO_RATE // FFT_SIZE
     frames = per_second[:, : frames_per_second * FFT_SIZE].reshape(
         seconds, frames_per_second, FFT_SIZE
@@ -55,30 +57,21 @@ def audio_signals(samples: np.ndarray, seconds: int) -> AudioSignals:
     freqs = np.fft.rfftfreq(FFT_SIZE, 1 / AUDIO_RATE)
     step = 600
     for lo in range(0, seconds, step):
-        spec = np.abs(np.fft.rfft(frames[lo: lo + step] * window, axis=-1)) + 1e-9
+        # scipy's FFT keeps float32 and is several times faster than numpy's here.
+        spec = np.abs(scipy.fft.rfft(frames[lo: lo + step] * window, axis=-1)) + 1e-9
         power = spec.sum(axis=-1)
         brightness[lo: lo + step] = ((spec * freqs).sum(axis=-1) / power).mean(axis=1)
-        geo = np.exp(np.log(spec).mean(axis=-1))
+        log_spec = np.log(spec)
+        geo = np.exp(log_spec.mean(axis=-1))
         flatness[lo: lo + step] = (geo / (power / spec.shape[-1])).mean(axis=1)
+        music[lo: lo + step] = voice.music_likeness(log_spec)
+        pitch[lo: lo + step], voiced[lo: lo + step] = voice.pitch(spec)
     quiet = loudness < SILENCE_DB
     brightness[quiet] = 0.0
-    flatness[quiet] = 0.0
-    return AudioSignals(loudness=loudness, brightness=brightness, flatness=flatness)
-
-
-def chat_signals(messages: list[ChatMessage], seconds: int,
-                 emotes: frozenset[str] = DEFAULT_EMOTES) -> ChatSignals:
-    rate = np.zeros(seconds)
-    emote_counts = np.zeros(seconds)
-    for msg in messages:
-        if not 0.0 <= msg.t < seconds:  # outside the stream, or NaN (never true)
-            continue
-        second = int(msg.t)
-        if second < seconds:
-            rate[second] += 1
-            tokens = msg.text.lower().split()
-            emote_counts[second] += sum(1 for tok in tokens if tok.strip("!?.,") in emotes)
-    return ChatSignals(rate=rate, emotes=emote_counts)
+    for quiet_value in (flatness, music, pitch, voiced):
+        quiet_value[quiet] = 0.0
+    return AudioSignals(loudness=loudness, brightness=brightness, flatness=flatness,
+                        music=music, pitch=pitch, voiced=voiced)
 
 
 def estimate_chat_lag(chat_rate: np.ndarray, excitement: np.ndarray,

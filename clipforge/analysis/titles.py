@@ -1,4 +1,10 @@
-"""Titles: a short title per clip from its own transcript, no network service."""
+"""Titles: a phrase people would post, taken from the clip itself, no network service.
+
+The title is the punchiest complete sentence (or clause) said in the clip, with filler
+trimmed from its edges and at most MAX_CHARS long, so it is always a contiguous run of
+the clip's own words. When the words are weak (nothing exclaimed, asked or hyped, or no
+speech at all), it is what most of chat said in reaction; never a list of keywords.
+"""
 
 from __future__ import annotations
 
@@ -6,48 +12,107 @@ import re
 from collections import Counter
 
 from clipforge.analysis.bounds import Sentence
+from clipforge.domain import ChatMessage
+
+MAX_CHARS = 60
+MIN_WORDS = 2
+STRONG = 2.0  # a phrase scoring below this is weak: chat's reaction is the better title
+FALLBACK = "Highlight"
 
 HYPE_WORDS = frozenset({
     "insane", "crazy", "unbelievable", "clutch", "wow", "omg", "god", "no", "way", "what",
-    "lets", "let's", "go", "wait", "huge", "amazing", "incredible", "yes", "holy", "wild",
+    "lets", "let's", "wait", "huge", "amazing", "incredible", "yes", "holy", "wild",
+    "believe", "kidding", "best", "worst", "never", "ever", "did", "craziest", "why",
 })
-STOPWORDS = frozenset(
-    "a an and are as at be but by for from has have he her his i if in into is it its "
-    "just me my of on or our so than that the their them then there they this to was we "
-    "were what when which who will with you your not do did does can could would should "
-    "about all also been more some very really get got like know think going one up out "
-    "oh".split()
-)
-MAX_CHARS = 60
+# Said to fill time, not to mean anything: trimmed from a title's edges.
+FILLER = frozenset({
+    "um", "uh", "erm", "er", "ah", "hmm", "mm", "like", "so", "well", "okay", "ok",
+    "right", "anyway", "basically", "actually", "and", "but", "then",
+})
+_CLAUSE = re.compile(r"(?<=[.!?…,;:])\s+")
 
 
-def title(spoken: list[Sentence], start: float, end: float, peak: float) -> str:
+def title(spoken: list[Sentence], start: float, end: float, peak: float,
+          chat: list[ChatMessage] | None = None) -> str:
+    """The clip's title: its punchiest phrase, else chat's dominant reaction."""
     inside = [s for s in spoken if s.end > start and s.start < end]
-    if not inside:
-        return "Highlight"
-    hype = [s for s in inside if _hype(s.text)]
-    if hype:
-        return _trim(min(hype, key=lambda s: abs((s.start + s.end) / 2 - peak)).text)
-    keywords = _keywords(" ".join(s.text for s in inside))
-    return _trim(" ".join(k.capitalize() for k in keywords)) if keywords else "Highlight"
+    phrases = [(punch(p, s, peak), p) for s in inside for p in _phrases(s.text)]
+    best = max(phrases, key=lambda sp: sp[0], default=None)
+    if best is not None and best[0] >= STRONG:
+        return best[1]
+    reaction = dominant_reaction(chat or [])
+    if reaction:
+        return reaction
+    return best[1] if best is not None else FALLBACK
+
+
+def punch(phrase: str, sentence: Sentence, peak: float) -> float:
+    """How much a phrase sounds like the moment: exclaimed, asked, hype words, short,
+    said near the peak."""
+    tokens = _tokens(phrase)
+    score = 1.5 * phrase.count("!") + 0.8 * ("?" in phrase)
+    score += 0.8 * len(HYPE_WORDS & set(tokens))
+    score += 0.5 * (len(tokens) <= 8)
+    distance = max(0.0, sentence.start - peak, peak - sentence.end)
+    return score - 0.1 * distance
+
+
+def dominant_reaction(chat: list[ChatMessage]) -> str | None:
+    """What the most chatters wrote (each person once), as one of them wrote it."""
+    said: dict[str, Counter[str]] = {}
+    users: dict[str, set[str]] = {}
+    for msg in chat:
+        text = " ".join(msg.text.split())
+        key = text.lower().strip("!?. ")
+        if not key or len(text) > MAX_CHARS:
+            continue
+        said.setdefault(key, Counter())[text] += 1
+        users.setdefault(key, set()).add(msg.user.lower())
+    if not users:
+        return None
+    key = max(users, key=lambda k: (len(users[k]), -len(k)))
+    if len(users[key]) < 3:  # three people agreeing, or it is nobody's reaction
+        return None
+    return said[key].most_common(1)[0][0]
+
+
+def _phrases(text: str) -> list[str]:
+    """The sentence if it fits; else every run of its clauses that fits (cleaned), or
+    failing that its first words."""
+    whole = _clean(text)
+    if whole and len(whole) <= MAX_CHARS:
+        return [whole]
+    clauses = _CLAUSE.split(text)
+    runs = [_clean(" ".join(clauses[i:j])) for i in range(len(clauses))
+            for j in range(i + 1, len(clauses) + 1)]
+    fitting = [r for r in runs if r and len(r) <= MAX_CHARS]
+    if fitting:
+        return fitting
+    return [_cut(whole)] if whole else []
+
+
+def _clean(text: str) -> str:
+    """Filler and dangling commas trimmed from both edges; '' when too little is left."""
+    words = text.split()
+    while words and _bare(words[0]) in FILLER:
+        words.pop(0)
+    while words and _bare(words[-1]) in FILLER and len(words) > MIN_WORDS:
+        words.pop()
+    if len(words) < MIN_WORDS:
+        return ""
+    phrase = " ".join(words).rstrip(",;:-")
+    return phrase[0].upper() + phrase[1:]
+
+
+def _cut(text: str) -> str:
+    """A long clause cut at a word, within MAX_CHARS (its first words)."""
+    cut = text[:MAX_CHARS + 1].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:-")
+
+
+def _bare(word: str) -> str:
+    return word.lower().strip(".,!?…;:'\"-")
 
 
 def _tokens(text: str) -> list[str]:
     return re.findall(r"[a-z']+", text.lower())
-
-
-def _hype(text: str) -> bool:
-    return text.rstrip().endswith("!") or len(HYPE_WORDS & set(_tokens(text))) >= 2
-
-
-def _keywords(text: str, count: int = 4) -> list[str]:
-    tokens = [t for t in _tokens(text) if len(t) > 2 and t not in STOPWORDS]
-    return [word for word, _ in Counter(tokens).most_common(count)]
-
-
-def _trim(text: str) -> str:
-    text = text.strip()
-    if len(text) <= MAX_CHARS:
-        return text
-    cut = text[:MAX_CHARS].rsplit(" ", 1)[0]
-    return cut.rstrip(",;:") + "…"

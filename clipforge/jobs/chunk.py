@@ -65,7 +65,8 @@ def reads(run: Run, _inp: ChunkInput) -> list[str]:
 
 def load_signals(path: Path) -> signals.AudioSignals:
     with np.load(store.local(path)) as data:
-        return signals.AudioSignals(data["loudness"], data["brightness"], data["flatness"])
+        saved = {name: data[name] for name in data.files}
+    return signals.AudioSignals(**saved)
 
 
 def load_chunking(path: Path) -> tuple[list[Chunk], list[tuple[float, float]], int | None]:

@@ -56,8 +56,7 @@ def run(run: Run, inp: IngestInput) -> Result:
     result = signals.audio_signals(samples, run.seconds)
     path = run.artifact(".npz")
     tmp = path.with_name(path.stem + ".part.npz")
-    np.savez(tmp, loudness=result.loudness, brightness=result.brightness,
-             flatness=result.flatness)
+    np.savez(tmp, **result.arrays())  # type: ignore[arg-type]  # numpy stubs: allow_pickle
     tmp.replace(path)
     chat = run.options.chat or (Path(output["chat"]) if output.get("chat") else None)
     if chat is not None:  # what the chunk and score jobs' keys hold of the chat
