@@ -53,6 +53,14 @@ def test_weak_words_give_chat_s_dominant_reaction() -> None:
     assert title_is_phrase(title, words, [m.text for m in chat])
 
 
+def test_a_lone_emote_or_laugh_in_chat_is_no_title() -> None:
+    chat = [ChatMessage(5.0 + i, f"viewer{i}", "www") for i in range(8)]
+    chat += [ChatMessage(6.0 + i, f"fan{i}", "PogChamp") for i in range(6)]
+    title, words = clip_title("Hello I am originally from Chicago.", chat)
+    assert title == "Hello I am originally from Chicago."
+    assert title_is_phrase(title, words, [])
+
+
 @pytest.mark.parametrize("text", [
     "I forgot to say this before the last fight.", "Welcome to the stream, my inventory is "
     "somewhere.", "Five minutes left before the break.", "Hello, I'm originally from Chicago."])

@@ -58,13 +58,14 @@ def punch(phrase: str, sentence: Sentence, peak: float) -> float:
 
 
 def dominant_reaction(chat: list[ChatMessage]) -> str | None:
-    """What the most chatters wrote (each person once), as one of them wrote it."""
+    """What the most chatters wrote (each person once), as one of them wrote it: words,
+    not a lone emote or laugh ("www", "PogChamp" name no moment)."""
     said: dict[str, Counter[str]] = {}
     users: dict[str, set[str]] = {}
     for msg in chat:
         text = " ".join(msg.text.split())
         key = text.lower().strip("!?. ")
-        if not key or len(text) > MAX_CHARS:
+        if len(re.findall(r"\w+", key)) < MIN_WORDS or len(text) > MAX_CHARS:
             continue
         said.setdefault(key, Counter())[text] += 1
         users.setdefault(key, set()).add(msg.user.lower())
