@@ -3,6 +3,7 @@
 
 const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content || "";
 const $ = (sel, root = document) => root.querySelector(sel);
+const REACH = 30;  // s either side of a clip the trim handles reach (services/captions.py)
 const STAGES = ["ingest", "chunk", "transcribe", "analyze", "score", "render", "report"];
 
 function flash(message, ok = false) {
@@ -250,7 +251,7 @@ async function clipPage() {
 
   async function load() {
     clip = await api("GET", `/api/clips/${id}`);
-    words = clip.words;
+    words = clip.nearby;  // the clip's words and those the handles can reach
     $("#title").value = clip.title;
     $("#layout").value = clip.layout || "auto";
     $("#caption-style").value = clip.caption_style || "";
@@ -266,28 +267,33 @@ async function clipPage() {
     renderWords();
   }
 
-  function bounds() {
-    const all = [];
-    for (const w of words) all.push(w.start, w.end);
-    return all;
-  }
+  const SNAP = 1.0;  // s: a handle further than this from any word bound stays where it is
 
   function snap(t) {
-    const all = bounds();
-    if (!all.length) return t;
-    return all.reduce((best, b) => Math.abs(b - t) < Math.abs(best - t) ? b : best, all[0]);
+    let best = t, gap = SNAP;
+    for (const w of words) {
+      for (const b of [w.start, w.end]) {
+        if (Math.abs(b - t) < gap) { best = b; gap = Math.abs(b - t); }
+      }
+    }
+    return best;
   }
 
   function setupTrim() {
-    const lo = Math.max(0, clip.start - 15), hi = clip.end + 15;
+    const lo = Math.max(0, clip.start - REACH), hi = Math.min(clip.stream_duration, clip.end + REACH);
     for (const r of [start, end]) { r.min = lo; r.max = hi; }
     start.value = clip.start; end.value = clip.end;
+    $("#trim-min").textContent = clock(lo);
+    $("#trim-max").textContent = clock(hi);
     readout();
     if (!preview.src) preview.src = `/api/streams/${streamId}/source`;
   }
 
   function readout() {
     $("#trim-readout").textContent = `${clock(+start.value)} – ${clock(+end.value)} (${(end.value - start.value).toFixed(1)} s)`;
+    $("#start-at").textContent = clock(+start.value);
+    $("#end-at").textContent = clock(+end.value);
+    showInside();
   }
 
   for (const [handle, other, sign] of [[start, end, 1], [end, start, -1]]) {
@@ -311,25 +317,36 @@ async function clipPage() {
     preview.addEventListener("timeupdate", stop);
   });
 
+  // One input per heard word, named by its time; words outside the trim are hidden, and
+  // their edits are kept for when the clip is lengthened again.
   function renderWords() {
     const box = $("#words");
     box.replaceChildren();
-    const text = clip.captions ? clip.captions.split(/\s+/) : null;
-    words.forEach((w, i) => {
+    for (const w of words) {
       const input = document.createElement("input");
-      input.value = text && text.length === words.length ? text[i] : w.word;
+      input.value = w.word;
+      input.placeholder = w.heard;
       input.size = Math.max(3, input.value.length);
-      input.setAttribute("aria-label", `Word ${i + 1} at ${clock(w.start)}`);
-      input.dataset.original = w.word;
+      input.setAttribute("aria-label", `Word at ${clock(w.start)}, heard as “${w.heard}”`);
+      input.dataset.start = w.start;
+      input.dataset.end = w.end;
+      input.dataset.shown = w.word;
+      input.classList.toggle("edited", w.word !== w.heard);
       box.append(input);
-    });
+    }
+    showInside();
   }
 
-  function captionText() {
-    const typed = [...$("#words").querySelectorAll("input")].map((i) => i.value.trim()).filter(Boolean);
-    const heard = words.map((w) => w.word.trim());
-    const changed = typed.join(" ") !== heard.join(" ");
-    return changed ? typed.join(" ") : null;
+  function showInside() {
+    for (const input of document.querySelectorAll("#words input")) {
+      input.hidden = !(+input.dataset.end > +start.value && +input.dataset.start < +end.value);
+    }
+  }
+
+  function wordEdits() {
+    return [...document.querySelectorAll("#words input")]
+      .filter((i) => i.value.trim() !== i.dataset.shown)
+      .map((i) => ({ start: +i.dataset.start, word: i.value.trim() }));
   }
 
   $("#edit-form").addEventListener("submit", async (e) => {
@@ -341,8 +358,8 @@ async function clipPage() {
     if ($("#layout").value !== (clip.layout || "auto")) changes.layout = $("#layout").value;
     const style = $("#caption-style").value;
     if (style && style !== (clip.caption_style || "")) changes.caption_style = style;
-    const text = captionText();
-    if (text !== null && text !== clip.captions) changes.captions = text;
+    const edits = wordEdits();
+    if (edits.length) changes.words = edits;
     if (!Object.keys(changes).length) { flash("Nothing changed."); return; }
     try {
       $("#save").disabled = true;
