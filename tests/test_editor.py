@@ -159,3 +159,36 @@ def clock(seconds: float) -> str:
     """The web UI's m:ss.s."""
     m = int(seconds // 60)
     return f"{m}:{seconds - 60 * m:04.1f}"
+
+
+def test_publish_errors_sit_by_the_control_and_name_every_platform(
+        editor: Processed, browser: Any) -> None:  # noqa: F811
+    """No account is connected: nothing is ticked; asked anyway, the refusal appears
+    next to Publish, names YouTube and X in plain words, not a command line."""
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    watch = Watch()
+    watch.attach(page)
+    open_clip(page, editor)
+    page.wait_for_selector("#pub-youtube-note:visible")
+    assert not page.locator("#pub-youtube").is_checked()
+    assert not page.locator("#pub-x").is_checked()
+    page.get_by_role("button", name="Approve").click()
+    page.wait_for_selector("#clip-status[data-status=approved]")
+    page.locator("#pub-youtube").check()
+    page.locator("#pub-x").check()
+    page.get_by_role("button", name="Publish", exact=True).click()
+    error = page.locator(".publish #publish-error")
+    error.wait_for(state="visible")
+    text = error.inner_text()
+    assert "YouTube" in text and " X " in text, text
+    assert "clipforge" not in text and "--" not in text
+    assert "account" not in page.locator("#flash").inner_text()  # not up at the top
+    box, button = error.bounding_box(), page.locator("#publish").bounding_box()
+    assert box and button and 0 <= box["y"] - button["y"] < 200  # right below the button
+    assert watch.problems == []
+    # The API names every platform too, for programs.
+    refused = editor.api.post(f"/api/clips/{editor.clip_id}/publish",
+                              json={"platforms": ["youtube", "x"]})
+    assert refused.status_code == 409
+    assert refused.json()["platforms"] == ["youtube", "x"]
+    assert "no YouTube or X account" in refused.json()["message"]

@@ -31,6 +31,8 @@ Item = TypeVar("Item")
 class Error(BaseModel):
     code: str = Field(description="Stable, for programs: e.g. not_media, not_found")
     message: str = Field(description="For people: what went wrong and what to do")
+    platforms: list[str] | None = Field(default=None, description=(
+        "no_account only: every platform asked for that has no connected account"))
 
 
 class Page(BaseModel, Generic[Item]):

@@ -3,6 +3,7 @@
 
 const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content || "";
 const $ = (sel, root = document) => root.querySelector(sel);
+const PLATFORM_NAMES = { youtube: "YouTube", x: "X" };
 const REACH = 30;  // s either side of a clip the trim handles reach (services/captions.py)
 const STAGES = ["ingest", "chunk", "transcribe", "analyze", "score", "render", "report"];
 
@@ -24,7 +25,12 @@ async function api(method, path, body) {
   const response = await fetch(path, init);
   if (response.status === 401) { location.href = "/login?next=" + encodeURIComponent(location.pathname); throw new Error("login"); }
   const data = response.status === 204 ? null : await response.json();
-  if (!response.ok) throw new Error(data?.message || `${method} ${path}: ${response.status}`);
+  if (!response.ok) {
+    const error = new Error(data?.message || `${method} ${path}: ${response.status}`);
+    error.code = data?.code;
+    error.platforms = data?.platforms;
+    throw error;
+  }
   return data;
 }
 
@@ -418,18 +424,55 @@ async function clipPage() {
     if (busy) polling = setTimeout(() => loadPublications().catch(() => {}), 3000);
   }
 
+  // Only platforms with a connected account are ticked; the others say so.
+  let connected = new Set();
+  async function loadAccounts() {
+    const stream = await api("GET", `/api/streams/${streamId}`);
+    const accounts = stream.streamer_id == null ? []
+      : await api("GET", `/api/streamers/${stream.streamer_id}/accounts`);
+    connected = new Set(accounts.filter((a) => a.status === "connected").map((a) => a.platform));
+    for (const platform of Object.keys(PLATFORM_NAMES)) {
+      $(`#pub-${platform}`).checked = connected.has(platform);
+      $(`#pub-${platform}-note`).hidden = connected.has(platform);
+    }
+  }
+
+  // Shown next to the Publish button, where the eye is, naming every platform at fault.
+  function publishError(text, link = false) {
+    const box = $("#publish-error");
+    box.replaceChildren(text);
+    if (link) {
+      const a = document.createElement("a");
+      a.href = "/streamers"; a.textContent = "Connect accounts on the Streamers page.";
+      box.append(" ", a);
+    }
+    box.hidden = !text;
+  }
+
+  function noAccount(platforms) {
+    const names = platforms.map((p) => PLATFORM_NAMES[p] || p);
+    publishError(`Not published: no ${names.join(" or ")} account is connected for this streamer.`, true);
+  }
+
   $("#publish-form").addEventListener("submit", async (e) => {
     e.preventDefault();
-    const platforms = [];
-    if ($("#pub-youtube").checked) platforms.push("youtube");
-    if ($("#pub-x").checked) platforms.push("x");
+    const platforms = Object.keys(PLATFORM_NAMES).filter((p) => $(`#pub-${p}`).checked);
     const when = $("#pub-at").value;
+    if (!platforms.length) { publishError("Tick YouTube Shorts or X to publish to."); return; }
+    if (!["approved", "published"].includes($("#clip-status").dataset.status)) {
+      publishError("Approve the clip before publishing it."); return;
+    }
+    const missing = platforms.filter((p) => !connected.has(p));
+    if (missing.length) { noAccount(missing); return; }
     try {
       await api("POST", `/api/clips/${id}/publish`, {
         platforms, publish_at: when ? new Date(when).toISOString() : null });
-      flash("Publishing…", true);
+      publishError("");
       await loadPublications();
-    } catch (err) { flash(err.message); }
+    } catch (err) {
+      if (err.code === "no_account") noAccount(err.platforms || platforms);
+      else publishError(err.message);
+    }
   });
 
   $("#approve").addEventListener("click", () => review("approve"));
@@ -450,6 +493,7 @@ async function clipPage() {
 
   await load();
   await loadPublications();
+  await loadAccounts();
   listen((event) => {
     if (event.payload?.clip_id !== id) return;
     if (event.name === "clip.published" || event.payload?.stage === "publish") {
@@ -573,7 +617,6 @@ async function streamersPage() {
     not_granted: "Access was not granted.",
     failed: "The account could not be connected; the server's log has the details.",
   };
-  const PLATFORM_NAMES = { youtube: "YouTube", x: "X" };
   const back = new URLSearchParams(location.search);
   if (PLATFORM_NAMES[back.get("connected")]) {
     flash(`Connected ${PLATFORM_NAMES[back.get("connected")]}.`, true);
