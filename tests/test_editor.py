@@ -4,23 +4,36 @@ reach beyond the clip. Each test is one of the issue's defects."""
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 import pytest
 
 from tests.servers import Server
 from tests.test_api import SERVER_SETTINGS, stream_90s  # noqa: F401 - a fixture
-from tests.test_web import CHROMIUM, Watch, browser, db, log_in, set_range  # noqa: F401
+from tests.test_web import CHROMIUM, Watch, log_in, set_range
 from tools import synth
 
 playwright = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
 PASSWORD = "correct horse"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One Chromium for the module's tests (each opens its own page)."""
+    with playwright.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield launched
+        launched.close()
 
 
 @dataclass
@@ -81,7 +94,7 @@ def open_clip(page: Any, editor: Processed) -> None:
 
 
 def test_trim_and_word_edit_in_one_save_burn_each_word_at_its_time(
-        editor: Processed, browser: Any) -> None:  # noqa: F811
+        editor: Processed, browser: Any) -> None:
     """The issue's High defect: trimmed words still shown, every word spread evenly, the
     editor showing the old word after a reload."""
     before = editor.api.get(f"/api/clips/{editor.clip_id}").json()
@@ -134,7 +147,7 @@ def test_trim_and_word_edit_in_one_save_burn_each_word_at_its_time(
     assert watch.problems == []
 
 
-def test_a_trimmed_clip_can_be_lengthened_again(editor: Processed, browser: Any  # noqa: F811
+def test_a_trimmed_clip_can_be_lengthened_again(editor: Processed, browser: Any
                                                 ) -> None:
     """Dragging Start earlier than the clip snaps to a word there, not back inside."""
     clip = editor.api.get(f"/api/clips/{editor.clip_id}").json()
@@ -162,7 +175,7 @@ def clock(seconds: float) -> str:
 
 
 def test_publish_errors_sit_by_the_control_and_name_every_platform(
-        editor: Processed, browser: Any) -> None:  # noqa: F811
+        editor: Processed, browser: Any) -> None:
     """No account is connected: nothing is ticked; asked anyway, the refusal appears
     next to Publish, names YouTube and X in plain words, not a command line."""
     page = browser.new_page(viewport={"width": 390, "height": 844})
@@ -192,3 +205,113 @@ def test_publish_errors_sit_by_the_control_and_name_every_platform(
     assert refused.status_code == 409
     assert refused.json()["platforms"] == ["youtube", "x"]
     assert "no YouTube or X account" in refused.json()["message"]
+
+
+def test_the_upload_form_sends_chat_streamer_layout_and_caption_style(
+        editor: Processed, browser: Any, tmp_path: Path) -> None:
+    """Every web upload ran without chat, and with the default streamer, layout and style."""
+    assert editor.api.post("/api/streamers", json={"name": "Streamer Two"}).status_code == 201
+    video, chat = tmp_path / "short.mp4", tmp_path / "short-chat.jsonl"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=320x180:d=6",
+                    "-f", "lavfi", "-i", "sine=f=300:d=6", "-shortest", "-pix_fmt", "yuv420p",
+                    str(video)], check=True)
+    chat.write_text("".join(json.dumps({"t": t, "user": "viewer", "text": "hello"}) + "\n"
+                            for t in range(6)))
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    watch = Watch()
+    watch.attach(page)
+    log_in(page, editor.server, "/")
+    page.get_by_label("Recording file").set_input_files(str(video))
+    page.get_by_label("Chat replay").set_input_files(str(chat))
+    page.locator("#streamer").select_option("Streamer Two")
+    page.locator("#upload-layout").select_option("stacked")
+    page.locator("#upload-caption-style").select_option("bold")
+    page.get_by_role("button", name="Upload").click()
+    page.wait_for_selector(".stream .name:has-text('short')")
+    (stream,) = [s for s in editor.api.get("/api/streams").json()["items"]
+                 if s["name"] == "short"]
+    detail = editor.api.get(f"/api/streams/{stream['id']}").json()
+    options = detail["options"]
+    assert options["chat"] and options["chat"].endswith(".jsonl")
+    assert (options["streamer"], options["layout"], options["caption_style"]) == (
+        "Streamer Two", "stacked", "bold")
+    streamer = editor.api.get(f"/api/streamers/{detail['streamer_id']}").json()
+    assert streamer["name"] == "Streamer Two"
+    wait_done(editor.api, stream["id"])  # a 6-second recording: done with 0 clips...
+    notice = page.locator("#flash.notice")  # ...which the page says as a notice, not an error
+    notice.wait_for(state="visible")
+    assert "0 clips" in notice.inner_text()
+    assert watch.problems == []
+
+
+# --- polish: each of the issue's small defects -------------------------------------------
+
+CONTRAST = """el => {
+  const rgb = (c) => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
+  const lum = (c) => { const [r, g, b] = rgb(c).map((v) => { v /= 255;
+    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  const style = getComputedStyle(el);
+  const [a, b] = [lum(style.color), lum(style.backgroundColor)].sort((x, y) => y - x);
+  return (a + 0.05) / (b + 0.05);
+}"""
+
+
+def test_buttons_meet_wcag_aa_contrast(editor: Processed, browser: Any) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    open_clip(page, editor)
+    for name in ("#approve", "#save", "#publish"):
+        ratio = page.locator(name).evaluate(CONTRAST)
+        assert ratio >= 4.5, f"{name}: {ratio:.2f}:1"
+
+
+def test_notices_look_like_notices_and_can_be_dismissed(editor: Processed,
+                                                        browser: Any) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    open_clip(page, editor)
+    page.get_by_role("button", name="Save and re-render").click()  # nothing changed
+    flash = page.locator("#flash")
+    flash.wait_for(state="visible")
+    assert "Nothing changed." in flash.inner_text()
+    assert flash.get_attribute("class") == "notice" and flash.get_attribute("role") == "status"
+    flash.get_by_role("button", name="Dismiss").click()
+    assert flash.is_hidden()
+
+
+def test_a_wrong_password_keeps_the_user_name(editor: Processed, browser: Any) -> None:
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(editor.server.url + "/login")
+    page.get_by_label("User name").fill("editor")
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_selector("text=Wrong user name or password.")
+    assert page.get_by_label("User name").input_value() == "editor"
+    page.get_by_label("Password").fill(PASSWORD)  # focus is on it: just type the right one
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(editor.server.url + "/")
+
+
+def test_the_add_a_streamer_form_keeps_labels_with_their_fields(editor: Processed,
+                                                                 browser: Any) -> None:
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    log_in(page, editor.server, "/streamers")
+    form = page.locator("#streamer-form")
+    for field, label in (("#s-name", "Name"), ("#s-platform", "Platform"),
+                         ("#s-channel", "Channel")):
+        box, cell = page.locator(field).bounding_box(), form.get_by_text(label).bounding_box()
+        assert box and cell
+        assert abs(box["x"] - cell["x"]) < 2 and 0 < box["y"] - cell["y"] < 40  # right above
+    tops = {round(page.locator(f).bounding_box()["y"]) for f in ("#s-name", "#s-channel")}
+    assert len(tops) == 1  # the fields sit in one row
+
+
+def test_downloads_are_named_by_the_clip_title(editor: Processed) -> None:
+    clip = editor.api.get(f"/api/clips/{editor.clip_id}").json()
+    first_words = " ".join(re.findall(r"\w+", clip["title"])[:2])
+    assert first_words
+    with editor.api.stream("GET", f"/api/clips/{editor.clip_id}/video") as video:
+        assert video.status_code == 200
+        named = unquote(video.headers["content-disposition"])
+    assert first_words in named and editor.clip_id not in named and ".mp4" in named, named
+    srt = editor.api.get(f"/api/clips/{editor.clip_id}/captions.srt")
+    assert first_words in unquote(srt.headers["content-disposition"])

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, PlainTextResponse, Response
@@ -116,8 +118,16 @@ def publish_clip(clip_id: ClipIdPath, body: schemas.PublishIn, found: ServicesDe
             responses={**NOT_FOUND, 200: {"content": {"video/mp4": {}}}})
 def download_clip(clip_id: ClipIdPath, s: SessionDep, member: Viewer) -> FileResponse:
     """The rendered MP4."""
-    path = _file(workspaces.clip(s, member, clip_id), ".mp4")
-    return FileResponse(path, media_type="video/mp4", filename=f"{clip_id}.mp4")
+    clip = workspaces.clip(s, member, clip_id)
+    return FileResponse(_file(clip, ".mp4"), media_type="video/mp4",
+                        filename=download_name(clip, ".mp4"))
+
+
+def download_name(clip: ClipRow, suffix: str) -> str:
+    """A file name people recognise: the clip's title (what a file system allows of it),
+    else its id."""
+    title = " ".join(re.sub(r"[^\w\s'&,.!()-]+", " ", clip.title).split())[:80].strip(" .")
+    return f"{title or clip.id}{suffix}"
 
 
 @router.get("/api/clips/{clip_id}/captions.srt", response_class=PlainTextResponse,
@@ -139,7 +149,7 @@ def _subtitles(clip: ClipRow, suffix: str, media_type: str) -> Response:
     path = _file(clip, suffix, "its captions file predates SRT/VTT; save it again to "
                  "re-render")
     return Response(path.read_text(), media_type=f"{media_type}; charset=utf-8", headers={
-        "Content-Disposition": f'inline; filename="{clip.id}{suffix}"'})
+        "Content-Disposition": f"inline; filename*=utf-8''{quote(download_name(clip, suffix))}"})
 
 
 @router.get("/api/clips/{clip_id}/thumbnail", response_class=FileResponse,

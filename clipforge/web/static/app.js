@@ -7,12 +7,26 @@ const PLATFORM_NAMES = { youtube: "YouTube", x: "X" };
 const REACH = 30;  // s either side of a clip the trim handles reach (services/captions.py)
 const STAGES = ["ingest", "chunk", "transcribe", "analyze", "score", "render", "report"];
 
-function flash(message, ok = false) {
+// A message at the top: kind "error" (the default), "ok" (true; fades after a while) or
+// "notice" (something to know, not a failure). Each can be dismissed.
+let flashTimer = null;
+function flash(message, kind = "error") {
   const box = $("#flash");
   if (!box) return;
-  box.textContent = message;
-  box.classList.toggle("ok", ok);
+  kind = kind === true ? "ok" : kind || "error";
+  clearTimeout(flashTimer);
+  box.replaceChildren();
   box.hidden = !message;
+  if (!message) return;
+  const text = document.createElement("span");
+  text.textContent = message;
+  const close = document.createElement("button");
+  close.type = "button"; close.className = "ghost small dismiss"; close.textContent = "Dismiss";
+  close.addEventListener("click", () => { box.hidden = true; });
+  box.append(text, close);
+  box.className = kind;
+  box.setAttribute("role", kind === "error" ? "alert" : "status");
+  if (kind === "ok") flashTimer = setTimeout(() => { box.hidden = true; }, 10000);
 }
 
 async function api(method, path, body) {
@@ -128,6 +142,13 @@ async function dashboard() {
 
   async function refresh(id) { row(await api("GET", `/api/streams/${id}`)); }
 
+  const streamers = await api("GET", "/api/streamers?limit=200");
+  for (const s of streamers.items) {
+    if (s.name === "default") continue;
+    const option = document.createElement("option");
+    option.value = option.textContent = s.name;
+    $("#streamer").append(option);
+  }
   const page = await api("GET", "/api/streams?limit=50");
   for (const stream of page.items.reverse()) await refresh(stream.id);
   $("#no-streams").hidden = rows.size > 0;
@@ -140,7 +161,7 @@ async function dashboard() {
       refresh(id).catch((err) => flash(err.message));
     }
     if (event.name === "job.progress") progress(id, event.payload.stage, event.payload.fraction);
-    if (event.name === "stream.notice") flash(event.payload.message);
+    if (event.name === "stream.notice") flash(event.payload.message, "notice");
     if (EVENT_STAGE[event.name]) progress(id, EVENT_STAGE[event.name], 1);
   });
 
@@ -160,6 +181,13 @@ async function dashboard() {
     const form = new FormData();
     form.append("file", file);
     form.append("top", $("#top").value || "5");
+    const chat = $("#chat").files[0];
+    if (chat) form.append("chat", chat);
+    form.append("streamer", $("#streamer").value || "default");
+    // Empty: the streamer's own default applies.
+    if ($("#upload-layout").value) form.append("layout", $("#upload-layout").value);
+    const style = $("#upload-caption-style").value;
+    if (style) form.append("caption_style", style);
     const bar = $("#upload-progress");
     bar.hidden = false; bar.value = 0;
     const xhr = new XMLHttpRequest();  // fetch cannot report upload progress
@@ -366,7 +394,7 @@ async function clipPage() {
     if (style && style !== (clip.caption_style || "")) changes.caption_style = style;
     const edits = wordEdits();
     if (edits.length) changes.words = edits;
-    if (!Object.keys(changes).length) { flash("Nothing changed."); return; }
+    if (!Object.keys(changes).length) { flash("Nothing changed.", "notice"); return; }
     try {
       $("#save").disabled = true;
       await api("PATCH", `/api/clips/${id}`, changes);
@@ -391,7 +419,7 @@ async function clipPage() {
     }
     const next = order[order.indexOf(id) + step];
     if (next) location.href = `/clips/${next}`;
-    else flash(step > 0 ? "This is the last clip." : "This is the first clip.");
+    else flash(step > 0 ? "This is the last clip." : "This is the first clip.", "notice");
   }
 
   let polling = null;
@@ -612,7 +640,7 @@ async function streamersPage() {
   const FLASHES = {
     unknown_platform: "Connect YouTube or X.",
     not_configured: "This platform's OAuth client is not configured on the server (see its log).",
-    no_public_url: "The server needs CLIPFORGE_PUBLIC_URL to connect accounts.",
+    no_public_url: "This server does not know its public address yet, so accounts cannot be connected; ask whoever runs it to set it.",
     stale_state: "The sign-in came back expired or from another browser; press Connect again.",
     not_granted: "Access was not granted.",
     failed: "The account could not be connected; the server's log has the details.",
