@@ -17,6 +17,8 @@ from urllib.parse import unquote
 import httpx
 import pytest
 
+from tests.a11y import violations
+from tests.conftest import ROOT
 from tests.servers import Server
 from tests.test_api import SERVER_SETTINGS, stream_90s  # noqa: F401 - a fixture
 from tests.test_web import CHROMIUM, Watch, log_in, set_range
@@ -25,6 +27,7 @@ from tools import synth
 playwright = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
 PASSWORD = "correct horse"
+SHOTS = ROOT / "artifacts" / "editor"
 
 
 @pytest.fixture(scope="module")
@@ -315,3 +318,44 @@ def test_downloads_are_named_by_the_clip_title(editor: Processed) -> None:
     assert first_words in named and editor.clip_id not in named and ".mp4" in named, named
     srt = editor.api.get(f"/api/clips/{editor.clip_id}/captions.srt")
     assert first_words in unquote(srt.headers["content-disposition"])
+
+
+def test_timeline_clips_are_clickable_below_the_curve_and_it_has_a_time_axis(
+        editor: Processed, browser: Any) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    log_in(page, editor.server, f"/streams/{editor.stream_id}")
+    mark = page.locator("#timeline .clipmark").first
+    mark.wait_for()
+    box = mark.bounding_box()
+    assert box
+    # Near the bottom of the region, where the score curve's area lies under it.
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] - 4)
+    page.wait_for_url(re.compile(r"/clips/"), timeout=10_000)
+    page.go_back()
+    ticks = page.locator("#timeline-axis span")
+    ticks.first.wait_for()
+    labels = ticks.all_inner_texts()
+    assert labels[0] == "0:00.0" and len(labels) >= 3
+    assert all(re.fullmatch(r"\d+:\d\d\.\d", t) for t in labels)
+
+
+def test_every_page_has_no_serious_accessibility_violations(editor: Processed,
+                                                            browser: Any) -> None:
+    """axe-core (vendored) on each page, desktop and phone; screenshots to artifacts/."""
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.goto(editor.server.url + "/login")
+    found = {"login": violations(page)}
+    log_in(page, editor.server, "/")
+    pages = {"dashboard": "/", "stream": f"/streams/{editor.stream_id}",
+             "editor": f"/clips/{editor.clip_id}", "streamers": "/streamers"}
+    ready = {"dashboard": ".stream", "stream": ".clip", "editor": "#words input:not([hidden])",
+             "streamers": ".streamer"}
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for name, path in pages.items():
+        page.goto(editor.server.url + path)
+        page.wait_for_selector(ready[name])
+        for label, (width, height) in (("desktop", (1440, 900)), ("phone", (390, 844))):
+            page.set_viewport_size({"width": width, "height": height})
+            found[f"{name} ({label})"] = violations(page)
+            page.screenshot(path=str(SHOTS / f"{name}-{label}.png"), full_page=True)
+    assert {k: v for k, v in found.items() if v} == {}

@@ -242,21 +242,7 @@ async function streamPage() {
     const hi = Math.max(...curve, 1e-6);
     const x = (t) => (1000 * t / Math.max(timeline.duration, 1)).toFixed(1);
     const y = (v) => (115 - 105 * Math.max(v, 0) / hi).toFixed(1);
-    for (const clip of timeline.clips) {
-      const rect = document.createElementNS(ns, "rect");
-      rect.setAttribute("class", "clipmark");
-      rect.setAttribute("x", x(clip.start)); rect.setAttribute("y", 0);
-      rect.setAttribute("width", Math.max(2, x(clip.end) - x(clip.start)));
-      rect.setAttribute("height", 120);
-      rect.setAttribute("tabindex", "0");
-      rect.setAttribute("role", "link");
-      rect.setAttribute("aria-label", `Clip ${clip.rank}: ${clip.title}`);
-      const go = () => { location.href = `/clips/${clip.id}`; };
-      rect.addEventListener("click", go);
-      rect.addEventListener("keydown", (e) => { if (e.key === "Enter") go(); });
-      svg.append(rect);
-    }
-    if (curve.length) {
+    if (curve.length) {  // drawn first: the clip regions above it take every click
       const points = curve.map((v, i) => `${(1000 * i / n).toFixed(1)},${y(v)}`).join(" ");
       const area = document.createElementNS(ns, "polygon");
       area.setAttribute("class", "area");
@@ -265,6 +251,35 @@ async function streamPage() {
       line.setAttribute("class", "curve");
       line.setAttribute("points", points);
       svg.append(area, line);
+    }
+    for (const clip of timeline.clips) {
+      const rect = document.createElementNS(ns, "rect");
+      rect.setAttribute("class", "clipmark");
+      rect.setAttribute("x", x(clip.start)); rect.setAttribute("y", 0);
+      rect.setAttribute("width", Math.max(2, x(clip.end) - x(clip.start)));
+      rect.setAttribute("height", 120);
+      rect.setAttribute("tabindex", "0");
+      rect.setAttribute("role", "link");
+      rect.setAttribute("aria-label", `Clip ${clip.rank}: ${clip.title}, ${clock(clip.start)} to ${clock(clip.end)}`);
+      const go = () => { location.href = `/clips/${clip.id}`; };
+      rect.addEventListener("click", go);
+      rect.addEventListener("keydown", (e) => { if (e.key === "Enter") go(); });
+      svg.append(rect);
+    }
+    drawAxis(timeline.duration);
+  }
+
+  // Time labels under the timeline, at round steps that fit about six across.
+  function drawAxis(duration) {
+    const axis = $("#timeline-axis");
+    axis.replaceChildren();
+    const steps = [5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
+    const step = steps.find((s) => duration / s <= 6) || 7200;
+    for (let t = 0; t <= duration; t += step) {
+      const tick = document.createElement("span");
+      tick.textContent = clock(t);
+      tick.style.left = `${(100 * t / Math.max(duration, 1)).toFixed(2)}%`;
+      axis.append(tick);
     }
   }
 
