@@ -6,6 +6,7 @@ import numpy as np
 
 from clipforge.analysis import bounds, score, signals
 from clipforge.domain import ChatMessage, Segment, Word
+from clipforge.jobs.score import fewer_than_asked
 
 
 def talk(start: float, text: str, gap: float = 0.8) -> list[Segment]:
@@ -134,3 +135,11 @@ def test_cascade_looks_everywhere_when_cheap_signals_are_flat() -> None:
     assert len(spans) == 1  # one peak: one window around it, wide enough for a clip
     start, end = spans[0]
     assert start <= 150 - 30 and end >= 153 + 30 and end - start < 300
+
+
+def test_fewer_clips_than_asked_say_why() -> None:
+    short = fewer_than_asked(2, 5, 50.0, 15.0)
+    assert short.startswith("Fewer clips than asked: 2 of 5")
+    assert "room for 3 clips of at least 15 s" in short
+    quiet = fewer_than_asked(3, 5, 600.0, 15.0)
+    assert "only 3 moments rose above the rest" in quiet

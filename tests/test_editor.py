@@ -241,6 +241,8 @@ def test_the_upload_form_sends_chat_streamer_layout_and_caption_style(
     streamer = editor.api.get(f"/api/streamers/{detail['streamer_id']}").json()
     assert streamer["name"] == "Streamer Two"
     wait_done(editor.api, stream["id"])  # a 6-second recording: done with 0 clips...
+    (why,) = editor.api.get(f"/api/streams/{stream['id']}").json()["notices"]
+    assert why.startswith("0 clips: the recording lasts 6.0 s")
     notice = page.locator("#flash.notice")  # ...which the page says as a notice, not an error
     notice.wait_for(state="visible")
     assert "0 clips" in notice.inner_text()

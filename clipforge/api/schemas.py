@@ -87,7 +87,10 @@ class StreamDetail(Stream):
     options: dict[str, Any]
     chat_lag: float | None
     stages: list[StageProgress]
-    clips: int
+    clips: int = Field(description="Clips ready to review: rendered (or, for a stream not "
+                       "rendered, listed); not those still being rendered")
+    notices: list[str] = Field(default_factory=list, description=(
+        "What to know about the latest run, e.g. why it has fewer clips than asked"))
 
 
 class Clip(BaseModel):

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from clipforge import domain
 from clipforge.api import schemas
 from clipforge.services import captions
 from clipforge.storage.models import (
@@ -67,11 +68,16 @@ def stream_detail(s: Session, row: StreamRow) -> schemas.StreamDetail:
                 JobRow.stream_id == row.id, JobRow.run == row.run)
             .group_by(JobRow.stage, JobRow.status)):
         counts.setdefault(stage, {})[status] = n
+    ready = [ClipRow.status != "candidate"] if (row.options or {}).get("render", True) else []
     clips = s.scalar(select(func.count()).select_from(ClipRow)
-                     .where(ClipRow.stream_id == row.id)) or 0
+                     .where(ClipRow.stream_id == row.id, *ready)) or 0
+    notices = s.scalars(select(EventRow.payload).where(
+        EventRow.stream_id == row.id, EventRow.name == domain.STREAM_NOTICE,
+        EventRow.created_at >= row.submitted_at).order_by(EventRow.id))
     return schemas.StreamDetail(
         **stream_view(row).model_dump(), options=_hidden(row.options), chat_lag=row.chat_lag,
-        stages=[_stage(stage, counts.get(stage, {})) for stage in STAGES], clips=clips)
+        stages=[_stage(stage, counts.get(stage, {})) for stage in STAGES], clips=clips,
+        notices=[hide_paths(str(p.get("message", ""))) for p in notices])
 
 
 def _stage(stage: str, counts: dict[str, int]) -> schemas.StageProgress:

@@ -213,6 +213,8 @@ async function streamPage() {
       api("GET", `/api/streams/${id}`), api("GET", `/api/streams/${id}/timeline`)]);
     setStatus($("#stream-status"), stream.status);
     $("#stream-meta").textContent = `${clock(stream.duration)} · ${stream.clips} clips`;
+    $("#stream-notices").replaceChildren(...stream.notices.map((text) => {
+      const li = document.createElement("li"); li.textContent = text; return li; }));
     drawTimeline(timeline);
     const list = $("#clips");
     list.replaceChildren();
@@ -285,7 +287,7 @@ async function streamPage() {
 
   await load();
   listen((event) => {
-    if (["stream.completed", "clip.rendered", "clip.approved", "clip.rejected"].includes(event.name)) {
+    if (["stream.completed", "stream.notice", "clip.rendered", "clip.approved", "clip.rejected"].includes(event.name)) {
       load().catch((err) => flash(err.message));
     }
   }, id);
