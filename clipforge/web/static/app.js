@@ -271,12 +271,15 @@ async function streamPage() {
     drawAxis(timeline.duration);
   }
 
-  // Time labels under the timeline, at round steps that fit about six across.
+  // Time labels under the timeline, at round steps, as many as fit without touching.
+  let axisDuration = 0;
   function drawAxis(duration) {
     const axis = $("#timeline-axis");
+    axisDuration = duration;
     axis.replaceChildren();
-    const steps = [5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
-    const step = steps.find((s) => duration / s <= 6) || 7200;
+    const fit = Math.max(2, Math.floor(axis.getBoundingClientRect().width / 80));
+    const steps = [5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200];
+    const step = steps.find((s) => duration / s <= fit - 1) || 14400;
     for (let t = 0; t <= duration; t += step) {
       const tick = document.createElement("span");
       tick.textContent = clock(t);
@@ -284,6 +287,7 @@ async function streamPage() {
       axis.append(tick);
     }
   }
+  window.addEventListener("resize", () => { if (axisDuration) drawAxis(axisDuration); });
 
   await load();
   listen((event) => {
