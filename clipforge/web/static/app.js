@@ -540,9 +540,10 @@ async function clipPage() {
     e.preventDefault();
   });
 
-  await load();
-  await loadPublications();
+  // Everything but the editor first: once the words show, nothing is left in flight.
   await loadAccounts();
+  await loadPublications();
+  await load();
   listen((event) => {
     if (event.payload?.clip_id !== id) return;
     if (event.name === "clip.published" || event.payload?.stage === "publish") {
