@@ -142,17 +142,6 @@ async function dashboard() {
 
   async function refresh(id) { row(await api("GET", `/api/streams/${id}`)); }
 
-  const streamers = await api("GET", "/api/streamers?limit=200");
-  for (const s of streamers.items) {
-    if (s.name === "default") continue;
-    const option = document.createElement("option");
-    option.value = option.textContent = s.name;
-    $("#streamer").append(option);
-  }
-  const page = await api("GET", "/api/streams?limit=50");
-  for (const stream of page.items.reverse()) await refresh(stream.id);
-  $("#no-streams").hidden = rows.size > 0;
-
   listen((event) => {
     const id = event.stream_id;
     if (!id) return;
@@ -202,6 +191,17 @@ async function dashboard() {
     xhr.onerror = () => flash("Upload failed: the connection dropped");
     xhr.send(form);
   });
+  // Loaded after the forms are live: a click on Upload never submits the bare form.
+  const streamers = await api("GET", "/api/streamers?limit=200");
+  for (const s of streamers.items) {
+    if (s.name === "default") continue;
+    const option = document.createElement("option");
+    option.value = option.textContent = s.name;
+    $("#streamer").append(option);
+  }
+  const page = await api("GET", "/api/streams?limit=50");
+  for (const stream of page.items.reverse()) await refresh(stream.id);
+  $("#no-streams").hidden = rows.size > 0;
 }
 
 // ---- Stream page -----------------------------------------------------------------
