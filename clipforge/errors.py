@@ -170,9 +170,14 @@ class DownloadFailed(InputError):
 
 
 class NoAccount(Conflict):
-    """Publishing asked for a platform the streamer has not connected."""
+    """Publishing asked for platforms the streamer has not connected (all of them named,
+    in `platforms`, for a program to act on)."""
 
     code = "no_account"
+
+    def __init__(self, message: str, platforms: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.platforms = platforms or []
 
 
 class PublishFailed(ClipForgeError):

@@ -6,6 +6,7 @@ import numpy as np
 
 from clipforge.analysis import bounds, score, signals
 from clipforge.domain import ChatMessage, Segment, Word
+from clipforge.jobs.score import fewer_than_asked
 
 
 def talk(start: float, text: str, gap: float = 0.8) -> list[Segment]:
@@ -152,3 +153,11 @@ def test_an_exclamation_after_calm_is_a_payoff_and_chat_echoes_words() -> None:
             for i in range(10)]
     echo = semantics.chat_echo(spoken, chat, lag=0, seconds=40)
     assert echo[int(exclaim.start)] > 0 and echo[: int(spoken[0].end)].sum() == 0
+
+
+def test_fewer_clips_than_asked_say_why() -> None:
+    short = fewer_than_asked(2, 5, 50.0, 15.0)
+    assert short.startswith("Fewer clips than asked: 2 of 5")
+    assert "room for 3 clips of at least 15 s" in short
+    quiet = fewer_than_asked(3, 5, 600.0, 15.0)
+    assert "only 3 moments rose above the rest" in quiet

@@ -218,6 +218,9 @@ def test_publishing_needs_an_approved_clip_and_a_connected_account(
     orchestrator = Orchestrator(repo, settings)
     with pytest.raises(errors.NoAccount, match="account connect youtube --streamer alice"):
         orchestrator.publish(clip.clip_id, ["youtube"])
+    with pytest.raises(errors.NoAccount, match="no YouTube or X account") as refused:
+        orchestrator.publish(clip.clip_id, ["youtube", "x"])  # every platform is named
+    assert refused.value.platforms == ["youtube", "x"]
     with pytest.raises(errors.BadOption, match="youtube and/or x"):
         orchestrator.publish(clip.clip_id, ["tiktok"])
     with pytest.raises(errors.BadOption, match="in the past"):

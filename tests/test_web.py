@@ -4,6 +4,7 @@ request fails the test. Screenshots go to artifacts/web/."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -148,20 +149,21 @@ def test_review_a_stream_in_the_browser(web: Server, browser: Any, tmp_path: Pat
 
     # Review the best clip: trim, edit a caption word, re-render, approve with A.
     page.locator(".clip .title").first.click()
-    page.wait_for_selector("#words input")
+    page.wait_for_selector("#words input:not([hidden])")
     (clip,) = db(web, "SELECT id, start, \"end\", revision, file FROM clips WHERE rank = 1")
     shoot(page, "clip")
     set_range(page, "#trim-start", clip["start"] + 1.0)
-    first = page.locator("#words input").first
+    first = page.locator("#words input:not([hidden])").first
     original = first.input_value()
     first.fill("ClipForge")
     page.get_by_role("button", name="Save and re-render").click()
     page.wait_for_selector("#render-status:has-text('Rendered.')", timeout=300_000)
-    (edited,) = db(web, "SELECT start, \"end\", revision, captions, status FROM clips "
+    (edited,) = db(web, "SELECT start, \"end\", revision, caption_edits, status FROM clips "
                         "WHERE id = :i", i=clip["id"])
     assert clip["start"] < edited["start"] < clip["start"] + 2.5  # snapped to a word bound
     assert edited["end"] == clip["end"] and edited["revision"] == 1
-    assert edited["captions"].split()[0] == "ClipForge" != original
+    (edit,) = json.loads(edited["caption_edits"])  # one word edited, kept with its time
+    assert edit["word"] == "ClipForge" != original
     ass = Path(clip["file"]).with_suffix(".ass").read_text()
     assert "ClipForge" in ass  # the burned-in captions say the edited word
     renders = db(web, "SELECT status FROM jobs WHERE stage = 'render' AND target = :i",
@@ -177,7 +179,7 @@ def test_review_a_stream_in_the_browser(web: Server, browser: Any, tmp_path: Pat
 
     page.keyboard.press("j")  # next clip
     page.wait_for_url(re.compile(r"/clips/(?!" + clip["id"] + ")"))
-    page.wait_for_selector("#words input")
+    page.wait_for_selector("#words input:not([hidden])")
 
     # Streamers: create one with a reference face.
     page.goto(web.url + "/streamers")

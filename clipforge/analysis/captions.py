@@ -17,6 +17,7 @@ from pathlib import Path
 import pysubs2
 
 from clipforge import errors
+from clipforge.analysis import word_edits
 from clipforge.domain import Word
 
 PLAY_W, PLAY_H = 1080, 1920
@@ -128,19 +129,11 @@ def clip_words(words: list[Word], clip_start: float, clip_end: float) -> list[Wo
 
 
 def retext(words: list[Word], text: str, clip_start: float, clip_end: float) -> list[Word]:
-    """The clip's words with an editor's caption text. The same number of words keeps
-    each word's timing; otherwise the new words share the speech's span evenly."""
+    """The clip's words with an editor's caption text (as stored before per-word edits):
+    the text is aligned with what was heard, so every word keeps its own time."""
     heard = clip_words(words, clip_start, clip_end)
-    typed = text.split()
-    if len(typed) == len(heard):
-        return [Word(w.start, w.end, t, w.probability) for w, t in zip(heard, typed,
-                                                                       strict=True)]
-    if not typed:
-        return []
-    begin = heard[0].start if heard else clip_start
-    finish = heard[-1].end if heard else clip_end
-    step = (finish - begin) / len(typed)
-    return [Word(begin + i * step, begin + (i + 1) * step, t, 1.0) for i, t in enumerate(typed)]
+    return word_edits.apply_edits(heard, word_edits.from_text(
+        heard, [w.word for w in heard], text))
 
 
 def build(words: list[Word], clip_start: float, clip_end: float,

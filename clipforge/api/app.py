@@ -118,7 +118,8 @@ def _error(status: int, code: str, message: str, **extra: object) -> JSONRespons
 
 
 async def _clipforge_error(_request: Request, exc: errors.ClipForgeError) -> JSONResponse:
-    response = _error(exc.http_status, exc.code, hide_paths(exc.message))
+    extra = {"platforms": exc.platforms} if isinstance(exc, errors.NoAccount) else {}
+    response = _error(exc.http_status, exc.code, hide_paths(exc.message), **extra)
     if isinstance(exc, errors.TooManyAttempts):
         response.headers["Retry-After"] = str(exc.retry_after)
     return response

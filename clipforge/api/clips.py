@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, PlainTextResponse, Response
 from sqlalchemy import func, select
 
 from clipforge import errors
@@ -59,12 +61,14 @@ def get_clip(clip_id: ClipIdPath, s: SessionDep, member: Viewer) -> schemas.Clip
               responses=schemas.responses(404, 409, 422))
 def edit_clip(clip_id: ClipIdPath, body: schemas.ClipPatch, found: ServicesDep,
               member: Editor) -> schemas.ClipDetail:
-    """Change bounds, title, caption text or layout; the clip is rendered again and a
-    `clip.rendered` event says when the new file is ready."""
+    """Change bounds, title, caption words (`words`: per heard word, or `captions`: the
+    clip's text), layout, caption style or panes; the clip is rendered again and a
+    `clip.rendered` event says when the new file is ready. Caption edits keep each word's
+    own time through any trim; words outside the clip are not shown."""
     _own_clip(found, member, clip_id)
     changes = body.model_dump(exclude_unset=True)
     if not changes:
-        raise errors.BadOption("nothing to change: give start, end, title, captions, "
+        raise errors.BadOption("nothing to change: give start, end, title, captions, words, "
                                "layout, caption_style or regions")
     found.orchestrator.edit_clip(clip_id, changes)
     with found.repo.session() as s:
@@ -114,8 +118,38 @@ def publish_clip(clip_id: ClipIdPath, body: schemas.PublishIn, found: ServicesDe
             responses={**NOT_FOUND, 200: {"content": {"video/mp4": {}}}})
 def download_clip(clip_id: ClipIdPath, s: SessionDep, member: Viewer) -> FileResponse:
     """The rendered MP4."""
-    path = _file(workspaces.clip(s, member, clip_id), ".mp4")
-    return FileResponse(path, media_type="video/mp4", filename=f"{clip_id}.mp4")
+    clip = workspaces.clip(s, member, clip_id)
+    return FileResponse(_file(clip, ".mp4"), media_type="video/mp4",
+                        filename=download_name(clip, ".mp4"))
+
+
+def download_name(clip: ClipRow, suffix: str) -> str:
+    """A file name people recognise: the clip's title (what a file system allows of it),
+    else its id."""
+    title = " ".join(re.sub(r"[^\w\s'&,.!()-]+", " ", clip.title).split())[:80].strip(" .")
+    return f"{title or clip.id}{suffix}"
+
+
+@router.get("/api/clips/{clip_id}/captions.srt", response_class=PlainTextResponse,
+            responses={**NOT_FOUND, 200: {"content": {"application/x-subrip": {}}}})
+def clip_srt(clip_id: ClipIdPath, s: SessionDep, member: Viewer) -> Response:
+    """The captions burned into the rendered clip (edits included), as SRT, timed from
+    the clip's start."""
+    return _subtitles(workspaces.clip(s, member, clip_id), ".srt", "application/x-subrip")
+
+
+@router.get("/api/clips/{clip_id}/captions.vtt", response_class=PlainTextResponse,
+            responses={**NOT_FOUND, 200: {"content": {"text/vtt": {}}}})
+def clip_vtt(clip_id: ClipIdPath, s: SessionDep, member: Viewer) -> Response:
+    """The same captions as WebVTT."""
+    return _subtitles(workspaces.clip(s, member, clip_id), ".vtt", "text/vtt")
+
+
+def _subtitles(clip: ClipRow, suffix: str, media_type: str) -> Response:
+    path = _file(clip, suffix, "its captions file predates SRT/VTT; save it again to "
+                 "re-render")
+    return Response(path.read_text(), media_type=f"{media_type}; charset=utf-8", headers={
+        "Content-Disposition": f"inline; filename*=utf-8''{quote(download_name(clip, suffix))}"})
 
 
 @router.get("/api/clips/{clip_id}/thumbnail", response_class=FileResponse,
@@ -125,12 +159,13 @@ def clip_thumbnail(clip_id: ClipIdPath, s: SessionDep, member: Viewer) -> FileRe
                         media_type="image/jpeg")
 
 
-def _file(clip: ClipRow, suffix: str) -> Path:
+def _file(clip: ClipRow, suffix: str, gone: str = "its file is gone; reprocess the "
+          "stream") -> Path:
     if not clip.file:
         raise errors.NotFound(f"clip {clip.id} has not been rendered")
     path = Path(clip.file).with_suffix(suffix)
     if not store.exists(path):
-        raise errors.NotFound(f"clip {clip.id}: its file is gone; reprocess the stream")
+        raise errors.NotFound(f"clip {clip.id}: {gone}")
     return store.local(path)
 
 

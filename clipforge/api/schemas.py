@@ -31,6 +31,8 @@ Item = TypeVar("Item")
 class Error(BaseModel):
     code: str = Field(description="Stable, for programs: e.g. not_media, not_found")
     message: str = Field(description="For people: what went wrong and what to do")
+    platforms: list[str] | None = Field(default=None, description=(
+        "no_account only: every platform asked for that has no connected account"))
 
 
 class Page(BaseModel, Generic[Item]):
@@ -85,7 +87,10 @@ class StreamDetail(Stream):
     options: dict[str, Any]
     chat_lag: float | None
     stages: list[StageProgress]
-    clips: int
+    clips: int = Field(description="Clips ready to review: rendered (or, for a stream not "
+                       "rendered, listed); not those still being rendered")
+    notices: list[str] = Field(default_factory=list, description=(
+        "What to know about the latest run, e.g. why it has fewer clips than asked"))
 
 
 class Clip(BaseModel):
@@ -112,13 +117,25 @@ class Clip(BaseModel):
 
 
 class Word(BaseModel):
-    start: float
+    start: float = Field(description="Seconds in the stream; names the word in an edit")
     end: float
-    word: str
+    word: str = Field(description="What the captions show: empty when an edit removed it")
+    heard: str = Field(description="What was said")
 
 
 class ClipDetail(Clip):
-    words: list[Word]
+    words: list[Word] = Field(description="The words inside the clip")
+    nearby: list[Word] = Field(description="The words up to 30 s either side of the clip too: "
+                               "where the trim handles reach")
+    stream_duration: float
+
+
+class WordEdit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    start: Finite = Field(description="The heard word's start, as `words` lists it")
+    word: Annotated[str, Field(max_length=200), AfterValidator(_no_nul)] = Field(
+        description="What the captions show instead (several words share its time; empty "
+                    "removes it; the heard word again undoes the edit)")
 
 
 class Regions(BaseModel):
@@ -132,7 +149,11 @@ class ClipPatch(BaseModel):
     start: Finite | None = None
     end: Finite | None = None
     title: Title | None = None
-    captions: LongText | None = Field(default=None, description="Caption text")
+    captions: LongText | None = Field(default=None, description=(
+        "Caption text for the whole clip (within the new bounds when they change too), "
+        "aligned with the heard words so each keeps its time; null undoes every edit"))
+    words: list[WordEdit] | None = Field(default=None, max_length=2000, description=(
+        "Edits per heard word, kept through later trims"))
     layout: Layout | None = None
     caption_style: CaptionStyle | None = None
     regions: Regions | None = Field(default=None, description="stacked layout panes set "
@@ -144,7 +165,7 @@ class ClipPatch(BaseModel):
         transcript, caption_style: the stream's, regions: detection)."""
         nulls = sorted(name for name in self.model_fields_set
                        if getattr(self, name) is None and name in ("start", "end", "title",
-                                                                    "layout"))
+                                                                    "layout", "words"))
         if nulls:
             raise ValueError(f"{', '.join(nulls)}: null is not a value here; give one, or "
                              "leave the field out to keep it")

@@ -86,6 +86,7 @@ def upload_stream(found: ServicesDep, member: Editor,
                       description="Its chat replay (JSON or JSON Lines)")] = None,
                   top: Annotated[int | None, Form(ge=1, le=50)] = None,
                   layout: Annotated[schemas.Layout | None, Form()] = None,
+                  caption_style: Annotated[schemas.CaptionStyle | None, Form()] = None,
                   streamer: Annotated[schemas.Name, Form()] = "default",
                   name: Annotated[schemas.Name | None, Form()] = None,
                   ) -> schemas.StreamDetail:
@@ -94,7 +95,8 @@ def upload_stream(found: ServicesDep, member: Editor,
     try:
         if chat is not None and chat.filename:
             saved.append(_save_upload(found, chat, CHAT_SUFFIXES))
-        body = schemas.StreamOptions(top=top, layout=layout, streamer=streamer,
+        body = schemas.StreamOptions(top=top, layout=layout, caption_style=caption_style,
+                                     streamer=streamer,
                                      chat=str(saved[1]) if len(saved) > 1 else None)
         return _submit(found, member, saved[0], body,
                        name or Path(file.filename or "upload").stem)

@@ -8,8 +8,9 @@ from typing import Any, TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from clipforge import domain
 from clipforge.api import schemas
-from clipforge.storage.artifacts import load_transcripts
+from clipforge.services import captions
 from clipforge.storage.models import (
     AccountRow,
     ClipRow,
@@ -67,11 +68,16 @@ def stream_detail(s: Session, row: StreamRow) -> schemas.StreamDetail:
                 JobRow.stream_id == row.id, JobRow.run == row.run)
             .group_by(JobRow.stage, JobRow.status)):
         counts.setdefault(stage, {})[status] = n
+    ready = [ClipRow.status != "candidate"] if (row.options or {}).get("render", True) else []
     clips = s.scalar(select(func.count()).select_from(ClipRow)
-                     .where(ClipRow.stream_id == row.id)) or 0
+                     .where(ClipRow.stream_id == row.id, *ready)) or 0
+    notices = s.scalars(select(EventRow.payload).where(
+        EventRow.stream_id == row.id, EventRow.name == domain.STREAM_NOTICE,
+        EventRow.created_at >= row.submitted_at).order_by(EventRow.id))
     return schemas.StreamDetail(
         **stream_view(row).model_dump(), options=_hidden(row.options), chat_lag=row.chat_lag,
-        stages=[_stage(stage, counts.get(stage, {})) for stage in STAGES], clips=clips)
+        stages=[_stage(stage, counts.get(stage, {})) for stage in STAGES], clips=clips,
+        notices=[hide_paths(str(p.get("message", ""))) for p in notices])
 
 
 def _stage(stage: str, counts: dict[str, int]) -> schemas.StageProgress:
@@ -101,13 +107,15 @@ def clip_view(row: ClipRow) -> schemas.Clip:
 
 def clip_detail(s: Session, row: ClipRow) -> schemas.ClipDetail:
     stream = s.get_one(StreamRow, row.stream_id)
-    transcripts = s.scalars(select(JobRow.result).where(
-        JobRow.stream_id == stream.id, JobRow.run == stream.run,
-        JobRow.stage == "transcribe", JobRow.status == "done").order_by(JobRow.target))
-    words = [schemas.Word(start=w.start, end=w.end, word=w.word)
-             for seg in load_transcripts([str(p) for p in transcripts]) for w in seg.words
-             if w.end > row.start and w.start < row.end]
-    return schemas.ClipDetail(**clip_view(row).model_dump(), words=words)
+    heard = captions.stream_words(s, stream)
+    reach = captions.shown(heard, row, row.start - captions.REACH, row.end + captions.REACH)
+    nearby = [schemas.Word(**vars(w)) for w in reach]
+    words = [w for w in nearby if w.end > row.start and w.start < row.end]
+    view = clip_view(row).model_dump()
+    if row.caption_edits or row.captions:  # the text the edits make, not a stored string
+        view["captions"] = " ".join(w.word for w in words if w.word)
+    return schemas.ClipDetail(**view, words=words, nearby=nearby,
+                              stream_duration=stream.duration)
 
 
 def streamer_view(s: Session, row: StreamerRow) -> schemas.Streamer:

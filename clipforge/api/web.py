@@ -75,9 +75,17 @@ def _safe_next(target: str) -> str:
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, next: str = "/", failed: bool = False) -> HTMLResponse:
+    return _login_form(request, next, failed)
+
+
+def _login_form(request: Request, next: str, failed: bool, username: str = "",
+                status: int = 200) -> HTMLResponse:
+    """The login page with a fresh CSRF token; after a wrong password, the user name
+    typed stays in its field."""
     token = secrets.token_urlsafe(24)
     response = templates.TemplateResponse(request, "login.html", {
-        "csrf": token, "next": _safe_next(next), "failed": failed, "version": __version__})
+        "csrf": token, "next": _safe_next(next), "failed": failed, "username": username,
+        "version": __version__}, status_code=status)
     response.set_cookie(sessions.LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
                         max_age=3600, secure=secure_cookies(request.app.state.services))
     return response
@@ -92,8 +100,7 @@ def login(request: Request, found: ServicesDep, username: Annotated[str, Form()]
     try:
         user = checked_login(request, found, username[:100], password[:200])
     except errors.Unauthorized:
-        return RedirectResponse(f"/login?failed=1&next={quote(_safe_next(next))}",
-                                status_code=303)
+        return _login_form(request, next, True, username[:100], status=401)
     value, _ = sessions.start(found.repo, user)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(sessions.COOKIE, value, httponly=True, samesite="lax",

@@ -28,7 +28,8 @@ class PlanInput:
     clip: ClipBounds
     layout: str  # asked for: auto, crop, blur, stacked
     edited: dict[str, Any] | None  # a person's facecam and gameplay rectangles
-    captions_text: str | None  # a person's caption text
+    captions_text: str | None  # a person's caption text, as stored before per-word edits
+    caption_edits: list[dict[str, Any]] | None  # a person's edits per heard word
     style: dict[str, Any]  # the caption style
     inputs: list[str]  # the keys of the transcribe and analyze jobs
     references: list[list[float]]  # the streamer's reference faces (the camera follows)
@@ -53,6 +54,7 @@ def plan_specs(s: Session, run: Run, stream: StreamRow, clips: list[ClipRow]) ->
         bounds = ClipBounds(clip.id, clip.start, clip.end, clip.peak, clip.title)
         specs.append(spec("plan", clip.id, PlanInput(
             clip=bounds, layout=clip.layout, edited=edited, captions_text=clip.captions,
+            caption_edits=clip.caption_edits,
             style=asdict(caption_style(run.options, clip.caption_style)),
             inputs=[j.key for j in (*heard, *seen)], references=references,
             transcripts=[str(j.result) for j in heard],
@@ -82,7 +84,8 @@ def follow(done: Finished, inp: PlanInput) -> list[JobSpec]:
     out, settings, opts = done.output, done.run.settings, done.run.options
     return [spec("render", inp.clip.id, RenderInput(
         clip=inp.clip, layout=out["layout"], regions=out["regions"], style=inp.style,
-        captions_text=inp.captions_text, captions=opts.captions, lufs=settings.target_lufs,
+        captions_text=inp.captions_text, caption_edits=inp.caption_edits,
+        captions=opts.captions, lufs=settings.target_lufs,
         preset=settings.x264_preset, crf=settings.x264_crf, out=str(opts.out_dir),
         content=out["content"], references=inp.references,
         transcripts=inp.transcripts, analyses=inp.analyses))]

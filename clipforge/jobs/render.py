@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from clipforge import domain
-from clipforge.analysis import captions
+from clipforge.analysis import captions, subtitles, word_edits
 from clipforge.analysis.camera import camera_path, speech_spans
 from clipforge.analysis.framing import crop_size
-from clipforge.domain import Face, FaceSample, MediaInfo
+from clipforge.domain import Face, FaceSample, MediaInfo, Word
 from clipforge.jobs.base import Finished, Result, unkeyed
 from clipforge.jobs.context import Run
 from clipforge.jobs.report import clip_files, report_spec
@@ -37,7 +37,8 @@ class RenderInput:
     layout: str  # as planned: crop, blur, stacked or waveform
     regions: dict[str, Any] | None  # the stacked layout's panes
     style: dict[str, Any]  # the caption style
-    captions_text: str | None  # a person's caption text
+    captions_text: str | None  # a person's caption text, as stored before per-word edits
+    caption_edits: list[dict[str, Any]] | None  # a person's edits per heard word
     captions: bool  # burn captions in
     lufs: float
     preset: str
@@ -86,18 +87,18 @@ def run(run: Run, inp: RenderInput) -> Result:
     scale = info.width / run.info.width if run.info.width else 1.0
     faces = _rescaled([f for a in analyses for f in a.faces], scale)
     regions = inp.regions or {}
-    words = [w for seg in artifacts.load_transcripts(inp.transcripts) for w in seg.words]
-    if inp.captions_text is not None:
-        words = captions.retext(words, inp.captions_text, start, end)
+    heard = [w for seg in artifacts.load_transcripts(inp.transcripts) for w in seg.words]
+    words = shown_words(heard, inp, start, end)
     style = captions.placed(captions.CaptionStyle(**inp.style),
                             regions.get("top_height", 0) if inp.layout == "stacked" else 0)
     captions.write(ass, captions.build(words, start, end, style))
+    write_subtitles(ass, subtitles.cues(words, start, end, style))
     crop_w, crop_h = crop_size(info)
     path = None
     if inp.layout == "crop":
         cuts = [c for a in analyses for c in a.cuts]
         path = camera_path(faces, info.width, info.height, crop_w, start, end, OUT_FPS,
-                           inp.references, cuts, speech_spans(words))
+                           inp.references, cuts, speech_spans(heard))
     render(RenderSpec(
         source=Path(info.path), start=start - offset, duration=end - start,
         layout=inp.layout, out=mp4, captions=ass if inp.captions else None,
@@ -110,6 +111,23 @@ def run(run: Run, inp: RenderInput) -> Result:
     ffmpeg.thumbnail(mp4, min(peak - start, end - start - 0.1), jpg)
     run.progress.advance("render", 1.0)
     return Result(mp4, {"notice": notice} if notice else None)
+
+
+def shown_words(heard: list[Word], inp: RenderInput, start: float,
+                end: float) -> list[Word]:
+    """What the captions say, each word at its own time: the stream's words with a
+    person's edits (older clips: their edited text, aligned with what was heard)."""
+    if inp.caption_edits:
+        return word_edits.apply_edits(heard, inp.caption_edits)
+    if inp.captions_text is not None:
+        return captions.retext(heard, inp.captions_text, start, end)
+    return heard
+
+
+def write_subtitles(ass: Path, found: list[subtitles.Cue]) -> None:
+    """The captions as SRT and WebVTT next to the burned-in ones (ID.srt, ID.vtt)."""
+    for suffix, text in ((".srt", subtitles.srt(found)), (".vtt", subtitles.vtt(found))):
+        artifacts.write_text(ass.with_suffix(suffix), text)
 
 
 def _pane(box: list[float] | None, scale: float) -> tuple[float, float, float, float] | None:

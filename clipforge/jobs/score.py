@@ -96,9 +96,24 @@ def follow(done: Finished, _inp: ScoreInput) -> list[JobSpec]:
         why = nothing_picked(done)
         ledger.emit(done.s, domain.STREAM_NOTICE, done.stream.id, message=why)
         return [report_spec(done.s, done.run, done.stream, notice=why)]
+    if len(clips) < done.run.options.top:
+        ledger.emit(done.s, domain.STREAM_NOTICE, done.stream.id, message=fewer_than_asked(
+            len(clips), done.run.options.top, done.stream.duration, done.run.options.min_len))
     if not done.run.options.render:
         return [report_spec(done.s, done.run, done.stream)]
     return enrol_or_plan(done, clips)
+
+
+def fewer_than_asked(got: int, asked: int, duration: float, min_len: float) -> str:
+    """Why a stream has fewer clips than asked for, in the user's words."""
+    room = int(duration // min_len)
+    if room < asked:
+        why = (f"the {duration:.0f}-second recording has room for {room} clips of at least "
+               f"{min_len:g} s that do not overlap")
+    else:
+        why = (f"only {got} moment{'s' if got != 1 else ''} rose above the rest of the "
+               "stream; the others were no louder, livelier or busier in chat than usual")
+    return f"Fewer clips than asked: {got} of {asked}, because {why}."
 
 
 def nothing_picked(done: Finished) -> str:
@@ -106,7 +121,7 @@ def nothing_picked(done: Finished) -> str:
     opts, length = done.run.options, done.stream.duration
     if length < opts.min_len:
         return (f"0 clips: the recording lasts {length:.1f} s, shorter than the shortest "
-                f"clip (--min-len {opts.min_len:g} s)")
+                f"clip asked for ({opts.min_len:g} s)")
     return ("0 clips: nothing stood out (no moment rose above the rest of the stream in "
             "loudness, speech, chat or action)")
 

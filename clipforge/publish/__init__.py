@@ -7,3 +7,4 @@ runtime (`jobs/publish.py`) hands in a checkpoint to record progress durably.
 """
 
 PLATFORMS = ("youtube", "x")
+PLATFORM_NAMES = {"youtube": "YouTube", "x": "X"}  # as people write them

@@ -21,7 +21,15 @@ from clipforge.execution.pool import LocalPool
 from clipforge.jobs import ingest, registry
 from clipforge.jobs.plan import plan_specs
 from clipforge.progress import NullProgress, Progress
-from clipforge.services import checks, feedback, publishing, queries, submission, workspaces
+from clipforge.services import (
+    captions,
+    checks,
+    feedback,
+    publishing,
+    queries,
+    submission,
+    workspaces,
+)
 from clipforge.services.checks import parse_fractions
 from clipforge.services.streamers import find_streamer
 from clipforge.storage import artifacts, ledger
@@ -126,7 +134,8 @@ class Orchestrator:
             stream.status, stream.error = "processing", None
 
     def edit_clip(self, clip_id: str, changes: dict[str, Any]) -> ClipRow:
-        """Change a clip's bounds, title, caption text or layout, and render it again."""
+        """Change a clip's bounds, title, caption words or text, or layout, and render it
+        again."""
         with self.repo.session() as s:
             clip = fetch(s, ClipRow, clip_id, "clip")
             stream = ledger.lock_stream(s, clip.stream_id)
@@ -141,12 +150,13 @@ class Orchestrator:
             checks.check_caption_style(changes.get("caption_style"), "caption_style")
             if "regions" in changes:
                 changes["regions"] = _edited_regions(changes["regions"], stream)
+            names = sorted(changes)
+            captions.edit(s, clip, changes)  # takes `words` and `captions` out of changes
             for field, value in changes.items():
                 setattr(clip, field, value)
             clip.peak = min(max(clip.peak, clip.start), clip.end)
             clip.revision += 1
-            ledger.emit(s, domain.CLIP_EDITED, stream.id, clip_id=clip.id,
-                       changes=sorted(changes))
+            ledger.emit(s, domain.CLIP_EDITED, stream.id, clip_id=clip.id, changes=names)
             stream.status = "processing"
             s.flush()
             run = load_run(s, self.settings, stream, self.tracker.progress_for(stream.id), None)

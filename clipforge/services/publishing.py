@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from clipforge import errors
 from clipforge.jobs import registry
 from clipforge.jobs.publish import publish_spec
-from clipforge.publish import PLATFORMS, templates
+from clipforge.publish import PLATFORM_NAMES, PLATFORMS, templates
 from clipforge.services import accounts
 from clipforge.storage.models import ClipRow, JobRow, PublicationRow, StreamerRow, StreamRow
 from clipforge.storage.repository import publication
@@ -61,13 +61,12 @@ def queue_publish(s: Session, clip: ClipRow, platforms: list[str],
                               stream.name, _date(stream), templates.hashtags(
                                   prefs.get("hashtags")))
     rows, when, chosen = [], check_publish_at(publish_at), check_platforms(platforms)
+    found = {p: accounts.account_for(s, streamer.id, p) if streamer else None for p in chosen}
+    missing = [p for p in chosen if found[p] is None]
+    if missing and strict:  # every platform that cannot go, not only the first
+        raise errors.NoAccount(_no_account(fields.streamer, missing), missing)
     for platform in chosen:
-        account = accounts.account_for(s, streamer.id, platform) if streamer else None
-        if account is None and strict:
-            raise errors.NoAccount(
-                f"clip {clip.id}: streamer {fields.streamer} has no {platform} account "
-                f"connected; connect one with `clipforge account connect {platform} "
-                f"--streamer {fields.streamer}` or on the Streamers page")
+        account = found[platform]
         row = publication(s, clip.id, platform)
         rows.append(row)
         if row.status == "published":
@@ -84,6 +83,14 @@ def queue_publish(s: Session, clip: ClipRow, platforms: list[str],
         row.status, row.error = "queued", None
         registry.enqueue(s, stream, publish_spec(clip.id, platform))
     return rows
+
+
+def _no_account(streamer: str, missing: list[str]) -> str:
+    names = " or ".join(PLATFORM_NAMES[p] for p in missing)
+    commands = "; ".join(f"`clipforge account connect {p} --streamer {streamer}`"
+                         for p in missing)
+    return (f"Not published: streamer {streamer} has no {names} account connected. Connect "
+            f"{'it' if len(missing) == 1 else 'them'} on the Streamers page (or {commands}).")
 
 
 def _date(stream: StreamRow) -> str:

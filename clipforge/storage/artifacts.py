@@ -21,8 +21,12 @@ from clipforge.storage import store
 
 def write_json(path: Path, data: object) -> None:
     """Write atomically: a reader (or a resumed run) never sees half a file."""
+    write_text(path, json.dumps(data, indent=1))
+
+
+def write_text(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".part")
-    tmp.write_text(json.dumps(data, indent=1))
+    tmp.write_text(text)
     tmp.replace(path)
 
 

@@ -176,7 +176,9 @@ class ClipRow(Base):
     # [...], "top_height": px, "edited": bool}; edited ones are kept by re-renders.
     regions: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     caption_style: Mapped[str | None] = mapped_column(String(20), nullable=True)  # preset
-    captions: Mapped[str | None] = mapped_column(Text, nullable=True)  # edited caption text
+    captions: Mapped[str | None] = mapped_column(Text, nullable=True)  # edited text (before 0007)
+    # A person's caption edits, per heard word: [{"start": s in the stream, "word": text}].
+    caption_edits: Mapped[list | None] = mapped_column(JSON, nullable=True)
     status: Mapped[str] = mapped_column(String(20), default="candidate")
     file: Mapped[str | None] = mapped_column(Text, nullable=True)
     revision: Mapped[int] = mapped_column(Integer, default=0)  # bumped by every edit

@@ -3,14 +3,30 @@
 
 const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content || "";
 const $ = (sel, root = document) => root.querySelector(sel);
+const PLATFORM_NAMES = { youtube: "YouTube", x: "X" };
+const REACH = 30;  // s either side of a clip the trim handles reach (services/captions.py)
 const STAGES = ["ingest", "chunk", "transcribe", "analyze", "score", "render", "report"];
 
-function flash(message, ok = false) {
+// A message at the top: kind "error" (the default), "ok" (true; fades after a while) or
+// "notice" (something to know, not a failure). Each can be dismissed.
+let flashTimer = null;
+function flash(message, kind = "error") {
   const box = $("#flash");
   if (!box) return;
-  box.textContent = message;
-  box.classList.toggle("ok", ok);
+  kind = kind === true ? "ok" : kind || "error";
+  clearTimeout(flashTimer);
+  box.replaceChildren();
   box.hidden = !message;
+  if (!message) return;
+  const text = document.createElement("span");
+  text.textContent = message;
+  const close = document.createElement("button");
+  close.type = "button"; close.className = "ghost small dismiss"; close.textContent = "Dismiss";
+  close.addEventListener("click", () => { box.hidden = true; });
+  box.append(text, close);
+  box.className = kind;
+  box.setAttribute("role", kind === "error" ? "alert" : "status");
+  if (kind === "ok") flashTimer = setTimeout(() => { box.hidden = true; }, 10000);
 }
 
 async function api(method, path, body) {
@@ -23,7 +39,12 @@ async function api(method, path, body) {
   const response = await fetch(path, init);
   if (response.status === 401) { location.href = "/login?next=" + encodeURIComponent(location.pathname); throw new Error("login"); }
   const data = response.status === 204 ? null : await response.json();
-  if (!response.ok) throw new Error(data?.message || `${method} ${path}: ${response.status}`);
+  if (!response.ok) {
+    const error = new Error(data?.message || `${method} ${path}: ${response.status}`);
+    error.code = data?.code;
+    error.platforms = data?.platforms;
+    throw error;
+  }
   return data;
 }
 
@@ -121,10 +142,6 @@ async function dashboard() {
 
   async function refresh(id) { row(await api("GET", `/api/streams/${id}`)); }
 
-  const page = await api("GET", "/api/streams?limit=50");
-  for (const stream of page.items.reverse()) await refresh(stream.id);
-  $("#no-streams").hidden = rows.size > 0;
-
   listen((event) => {
     const id = event.stream_id;
     if (!id) return;
@@ -133,7 +150,7 @@ async function dashboard() {
       refresh(id).catch((err) => flash(err.message));
     }
     if (event.name === "job.progress") progress(id, event.payload.stage, event.payload.fraction);
-    if (event.name === "stream.notice") flash(event.payload.message);
+    if (event.name === "stream.notice") flash(event.payload.message, "notice");
     if (EVENT_STAGE[event.name]) progress(id, EVENT_STAGE[event.name], 1);
   });
 
@@ -153,6 +170,13 @@ async function dashboard() {
     const form = new FormData();
     form.append("file", file);
     form.append("top", $("#top").value || "5");
+    const chat = $("#chat").files[0];
+    if (chat) form.append("chat", chat);
+    form.append("streamer", $("#streamer").value || "default");
+    // Empty: the streamer's own default applies.
+    if ($("#upload-layout").value) form.append("layout", $("#upload-layout").value);
+    const style = $("#upload-caption-style").value;
+    if (style) form.append("caption_style", style);
     const bar = $("#upload-progress");
     bar.hidden = false; bar.value = 0;
     const xhr = new XMLHttpRequest();  // fetch cannot report upload progress
@@ -167,6 +191,17 @@ async function dashboard() {
     xhr.onerror = () => flash("Upload failed: the connection dropped");
     xhr.send(form);
   });
+  // Loaded after the forms are live: a click on Upload never submits the bare form.
+  const streamers = await api("GET", "/api/streamers?limit=200");
+  for (const s of streamers.items) {
+    if (s.name === "default") continue;
+    const option = document.createElement("option");
+    option.value = option.textContent = s.name;
+    $("#streamer").append(option);
+  }
+  const page = await api("GET", "/api/streams?limit=50");
+  for (const stream of page.items.reverse()) await refresh(stream.id);
+  $("#no-streams").hidden = rows.size > 0;
 }
 
 // ---- Stream page -----------------------------------------------------------------
@@ -178,6 +213,8 @@ async function streamPage() {
       api("GET", `/api/streams/${id}`), api("GET", `/api/streams/${id}/timeline`)]);
     setStatus($("#stream-status"), stream.status);
     $("#stream-meta").textContent = `${clock(stream.duration)} · ${stream.clips} clips`;
+    $("#stream-notices").replaceChildren(...stream.notices.map((text) => {
+      const li = document.createElement("li"); li.textContent = text; return li; }));
     drawTimeline(timeline);
     const list = $("#clips");
     list.replaceChildren();
@@ -207,21 +244,7 @@ async function streamPage() {
     const hi = Math.max(...curve, 1e-6);
     const x = (t) => (1000 * t / Math.max(timeline.duration, 1)).toFixed(1);
     const y = (v) => (115 - 105 * Math.max(v, 0) / hi).toFixed(1);
-    for (const clip of timeline.clips) {
-      const rect = document.createElementNS(ns, "rect");
-      rect.setAttribute("class", "clipmark");
-      rect.setAttribute("x", x(clip.start)); rect.setAttribute("y", 0);
-      rect.setAttribute("width", Math.max(2, x(clip.end) - x(clip.start)));
-      rect.setAttribute("height", 120);
-      rect.setAttribute("tabindex", "0");
-      rect.setAttribute("role", "link");
-      rect.setAttribute("aria-label", `Clip ${clip.rank}: ${clip.title}`);
-      const go = () => { location.href = `/clips/${clip.id}`; };
-      rect.addEventListener("click", go);
-      rect.addEventListener("keydown", (e) => { if (e.key === "Enter") go(); });
-      svg.append(rect);
-    }
-    if (curve.length) {
+    if (curve.length) {  // drawn first: the clip regions above it take every click
       const points = curve.map((v, i) => `${(1000 * i / n).toFixed(1)},${y(v)}`).join(" ");
       const area = document.createElementNS(ns, "polygon");
       area.setAttribute("class", "area");
@@ -231,11 +254,44 @@ async function streamPage() {
       line.setAttribute("points", points);
       svg.append(area, line);
     }
+    for (const clip of timeline.clips) {
+      const rect = document.createElementNS(ns, "rect");
+      rect.setAttribute("class", "clipmark");
+      rect.setAttribute("x", x(clip.start)); rect.setAttribute("y", 0);
+      rect.setAttribute("width", Math.max(2, x(clip.end) - x(clip.start)));
+      rect.setAttribute("height", 120);
+      rect.setAttribute("tabindex", "0");
+      rect.setAttribute("role", "link");
+      rect.setAttribute("aria-label", `Clip ${clip.rank}: ${clip.title}, ${clock(clip.start)} to ${clock(clip.end)}`);
+      const go = () => { location.href = `/clips/${clip.id}`; };
+      rect.addEventListener("click", go);
+      rect.addEventListener("keydown", (e) => { if (e.key === "Enter") go(); });
+      svg.append(rect);
+    }
+    drawAxis(timeline.duration);
   }
+
+  // Time labels under the timeline, at round steps, as many as fit without touching.
+  let axisDuration = 0;
+  function drawAxis(duration) {
+    const axis = $("#timeline-axis");
+    axisDuration = duration;
+    axis.replaceChildren();
+    const fit = Math.max(2, Math.floor(axis.getBoundingClientRect().width / 80));
+    const steps = [5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200];
+    const step = steps.find((s) => duration / s <= fit - 1) || 14400;
+    for (let t = 0; t <= duration; t += step) {
+      const tick = document.createElement("span");
+      tick.textContent = clock(t);
+      tick.style.left = `${(100 * t / Math.max(duration, 1)).toFixed(2)}%`;
+      axis.append(tick);
+    }
+  }
+  window.addEventListener("resize", () => { if (axisDuration) drawAxis(axisDuration); });
 
   await load();
   listen((event) => {
-    if (["stream.completed", "clip.rendered", "clip.approved", "clip.rejected"].includes(event.name)) {
+    if (["stream.completed", "stream.notice", "clip.rendered", "clip.approved", "clip.rejected"].includes(event.name)) {
       load().catch((err) => flash(err.message));
     }
   }, id);
@@ -250,7 +306,7 @@ async function clipPage() {
 
   async function load() {
     clip = await api("GET", `/api/clips/${id}`);
-    words = clip.words;
+    words = clip.nearby;  // the clip's words and those the handles can reach
     $("#title").value = clip.title;
     $("#layout").value = clip.layout || "auto";
     $("#caption-style").value = clip.caption_style || "";
@@ -266,28 +322,33 @@ async function clipPage() {
     renderWords();
   }
 
-  function bounds() {
-    const all = [];
-    for (const w of words) all.push(w.start, w.end);
-    return all;
-  }
+  const SNAP = 1.0;  // s: a handle further than this from any word bound stays where it is
 
   function snap(t) {
-    const all = bounds();
-    if (!all.length) return t;
-    return all.reduce((best, b) => Math.abs(b - t) < Math.abs(best - t) ? b : best, all[0]);
+    let best = t, gap = SNAP;
+    for (const w of words) {
+      for (const b of [w.start, w.end]) {
+        if (Math.abs(b - t) < gap) { best = b; gap = Math.abs(b - t); }
+      }
+    }
+    return best;
   }
 
   function setupTrim() {
-    const lo = Math.max(0, clip.start - 15), hi = clip.end + 15;
+    const lo = Math.max(0, clip.start - REACH), hi = Math.min(clip.stream_duration, clip.end + REACH);
     for (const r of [start, end]) { r.min = lo; r.max = hi; }
     start.value = clip.start; end.value = clip.end;
+    $("#trim-min").textContent = clock(lo);
+    $("#trim-max").textContent = clock(hi);
     readout();
     if (!preview.src) preview.src = `/api/streams/${streamId}/source`;
   }
 
   function readout() {
     $("#trim-readout").textContent = `${clock(+start.value)} – ${clock(+end.value)} (${(end.value - start.value).toFixed(1)} s)`;
+    $("#start-at").textContent = clock(+start.value);
+    $("#end-at").textContent = clock(+end.value);
+    showInside();
   }
 
   for (const [handle, other, sign] of [[start, end, 1], [end, start, -1]]) {
@@ -311,25 +372,36 @@ async function clipPage() {
     preview.addEventListener("timeupdate", stop);
   });
 
+  // One input per heard word, named by its time; words outside the trim are hidden, and
+  // their edits are kept for when the clip is lengthened again.
   function renderWords() {
     const box = $("#words");
     box.replaceChildren();
-    const text = clip.captions ? clip.captions.split(/\s+/) : null;
-    words.forEach((w, i) => {
+    for (const w of words) {
       const input = document.createElement("input");
-      input.value = text && text.length === words.length ? text[i] : w.word;
+      input.value = w.word;
+      input.placeholder = w.heard;
       input.size = Math.max(3, input.value.length);
-      input.setAttribute("aria-label", `Word ${i + 1} at ${clock(w.start)}`);
-      input.dataset.original = w.word;
+      input.setAttribute("aria-label", `Word at ${clock(w.start)}, heard as “${w.heard}”`);
+      input.dataset.start = w.start;
+      input.dataset.end = w.end;
+      input.dataset.shown = w.word;
+      input.classList.toggle("edited", w.word !== w.heard);
       box.append(input);
-    });
+    }
+    showInside();
   }
 
-  function captionText() {
-    const typed = [...$("#words").querySelectorAll("input")].map((i) => i.value.trim()).filter(Boolean);
-    const heard = words.map((w) => w.word.trim());
-    const changed = typed.join(" ") !== heard.join(" ");
-    return changed ? typed.join(" ") : null;
+  function showInside() {
+    for (const input of document.querySelectorAll("#words input")) {
+      input.hidden = !(+input.dataset.end > +start.value && +input.dataset.start < +end.value);
+    }
+  }
+
+  function wordEdits() {
+    return [...document.querySelectorAll("#words input")]
+      .filter((i) => i.value.trim() !== i.dataset.shown)
+      .map((i) => ({ start: +i.dataset.start, word: i.value.trim() }));
   }
 
   $("#edit-form").addEventListener("submit", async (e) => {
@@ -341,9 +413,9 @@ async function clipPage() {
     if ($("#layout").value !== (clip.layout || "auto")) changes.layout = $("#layout").value;
     const style = $("#caption-style").value;
     if (style && style !== (clip.caption_style || "")) changes.caption_style = style;
-    const text = captionText();
-    if (text !== null && text !== clip.captions) changes.captions = text;
-    if (!Object.keys(changes).length) { flash("Nothing changed."); return; }
+    const edits = wordEdits();
+    if (edits.length) changes.words = edits;
+    if (!Object.keys(changes).length) { flash("Nothing changed.", "notice"); return; }
     try {
       $("#save").disabled = true;
       await api("PATCH", `/api/clips/${id}`, changes);
@@ -368,7 +440,7 @@ async function clipPage() {
     }
     const next = order[order.indexOf(id) + step];
     if (next) location.href = `/clips/${next}`;
-    else flash(step > 0 ? "This is the last clip." : "This is the first clip.");
+    else flash(step > 0 ? "This is the last clip." : "This is the first clip.", "notice");
   }
 
   let polling = null;
@@ -401,18 +473,55 @@ async function clipPage() {
     if (busy) polling = setTimeout(() => loadPublications().catch(() => {}), 3000);
   }
 
+  // Only platforms with a connected account are ticked; the others say so.
+  let connected = new Set();
+  async function loadAccounts() {
+    const stream = await api("GET", `/api/streams/${streamId}`);
+    const accounts = stream.streamer_id == null ? []
+      : await api("GET", `/api/streamers/${stream.streamer_id}/accounts`);
+    connected = new Set(accounts.filter((a) => a.status === "connected").map((a) => a.platform));
+    for (const platform of Object.keys(PLATFORM_NAMES)) {
+      $(`#pub-${platform}`).checked = connected.has(platform);
+      $(`#pub-${platform}-note`).hidden = connected.has(platform);
+    }
+  }
+
+  // Shown next to the Publish button, where the eye is, naming every platform at fault.
+  function publishError(text, link = false) {
+    const box = $("#publish-error");
+    box.replaceChildren(text);
+    if (link) {
+      const a = document.createElement("a");
+      a.href = "/streamers"; a.textContent = "Connect accounts on the Streamers page.";
+      box.append(" ", a);
+    }
+    box.hidden = !text;
+  }
+
+  function noAccount(platforms) {
+    const names = platforms.map((p) => PLATFORM_NAMES[p] || p);
+    publishError(`Not published: no ${names.join(" or ")} account is connected for this streamer.`, true);
+  }
+
   $("#publish-form").addEventListener("submit", async (e) => {
     e.preventDefault();
-    const platforms = [];
-    if ($("#pub-youtube").checked) platforms.push("youtube");
-    if ($("#pub-x").checked) platforms.push("x");
+    const platforms = Object.keys(PLATFORM_NAMES).filter((p) => $(`#pub-${p}`).checked);
     const when = $("#pub-at").value;
+    if (!platforms.length) { publishError("Tick YouTube Shorts or X to publish to."); return; }
+    if (!["approved", "published"].includes($("#clip-status").dataset.status)) {
+      publishError("Approve the clip before publishing it."); return;
+    }
+    const missing = platforms.filter((p) => !connected.has(p));
+    if (missing.length) { noAccount(missing); return; }
     try {
       await api("POST", `/api/clips/${id}/publish`, {
         platforms, publish_at: when ? new Date(when).toISOString() : null });
-      flash("Publishing…", true);
+      publishError("");
       await loadPublications();
-    } catch (err) { flash(err.message); }
+    } catch (err) {
+      if (err.code === "no_account") noAccount(err.platforms || platforms);
+      else publishError(err.message);
+    }
   });
 
   $("#approve").addEventListener("click", () => review("approve"));
@@ -431,8 +540,10 @@ async function clipPage() {
     e.preventDefault();
   });
 
-  await load();
+  // Everything but the editor first: once the words show, nothing is left in flight.
+  await loadAccounts();
   await loadPublications();
+  await load();
   listen((event) => {
     if (event.payload?.clip_id !== id) return;
     if (event.name === "clip.published" || event.payload?.stage === "publish") {
@@ -551,12 +662,11 @@ async function streamersPage() {
   const FLASHES = {
     unknown_platform: "Connect YouTube or X.",
     not_configured: "This platform's OAuth client is not configured on the server (see its log).",
-    no_public_url: "The server needs CLIPFORGE_PUBLIC_URL to connect accounts.",
+    no_public_url: "This server does not know its public address yet, so accounts cannot be connected; ask whoever runs it to set it.",
     stale_state: "The sign-in came back expired or from another browser; press Connect again.",
     not_granted: "Access was not granted.",
     failed: "The account could not be connected; the server's log has the details.",
   };
-  const PLATFORM_NAMES = { youtube: "YouTube", x: "X" };
   const back = new URLSearchParams(location.search);
   if (PLATFORM_NAMES[back.get("connected")]) {
     flash(`Connected ${PLATFORM_NAMES[back.get("connected")]}.`, true);
