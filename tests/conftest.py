@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import subprocess
@@ -73,26 +74,25 @@ def process(video: Path, chat: Path | None, out: Path, data: Path,
     return run_in_group(clipforge_cmd(*args), timeout=1200, env=env)
 
 
+def shared_folder(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    """A folder this test run's pytest-xdist workers share (the run's own folder without
+    xdist)."""
+    base = tmp_path_factory.getbasetemp()
+    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def processed(stream_3min: Any, tmp_path_factory: pytest.TempPathFactory
               ) -> tuple[Path, dict[str, Any], Path]:
-    root = tmp_path_factory.mktemp("run")
+    """The 3-minute stream processed once per test run, whichever worker asks first (the
+    others wait on the lock and read it)."""
+    root = shared_folder(tmp_path_factory, "processed")
     out, data = root / "out", root / "data"
-    proc = process(stream_3min.video, stream_3min.chat, out, data)
-    assert proc.returncode == 0, proc.stderr
+    with (root / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (out / "report.json").is_file():
+            proc = process(stream_3min.video, stream_3min.chat, out, data)
+            assert proc.returncode == 0, proc.stderr
     return out, json.loads((out / "report.json").read_text()), data
-
-
-# The files that share the `processed` run: on one worker under `pytest -n`, so the
-# 3-minute stream is processed once.
-SHARES_PROCESSED = {"test_pipeline", "test_publish_web", "test_resume"}
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (`--dist loadgroup`), a file's tests run on one worker, as its
-    module-scoped servers and media are made once; files that share a session-scoped run
-    go together."""
-    for item in items:
-        module = item.path.stem
-        group = "processed" if module in SHARES_PROCESSED else module
-        item.add_marker(pytest.mark.xdist_group(group))
