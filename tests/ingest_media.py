@@ -3,6 +3,7 @@ master playlist of both renditions (2-second segments), made once and cached."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -45,7 +46,8 @@ def ingest_media() -> IngestMedia:
     spec = synth.cached_stream(CACHE / "streams", duration=90.0, seed=3)
     root = CACHE / f"ingest-{spec.video.stem}"
     if not (root / "hls" / "master.m3u8").exists():
-        tmp = root.with_name(root.name + ".part")
+        # A folder of this process's own: two pytest workers may make it at once.
+        tmp = root.with_name(f"{root.name}.part-{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         shutil.copy(spec.video, tmp / "high.mp4")  # 1280x720, a keyframe every 2 s
@@ -61,6 +63,12 @@ def ingest_media() -> IngestMedia:
                 if "ENDLIST" not in line and "PLAYLIST-TYPE" not in line]
         (tmp / "hls" / "high" / "live.m3u8").write_text("\n".join(live) + "\n")
         (tmp / "page.html").write_text("<html><body>no video here</body></html>")
-        shutil.rmtree(root, ignore_errors=True)
-        tmp.rename(root)
+        if (root / "hls" / "master.m3u8").exists():  # another worker finished first
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+            try:
+                tmp.rename(root)
+            except OSError:  # ... just now
+                shutil.rmtree(tmp, ignore_errors=True)
     return IngestMedia(root=root, duration=spec.duration)

@@ -4,6 +4,7 @@ connected through the fake platforms' OAuth (PKCE checked there)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,14 +29,17 @@ def make_clip(folder: Path) -> Path:
     thumbnail beside it, as render leaves them."""
     folder.mkdir(parents=True, exist_ok=True)
     video = folder / "clip.mp4"
-    if not video.exists():
+    if not video.exists():  # made under names of this process's own: workers share it
+        mine, thumb = folder / f"clip.{os.getpid()}.mp4", folder / f"clip.{os.getpid()}.jpg"
         subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
                         "testsrc2=s=540x960:r=30,noise=alls=80:allf=t", "-t", "2",
                         "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "6M",
                         "-maxrate", "6M", "-bufsize", "3M",
-                        "-pix_fmt", "yuv420p", str(video)], check=True)
-        subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(video), "-frames:v", "1",
-                        str(video.with_suffix(".jpg"))], check=True)
+                        "-pix_fmt", "yuv420p", str(mine)], check=True)
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(mine), "-frames:v", "1",
+                        str(thumb)], check=True)
+        os.replace(thumb, video.with_suffix(".jpg"))
+        os.replace(mine, video)
     return video
 
 

@@ -53,7 +53,8 @@ def test_killed_run_resumes_without_duplicates(stream_3min: Any, processed: Any,
     report = json.loads((out / "report.json").read_text())
 
     after = jobs(db)
-    assert all(status == "done" for _, _, status, _ in after)
+    unfinished = [job for job in after if job[2] != "done"]
+    assert not unfinished, (unfinished, before)
     for key, _stage, _status, attempts in after:
         if before.get(key, ("", ""))[1] == "done":
             assert attempts == 1, f"{key} was done before the kill and ran again"
