@@ -31,15 +31,14 @@ def serve(
     # Our own handlers, whatever was inherited (a background shell ignores SIGINT): a stop
     # before the server runs exits at once; while it runs, uvicorn takes both signals
     # over, shuts down gracefully (the pool hands its jobs back), then raises the signal
-    # again with these handlers back in place: exit 0, a stop asked for.
+    # again with these handlers back in place: exit 0, a stop asked for. At once, without
+    # the interpreter's teardown: a job handed back may still be in native code on its
+    # thread (ctranslate2, dlib, OpenCV), which aborts a normal exit (SIGABRT).
     for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, _stop_quietly)
+        signal.signal(signum, lambda *_: _exit_now(0))
     app_ = create_app(get_settings(), workers=workers)
     uvicorn.run(app_, host=host, port=port, log_level="info")
-
-
-def _stop_quietly(_signum: int, _frame: object) -> None:
-    raise SystemExit(0)
+    _exit_now(0)  # a shutdown that did not raise the signal again
 
 @app.command()
 def worker(
