@@ -28,17 +28,11 @@ def serve(
 
     from clipforge.api.app import create_app
 
-    # Our own handlers, whatever was inherited (a background shell ignores SIGINT): a stop
-    # before the server runs exits at once; while it runs, uvicorn takes both signals
-    # over, shuts down gracefully (the pool hands its jobs back), then raises the signal
-    # again with these handlers back in place: exit 0, a stop asked for. At once, without
-    # the interpreter's teardown: a job handed back may still be in native code on its
-    # thread (ctranslate2, dlib, OpenCV), which aborts a normal exit (SIGABRT).
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: _exit_now(0))
+    _stops_exit_at_once()
     app_ = create_app(get_settings(), workers=workers)
     uvicorn.run(app_, host=host, port=port, log_level="info")
     _exit_now(0)  # a shutdown that did not raise the signal again
+
 
 @app.command()
 def worker(
@@ -64,12 +58,7 @@ def worker(
     _check_worker_host(host, settings.worker_token)
     check_distributed(settings)
     stage_worker = StageWorker(settings, stage, threads)
-    # uvicorn shuts down gracefully on SIGTERM/SIGINT (the app's lifespan stops the
-    # worker: jobs finish or go back), then raises the signal again: exit 0 on it.
-    # At once, without the interpreter's teardown: a job handed back may still be in
-    # native code (dlib, OpenCV) on its thread, which aborts a normal exit.
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: _exit_now(0))
+    _stops_exit_at_once()
     uvicorn.run(create_worker_app(stage_worker, settings.worker_token), host=host,
                 port=port or ports()[stage], log_level="warning")
 
@@ -82,6 +71,18 @@ def _check_worker_host(host: str, token: str) -> None:
         f"--host {host}: a worker listening beyond this machine needs "
         "CLIPFORGE_WORKER_TOKEN (16 characters or more), which its /metrics and "
         "/jobs/{id}/run then require; or keep --host 127.0.0.1")
+
+
+def _stops_exit_at_once() -> None:
+    """Our own SIGTERM and SIGINT handlers, whatever was inherited (a background shell
+    ignores SIGINT). A stop before the server runs exits at once; while it runs, uvicorn
+    takes both signals over, shuts down gracefully (the lifespan stops the pool or the
+    worker: jobs finish or go back), then raises the signal again with these handlers
+    back in place: exit 0, a stop asked for. At once, without the interpreter's teardown:
+    a job handed back may still be in native code on its thread (ctranslate2, dlib,
+    OpenCV), which aborts a normal exit (SIGABRT)."""
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: _exit_now(0))
 
 
 def _exit_now(code: int) -> None:
