@@ -184,12 +184,8 @@ class StageWorker:
         grace = self.settings.worker_grace_seconds
         log.info("stopping: %d jobs running, %.0f s to finish them", self.in_flight(), grace)
         self.dramatiq.stop(timeout=int(grace * 1000))
-        with self.repo.session() as s:
-            released = ledger.release(s, self.name)
-        if released:
-            log.warning("handed back jobs %s, still running after %.0f s", released, grace)
         self.sweeper.stop()
-        self.pool.stop()
+        self.pool.stop()  # hands back the jobs still running, as the embedded pool does
         try:
             self.broker.dispatch(self.repo)
         except Exception as exc:
