@@ -34,6 +34,20 @@ def stream_3min() -> synth.StreamSpec:
 
 
 @pytest.fixture(scope="session")
+def stream_small() -> synth.StreamSpec:
+    """A generated 90-second 640x360 15 fps stream with a face, speech, two highlights and
+    chat: for tests of the flow around the stages, which need clips but not many pixels.
+    With SHORT_CLIPS its clips are a few seconds long, so they render quickly."""
+    return synth.cached_stream(CACHE / "streams", duration=90.0, width=640, height=360,
+                               fps=15, seed=3)
+
+
+# Clip lengths for stream_small: as Settings fields, CLI options and Options fields.
+SHORT_CLIPS = {"min_len": 6.0, "max_len": 12.0}
+SHORT_CLIP_ARGS = ("--min-len", "6", "--max-len", "12")
+
+
+@pytest.fixture(scope="session")
 def bad_inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return synth.make_bad_inputs(tmp_path_factory.mktemp("bad"))
 

@@ -15,18 +15,14 @@ import pytest
 import sqlalchemy as sa
 from websockets.sync.client import ClientConnection, connect
 
-from tests.conftest import CACHE, process
+from tests.conftest import SHORT_CLIP_ARGS, SHORT_CLIPS, process
 from tests.servers import Server, pg_database
 from tools import synth
 
-SERVER_SETTINGS = {"chunk_seconds": "20", "workers": "2"}
+SERVER_SETTINGS = {"chunk_seconds": "20", "workers": "2",
+                   **{name: str(value) for name, value in SHORT_CLIPS.items()}}
 TOP = 2
 Event = dict[str, Any]
-
-
-@pytest.fixture(scope="session")
-def stream_90s() -> synth.StreamSpec:
-    return synth.cached_stream(CACHE / "streams", duration=90.0, seed=3)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -84,13 +80,13 @@ def duration(path: Path) -> float:
     return float(out.stdout)
 
 
-def test_review_flow_over_http_and_websocket(server: Server, stream_90s: synth.StreamSpec,
+def test_review_flow_over_http_and_websocket(server: Server, stream_small: synth.StreamSpec,
                                              tmp_path: Path) -> None:
     token = make_token(server)
     api = server.client(token)
     ws_url = server.url.replace("http", "ws") + "/ws"
     with connect(ws_url, additional_headers={"Authorization": f"Bearer {token}"}) as ws:
-        with stream_90s.video.open("rb") as f:
+        with stream_small.video.open("rb") as f:
             created = api.post("/api/streams/upload", data={"top": str(TOP)},
                                files={"file": ("my stream.mp4", f, "video/mp4")})
         assert created.status_code == 201, created.text
@@ -165,12 +161,12 @@ def test_websocket_and_api_refuse_a_bad_token(server: Server) -> None:
 
 
 @pytest.fixture(scope="session")
-def reference_clips(stream_90s: synth.StreamSpec, tmp_path_factory: pytest.TempPathFactory
+def reference_clips(stream_small: synth.StreamSpec, tmp_path_factory: pytest.TempPathFactory
                     ) -> list[tuple[float, float]]:
     """What an uninterrupted run picks, with the server's settings."""
     root = tmp_path_factory.mktemp("reference")
-    proc = process(stream_90s.video, None, root / "out", root / "data", "--top", str(TOP),
-                   chunk_seconds=SERVER_SETTINGS["chunk_seconds"])
+    proc = process(stream_small.video, None, root / "out", root / "data", "--top", str(TOP),
+                   *SHORT_CLIP_ARGS, chunk_seconds=SERVER_SETTINGS["chunk_seconds"])
     assert proc.returncode == 0, proc.stderr
     report = json.loads((root / "out" / "report.json").read_text())
     return [(c["start"], c["end"]) for c in report["clips"]]
@@ -188,12 +184,15 @@ def ledger(url: str, stream_id: int) -> list[dict[str, Any]]:
 
 
 def test_kill_9_mid_transcription_then_restart_completes_once(
-        tmp_path: Path, database_url: str, stream_90s: synth.StreamSpec,
+        tmp_path: Path, database_url: str, stream_small: synth.StreamSpec,
         reference_clips: list[tuple[float, float]], servers: list[Server]) -> None:
-    servers.append(Server(tmp_path / "data", database_url, **SERVER_SETTINGS))
+    # The killed server's jobs run again when their lease lapses: 20 s, not the default
+    # minute, to keep the test short (heartbeats come every 5 s).
+    servers.append(Server(tmp_path / "data", database_url, job_lease_seconds="20",
+                          **SERVER_SETTINGS))
     server = servers[-1].start()
     api = server.client(make_token(server))
-    created = api.post("/api/streams", json={"path": str(stream_90s.video), "top": TOP})
+    created = api.post("/api/streams", json={"path": str(stream_small.video), "top": TOP})
     assert created.status_code == 201, created.text
     sid = created.json()["id"]
     deadline = time.monotonic() + 300
@@ -246,10 +245,10 @@ def wait_for(api: Any, stream_id: int, status: str, timeout: float = 600) -> dic
 
 
 def test_a_failed_job_keeps_its_error_and_is_retried(tmp_path: Path,
-                                                     stream_90s: synth.StreamSpec,
+                                                     stream_small: synth.StreamSpec,
                                                      servers: list[Server]) -> None:
     source = tmp_path / "on-a-usb-drive.mp4"
-    shutil.copy(stream_90s.video, source)
+    shutil.copy(stream_small.video, source)
     url = f"sqlite:///{tmp_path / 'api.db'}"
     servers.append(Server(tmp_path / "data", url, pool=False, **SERVER_SETTINGS))
     queued_only = servers[-1].start()

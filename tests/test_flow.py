@@ -21,6 +21,7 @@ from clipforge.config import Settings
 from clipforge.domain import Options
 from clipforge.execution import completion
 from clipforge.services.orchestrator import process
+from tests.conftest import SHORT_CLIPS
 
 _inside = threading.local()  # only the thread running a follow is refused anything
 
@@ -76,11 +77,12 @@ def test_the_guard_refuses_files_and_processes(no_io_in_follow: Any, tmp_path: P
 
 
 def test_score_to_render_reads_no_file_and_starts_no_process(
-        no_io_in_follow: Any, stream_3min: Any, tmp_path: Path) -> None:
+        no_io_in_follow: Any, stream_small: Any, tmp_path: Path) -> None:
     tried, followed = no_io_in_follow
-    settings = Settings(data_dir=tmp_path / "data", chunk_seconds=60, workers=2)
-    report = process(stream_3min.video, Options(out_dir=tmp_path / "out",
-                                                chat=stream_3min.chat, top=2), settings)
+    settings = Settings(data_dir=tmp_path / "data", chunk_seconds=30, workers=2)
+    report = process(stream_small.video, Options(out_dir=tmp_path / "out", top=2,
+                                                 chat=stream_small.chat, **SHORT_CLIPS),
+                     settings)
     assert tried == []
     assert len(report["clips"]) == 2 and all(c["file"] for c in report["clips"])
     for clip in report["clips"]:
@@ -140,7 +142,7 @@ def test_a_job_whose_worker_keeps_dying_fails_after_its_attempts(tmp_path: Path)
 
 
 def test_a_bad_stored_setting_fails_its_stream_and_the_pool_goes_on(
-        stream_3min: Any, tmp_path: Path) -> None:
+        stream_small: Any, tmp_path: Path) -> None:
     """One stream's broken option fails that stream's job; the pool's only thread goes
     on to the next stream, which ends done, with 0 clips (nothing stands out in it)."""
     from sqlalchemy import select
@@ -158,8 +160,8 @@ def test_a_bad_stored_setting_fails_its_stream_and_the_pool_goes_on(
     repo = Repository(settings.database_url)
     pool = LocalPool(repo, settings)
     orchestrator = Orchestrator(repo, settings, pool.tracker)
-    broken = orchestrator.submit(stream_3min.video, Options(out_dir=tmp_path / "a", top=1,
-                                                            chat=stream_3min.chat))
+    broken = orchestrator.submit(stream_small.video, Options(
+        out_dir=tmp_path / "a", top=1, chat=stream_small.chat, **SHORT_CLIPS))
     with repo.session() as s:  # as an older version (or a hand edit) may have stored it
         row = s.get_one(StreamRow, broken)
         row.options = {**row.options, "caption_size": "abc"}

@@ -21,6 +21,7 @@ Everything is deterministic given the seed.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import json
 import os
@@ -562,8 +563,13 @@ def cached_stream(cache_dir: Path, **kwargs: object) -> StreamSpec:
 
 def cached_at(out: Path, **kwargs: object) -> StreamSpec:
     params = stream_params(**kwargs)
-    spec = reusable(out, params)
-    return spec if spec is not None else make_stream(out, **kwargs)  # type: ignore[arg-type]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # One maker at a time: parallel test workers asking for the same stream wait for the
+    # first one's files instead of generating them again.
+    with open(out.with_name(f".{out.name}.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        spec = reusable(out, params)
+        return spec if spec is not None else make_stream(out, **kwargs)  # type: ignore[arg-type]
 
 
 def cached_long_stream(cache_dir: Path, duration: float, segment: float = 600.0,
