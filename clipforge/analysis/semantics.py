@@ -29,12 +29,13 @@ COMMON = frozenset(
     "then them than when here very much more".split())
 
 
-def _words(text: str) -> list[str]:
+def plain_words(text: str) -> list[str]:
+    """TEXT's words, lower case, without punctuation (titles and semantics agree on them)."""
     return re.findall(r"[a-z']+", text.lower())
 
 
 def exclaimed(sentence: Sentence, lexicon: frozenset[str]) -> bool:
-    text = " " + " ".join(_words(sentence.text)) + " "
+    text = " " + " ".join(plain_words(sentence.text)) + " "
     hype = sum(text.count(f" {term} ") for term in lexicon)
     return sentence.text.rstrip().endswith("!") or hype >= 2
 
@@ -60,12 +61,12 @@ def chat_echo(spoken: list[Sentence], chat: list[ChatMessage], lag: int,
     values = np.zeros(seconds)
     times = np.array([m.t for m in chat])
     for sentence in spoken:
-        content = {w for w in _words(sentence.text) if len(w) >= CONTENT_MIN} - COMMON
+        content = {w for w in plain_words(sentence.text) if len(w) >= CONTENT_MIN} - COMMON
         if not content or not len(times):
             continue
         lo, hi = np.searchsorted(times, [sentence.start + lag,
                                          sentence.end + lag + ECHO_REACH])
-        people = {m.user.lower() for m in chat[lo:hi] if content & set(_words(m.text))}
+        people = {m.user.lower() for m in chat[lo:hi] if content & set(plain_words(m.text))}
         _mark(values, sentence, min(5.0, len(people) / 2))
     return values
 

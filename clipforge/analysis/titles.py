@@ -12,6 +12,7 @@ import re
 from collections import Counter
 
 from clipforge.analysis.bounds import Sentence
+from clipforge.analysis.semantics import plain_words
 from clipforge.domain import ChatMessage
 
 MAX_CHARS = 60
@@ -49,7 +50,7 @@ def title(spoken: list[Sentence], start: float, end: float, peak: float,
 def punch(phrase: str, sentence: Sentence, peak: float) -> float:
     """How much a phrase sounds like the moment: exclaimed, asked, hype words, short,
     said near the peak."""
-    tokens = _tokens(phrase)
+    tokens = plain_words(phrase)
     score = 1.5 * phrase.count("!") + 0.8 * ("?" in phrase)
     score += 0.8 * len(HYPE_WORDS & set(tokens))
     score += 0.5 * (len(tokens) <= 8)
@@ -113,7 +114,3 @@ def _cut(text: str) -> str:
 
 def _bare(word: str) -> str:
     return word.lower().strip(".,!?…;:'\"-")
-
-
-def _tokens(text: str) -> list[str]:
-    return re.findall(r"[a-z']+", text.lower())
