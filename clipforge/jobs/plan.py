@@ -33,6 +33,7 @@ class PlanInput:
     style: dict[str, Any]  # the caption style
     inputs: list[str]  # the keys of the transcribe and analyze jobs
     references: list[list[float]]  # the streamer's reference faces (the camera follows)
+    aspect: str = "9:16"  # 9:16, 1:1 or 16:9
     transcripts: list[str] = unkeyed()
     analyses: list[str] = unkeyed()
 
@@ -57,6 +58,7 @@ def plan_specs(s: Session, run: Run, stream: StreamRow, clips: list[ClipRow]) ->
             caption_edits=clip.caption_edits,
             style=asdict(caption_style(run.options, clip.caption_style)),
             inputs=[j.key for j in (*heard, *seen)], references=references,
+            aspect=clip.aspect or run.options.aspect or "9:16",
             transcripts=[str(j.result) for j in heard],
             analyses=[str(j.result) for j in seen])))
     return specs
@@ -66,7 +68,8 @@ def run(run: Run, inp: PlanInput) -> Result:
     clip = inp.clip
     analyses = artifacts.load_analyses(inp.analyses)
     layout, regions = plan_layout(inp.layout, run.info, run.options.facecam, analyses,
-                                  clip.start, clip.end, inp.edited)
+                                  clip.start, clip.end, inp.edited, inp.aspect,
+                                  run.options.gameplay)
     words = [w for seg in artifacts.load_transcripts(inp.transcripts) for w in seg.words
              if w.end > clip.start and w.start < clip.end]
     faces = [f for a in analyses for f in a.faces if clip.start - 1 <= f.t <= clip.end + 1]
@@ -87,5 +90,5 @@ def follow(done: Finished, inp: PlanInput) -> list[JobSpec]:
         captions_text=inp.captions_text, caption_edits=inp.caption_edits,
         captions=opts.captions, lufs=settings.target_lufs,
         preset=settings.x264_preset, crf=settings.x264_crf, out=str(opts.out_dir),
-        content=out["content"], references=inp.references,
+        content=out["content"], references=inp.references, aspect=inp.aspect,
         transcripts=inp.transcripts, analyses=inp.analyses))]
