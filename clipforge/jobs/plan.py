@@ -33,7 +33,7 @@ class PlanInput:
     style: dict[str, Any]  # the caption style
     inputs: list[str]  # the keys of the transcribe and analyze jobs
     references: list[list[float]]  # the streamer's reference faces (the camera follows)
-    aspect: str = "9:16"  # 9:16, 1:1 or 16:9
+    aspect: str  # 9:16, 1:1 or 16:9
     transcripts: list[str] = unkeyed()
     analyses: list[str] = unkeyed()
 
