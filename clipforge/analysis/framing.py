@@ -34,8 +34,9 @@ def plan_layout(requested: str, info: MediaInfo, fixed: list[float] | None,
                 edited: dict[str, Any] | None = None, aspect: str | None = None,
                 gameplay: list[float] | None = None) -> tuple[str, dict[str, Any] | None]:
     """The clip's layout and its regions (in the stream's media pixels): for `stacked`
-    its panes; for every layout `why` (what `auto` saw) and, for `crop` and `blur`, `face` (the
-    face's top and bottom in source pixels, for the captions).
+    its panes; for every layout `why` (what `auto` saw); for `crop` and `blur`, `face`
+    (the face's top and bottom, for the captions) and `stacked` (the panes it would
+    get, for the editor's preview).
 
     The facecam is, in order: a person's edit of this clip, the streamer's FIXED facecam
     (fractions of the frame), the overlay found in the analysed chunks the clip overlaps,
@@ -51,19 +52,35 @@ def plan_layout(requested: str, info: MediaInfo, fixed: list[float] | None,
                             aspect or layouts.DEFAULT_ASPECT)
     why = _why(requested, chosen, facecam, share, aspect)
     kept = dict(edited or {})
+    panes = None
+    if chosen in ("stacked", "crop", "blur") and aspect != "16:9":
+        panes = _panes(info, facecam, _track(faces, start, end), _motion(near), out,
+                       edited, gameplay)
+    if chosen == "stacked" and panes is None:
+        chosen, why = "blur", "no face to put on top"
     if chosen != "stacked":
         extra: dict[str, Any] = {"why": why}
         if chosen in ("crop", "blur"):
             extra["face"] = _face_band(faces, start, end)
+        if panes is not None:  # what stacked would be: the editor's preview draws it
+            extra["stacked"] = panes.to_json()
         return chosen, {**kept, **extra}
-    track = _track(faces, start, end)
-    if facecam is None:  # stacked without an overlay: follow the main face
+    assert panes is not None
+    return "stacked", {**panes.to_json(), "edited": bool(edited), "why": why}
+
+
+def _panes(info: MediaInfo, facecam: Region | None, track: list[tuple[float, Face]],
+           motion: list[list[float]], out: tuple[int, int], edited: dict[str, Any] | None,
+           gameplay: list[float] | None) -> layouts.Stacked | None:
+    """The stacked layout's panes: over the facecam, else following the main face (None
+    without one); the gameplay pane as a person or the streamer set it."""
+    if facecam is None:
         if len(track) < 2:
-            return "blur", {**kept, "why": "no face to put on top"}
-        panes = layouts.following(track, info.width, info.height, _motion(near), out)
+            return None
+        panes = layouts.following(track, info.width, info.height, motion, out)
     else:
-        face = _inside(track, facecam)
-        panes = layouts.stacked(facecam, info.width, info.height, _motion(near), out, face)
+        panes = layouts.stacked(facecam, info.width, info.height, motion, out,
+                                _inside(track, facecam))
     game = (edited or {}).get("gameplay") or (
         layouts.from_fractions(gameplay, info.width, info.height).as_list() if gameplay
         else None)
@@ -71,7 +88,7 @@ def plan_layout(requested: str, info: MediaInfo, fixed: list[float] | None,
         top = panes.top_height
         panes = replace(panes, cover=None, gameplay=layouts.fit_aspect(
             Region(*game), out[0] / (out[1] - top), info.width, info.height))
-    return "stacked", {**panes.to_json(), "edited": bool(edited), "why": why}
+    return panes
 
 
 def _why(requested: str, chosen: str, facecam: Region | None, share: float,

@@ -191,8 +191,10 @@ def clip_frame(clip_id: ClipIdPath, s: SessionDep, found: ServicesDep, member: V
     a third into the clip: the region picker draws the facecam and gameplay panes on it
     (in the stream's pixels: `source_width` x `source_height` of the clip)."""
     clip = workspaces.clip(s, member, clip_id)
-    path = _recording(workspaces.stream(s, member, clip.stream_id), found.settings)
+    stream = workspaces.stream(s, member, clip.stream_id)
+    path = _recording(stream, found.settings)
     at = t if t is not None else clip.start + (clip.end - clip.start) / 3
+    at = max(0.0, min(at, stream.duration - 0.1))  # past the end there is no frame
     return Response(output_formats.frame(path, at), media_type="image/jpeg",
                     headers={"Cache-Control": "private, max-age=3600"})
 

@@ -46,18 +46,20 @@ const ClipFormats = (() => {
     if (layout === "crop" && sw * oh <= sh * ow) layout = "blur";
     if (layout === "waveform") layout = "blur";
     if (layout === "stacked") {
-      const cam = boxes?.edited ? boxes.facecam : regions.facecam;
+      // The panes rendered, else those the plan worked out for stacked (regions.stacked).
+      const panes = regions.facecam ? regions : regions.stacked || {};
+      const own = !boxes?.edited;
+      const cam = own ? panes.facecam : boxes.facecam;
       if (!cam) return { layout: "blur", out: [ow, oh], missing: true };
       const sameAspect = aspect() === (clip.aspect || clip.stream_aspect);
-      let top = sameAspect && !boxes?.edited && regions.top_height ? regions.top_height
-        : regions.track && !boxes?.edited ? clamp(even(ow / ROOM_ASPECT), even(PANE.min * oh / PANE.full), even(PANE.max * oh / PANE.full))
-        : topHeight(cam, [ow, oh]);
-      let camera = regions.track && !boxes?.edited ? follow(regions.track, t, cam)
-        : fitAspect(cam, ow / top, [sw, sh]);
-      if (!sameAspect && !boxes?.edited && regions.track) camera = fitAspect(camera, ow / top, [sw, sh]);
-      const game = boxes?.edited ? boxes.gameplay : regions.gameplay;
+      const lo = even(PANE.min * oh / PANE.full), hi = even(PANE.max * oh / PANE.full);
+      const top = own && sameAspect && panes.top_height ? panes.top_height
+        : own && panes.track ? clamp(even(ow / ROOM_ASPECT), lo, hi) : topHeight(cam, [ow, oh]);
+      let camera = own && panes.track ? follow(panes.track, t, cam) : fitAspect(cam, ow / top, [sw, sh]);
+      if (own && panes.track && !sameAspect) camera = fitAspect(camera, ow / top, [sw, sh]);
+      const game = own ? panes.gameplay : boxes.gameplay;
       const gameplay = fitAspect(game || [0, 0, sw, sh], ow / (oh - top), [sw, sh]);
-      return { layout, out: [ow, oh], top, camera, gameplay, cover: boxes?.edited ? null : regions.cover };
+      return { layout, out: [ow, oh], top, camera, gameplay, cover: own && sameAspect ? panes.cover : null };
     }
     if (layout === "crop") {
       const h = even(sh), w = even(h * ow / oh);
