@@ -53,7 +53,8 @@ def plan_specs(s: Session, run: Run, stream: StreamRow, clips: list[ClipRow]) ->
     specs = []
     for clip in clips:
         edited = clip.regions if clip.regions and clip.regions.get("edited") else None
-        bounds = ClipBounds(clip.id, clip.start, clip.end, clip.peak, clip.title)
+        bounds = ClipBounds(clip.id, clip.start, clip.end, clip.peak, clip.title,
+                            clip.revision)
         specs.append(spec("plan", clip.id, PlanInput(
             clip=bounds, layout=clip.layout, edited=edited, captions_text=clip.captions,
             caption_edits=clip.caption_edits,

@@ -31,6 +31,10 @@ class ClipBounds:
     end: float
     peak: float
     title: str
+    # Bumped by every edit, so an edit back to an earlier state (9:16 -> 1:1 -> 9:16) is
+    # planned and rendered again: its old jobs are done in the same run, and the ledger
+    # reuses done jobs only from earlier runs (else the stream would wait on nothing).
+    revision: int = 0
 
 
 @dataclass(frozen=True)

@@ -287,13 +287,14 @@ const ClipFormats = (() => {
   }
 
   // ---- the region picker ----------------------------------------------------------------
+  // The panes as rendered (or as the plan would stack them), else a corner guess.
   function initialBoxes() {
-    const [sw, sh] = source(), r = clip.regions || {};
+    const [sw, sh] = source(), r = clip.regions || {}, alt = r.stacked || {};
     const rounded = (b) => b.map((v) => Math.round(v));
     return {
       edited: false,
-      facecam: rounded(r.edited && r.facecam ? r.facecam : r.facecam || [sw * 0.7, sh * 0.6, sw * 0.28, sh * 0.36]),
-      gameplay: rounded(r.edited && r.gameplay ? r.gameplay : r.gameplay || [0, 0, sw * 0.6, sh]),
+      facecam: rounded(r.facecam || alt.facecam || [sw * 0.7, sh * 0.6, sw * 0.28, sh * 0.36]),
+      gameplay: rounded(r.gameplay || alt.gameplay || [0, 0, sw * 0.6, sh]),
     };
   }
 
