@@ -709,6 +709,59 @@ def make_facecam_stream(out: Path, duration: float = 16.0, width: int = 1280,
     return FacecamSpec(video=out, facecam=(cam_x, cam_y, cam_w, cam_h), sentences=sentences)
 
 
+@dataclass
+class DriftingFacecam:
+    """A webcam overlay that drifts: its top-left corner moves in a straight line from
+    `start` to `end` (pixels) over the video."""
+
+    video: Path
+    size: tuple[int, int]  # w, h of the overlay
+    start: tuple[float, float]
+    end: tuple[float, float]
+    duration: float
+
+    def box(self, t: float) -> tuple[float, float, float, float]:
+        """The overlay's x, y, w, h at `t` seconds."""
+        k = min(max(t / self.duration, 0.0), 1.0)
+        x = self.start[0] + (self.end[0] - self.start[0]) * k
+        y = self.start[1] + (self.end[1] - self.start[1]) * k
+        return x, y, float(self.size[0]), float(self.size[1])
+
+
+def make_drifting_facecam(out: Path, duration: float = 12.0, width: int = 1280,
+                          height: int = 720, fps: int = 30,
+                          data_dir: Path = DATA_DIR) -> DriftingFacecam:
+    """Gameplay (bikes.mp4, ping-ponged, filling the frame) under the talking face of
+    carphone_pristine.mp4 as a webcam overlay that drifts right and down across the
+    right half of the frame, as a facecam set to follow the mouse does; a quiet tone is
+    the audio."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cam_w = round(width * 0.28 / 2) * 2
+    cam_h = round(cam_w * 144 / 176 / 2) * 2
+    spec = DriftingFacecam(out, (cam_w, cam_h), (width * 0.50, height * 0.12),
+                           (width - cam_w - width * 0.03, height - cam_h - height * 0.06),
+                           duration)
+    (x0, y0), (x1, y1) = spec.start, spec.end
+    graph = ";".join([
+        pingpong("0:v", "game", 25, ""),
+        f"[game]fps={fps},scale=-2:{height},crop={width}:{height},setsar=1[bg]",
+        pingpong("1:v", "cam0", fps, ""),
+        f"[cam0]scale={cam_w}:{cam_h},setsar=1[cam]",
+        f"[bg][cam]overlay=x='{x0:.1f}+{x1 - x0:.1f}*t/{duration:g}':"
+        f"y='{y0:.1f}+{y1 - y0:.1f}*t/{duration:g}',format=yuv420p[v]",
+    ])
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=".synth-") as tmp:
+        partial = Path(tmp) / out.name
+        run(ffmpeg("-i", str(data_dir / "bikes.mp4"), "-i",
+                   str(data_dir / "carphone_pristine.mp4"), "-f", "lavfi", "-i",
+                   f"sine=f=220:d={duration}:r={RATE}", "-filter_complex", graph,
+                   "-map", "[v]", "-map", "2:a", "-t", f"{duration:.3f}", "-c:v", "libx264",
+                   "-preset", "ultrafast", "-crf", "22", "-g", str(fps), "-c:a", "aac",
+                   "-b:a", "64k", "-af", "volume=0.05", str(partial)))
+        os.replace(partial, out)
+    return spec
+
+
 @dataclass(frozen=True)
 class Portrait:
     """A portrait (a still image, or a video such as the talking carphone) moving on a

@@ -34,6 +34,7 @@ from clipforge.analysis.faces import main_face_track
 from clipforge.domain import FaceSample, Word
 
 DEAD_ZONE = 0.12  # of the crop width, either side of the window centre
+PANE_DEAD_ZONE = 0.02  # of a followed facecam window's size
 MAX_SPEED = 0.4  # source widths per second
 SETTLE_TIME = 0.6  # seconds the spring takes to (nearly) reach a new position
 CONTEXT = 3.0  # seconds of samples around the clip used to pick the main face
@@ -85,6 +86,23 @@ def _targets(times: np.ndarray, shots: np.ndarray, centres: list[tuple[float, fl
         else:
             out[frames] = held
     return out
+
+
+def pane_path(track: list[list[float]], start: float, end: float, fps: float,
+              src_w: int, src_h: int, w: float, h: float) -> list[tuple[float, float]]:
+    """Top-left (x, y) of a followed window (the stacked layout's drifting facecam) for
+    each output frame in [start, end): `track` holds [t, x, y] where the face was seen;
+    the window glides between them like the crop camera (a smaller dead zone: the face
+    is the whole pane)."""
+    n = max(0, math.ceil((end - start) * fps - 1e-9))
+    times = start + np.arange(n) / fps
+    t = np.array([p[0] for p in track])
+    step = max_step(src_w, fps)
+    xs = _follow(np.interp(times, t, [p[1] for p in track]), max(0.0, src_w - w),
+                 w * PANE_DEAD_ZONE, fps, step)
+    ys = _follow(np.interp(times, t, [p[2] for p in track]), max(0.0, src_h - h),
+                 h * PANE_DEAD_ZONE, fps, step)
+    return list(zip(xs, ys, strict=True))
 
 
 def speech_spans(words: list[Word], gap: float = 0.6) -> list[tuple[float, float]]:

@@ -44,6 +44,8 @@ class CaptionStyle:
     line_chars: int = LINE_CHARS
     max_lines: int = MAX_LINES
     uppercase: bool = False
+    play_w: int = PLAY_W  # the output frame the style is for
+    play_h: int = PLAY_H
 
 
 # Fonts: DejaVu Sans (fonts-dejavu-core), Bebas Neue (fonts-bebas-neue), Lato (fonts-lato),
@@ -140,7 +142,7 @@ def build(words: list[Word], clip_start: float, clip_end: float,
           style: CaptionStyle = DEFAULT_STYLE) -> pysubs2.SSAFile:
     """Subtitles for the words inside [clip_start, clip_end], timed from the clip start."""
     subs = pysubs2.SSAFile()
-    subs.info.update({"PlayResX": str(PLAY_W), "PlayResY": str(PLAY_H),
+    subs.info.update({"PlayResX": str(style.play_w), "PlayResY": str(style.play_h),
                       "WrapStyle": "2", "ScaledBorderAndShadow": "yes"})
     subs.styles["Default"] = _ass_style(style)
     inside = clip_words(words, clip_start, clip_end)

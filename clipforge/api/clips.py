@@ -24,10 +24,11 @@ from clipforge.api.deps import (
 )
 from clipforge.api.views import clip_detail, clip_view, page, publication_view
 from clipforge.config import Settings
+from clipforge.services import formats as output_formats
 from clipforge.services import submission, timeline, workspaces
 from clipforge.services.workspaces import Member
 from clipforge.storage import store
-from clipforge.storage.models import ClipRow
+from clipforge.storage.models import ClipRow, StreamRow
 
 router = APIRouter(tags=["clips"])
 NOT_FOUND = schemas.responses(404)
@@ -69,7 +70,7 @@ def edit_clip(clip_id: ClipIdPath, body: schemas.ClipPatch, found: ServicesDep,
     changes = body.model_dump(exclude_unset=True)
     if not changes:
         raise errors.BadOption("nothing to change: give start, end, title, captions, words, "
-                               "layout, caption_style or regions")
+                               "layout, caption_style, aspect or regions")
     found.orchestrator.edit_clip(clip_id, changes)
     with found.repo.session() as s:
         return clip_detail(s, workspaces.clip(s, member, clip_id))
@@ -181,6 +182,34 @@ def stream_timeline(stream_id: IdPath, s: SessionDep, member: Viewer) -> schemas
                             clips=[clip_view(c) for c in clips])
 
 
+@router.get("/api/clips/{clip_id}/frame", response_class=Response,
+            responses={**NOT_FOUND, 200: {"content": {"image/jpeg": {}}}})
+def clip_frame(clip_id: ClipIdPath, s: SessionDep, found: ServicesDep, member: Viewer,
+               t: Annotated[float | None, Query(ge=0.0, le=1e7, allow_inf_nan=False)] = None,
+               ) -> Response:
+    """A frame of the recording (JPEG, at most 1280 px wide) at `t` seconds, by default
+    a third into the clip: the region picker draws the facecam and gameplay panes on it
+    (in the stream's pixels: `source_width` x `source_height` of the clip)."""
+    clip = workspaces.clip(s, member, clip_id)
+    stream = workspaces.stream(s, member, clip.stream_id)
+    path = _recording(stream, found.settings)
+    at = t if t is not None else clip.start + (clip.end - clip.start) / 3
+    at = max(0.0, min(at, stream.duration - 0.1))  # past the end there is no frame
+    return Response(output_formats.frame(path, at), media_type="image/jpeg",
+                    headers={"Cache-Control": "private, max-age=3600"})
+
+
+@router.get("/api/formats", response_model=schemas.Formats)
+def formats(member: Viewer) -> schemas.Formats:
+    """The aspect ratios (output sizes) and caption presets, as the editor's preview
+    draws them (colours as #rrggbb; sizes in px of the 1080x1920 frame)."""
+    del member  # signed in: the page that asks is
+    return schemas.Formats(
+        aspects=output_formats.aspects(),
+        presets={name: schemas.PreviewStyle(**style)
+                 for name, style in output_formats.presets().items()})
+
+
 @router.get("/api/streams/{stream_id}/source", response_class=FileResponse,
             responses={**NOT_FOUND, 200: {"content": {"video/mp4": {}}}})
 def stream_source(stream_id: IdPath, s: SessionDep, found: ServicesDep,
@@ -189,12 +218,17 @@ def stream_source(stream_id: IdPath, s: SessionDep, found: ServicesDep,
     ClipForge keeps (an upload, a download) or one under CLIPFORGE_MEDIA_ROOTS: a stream
     made by `clipforge process` on any file is not a way to read that file."""
     stream = workspaces.stream(s, member, stream_id)
+    return FileResponse(_recording(stream, found.settings), media_type="video/mp4")
+
+
+def _recording(stream: StreamRow, settings: Settings) -> Path:
+    """The stream's recording as a local file, if ClipForge keeps it."""
     info = stream.info or {}
     path = Path(info.get("path") or stream.source)
-    gone = errors.NotFound(f"stream {stream_id}: its recording is not kept by ClipForge")
-    if not (store.is_store_path(path) or _kept(path, found.settings)) or not store.exists(path):
+    gone = errors.NotFound(f"stream {stream.id}: its recording is not kept by ClipForge")
+    if not (store.is_store_path(path) or _kept(path, settings)) or not store.exists(path):
         raise gone
-    return FileResponse(store.local(path), media_type="video/mp4")
+    return store.local(path)
 
 
 def _kept(path: Path, settings: Settings) -> bool:

@@ -23,6 +23,7 @@ LongText = Annotated[str, Field(max_length=5000), AfterValidator(_no_nul)]
 Finite = Annotated[float, Field(allow_inf_nan=False, ge=0.0, le=1e7)]
 Layout = Literal["auto", "crop", "blur", "stacked"]
 CaptionStyle = Literal["classic", "bold", "clean", "oneword"]
+Aspect = Literal["9:16", "1:1", "16:9"]
 Box = Annotated[list[Annotated[float, Field(allow_inf_nan=False, ge=0.0, le=1e5)]],
                 Field(min_length=4, max_length=4, description="x, y, w, h in source pixels")]
 Item = TypeVar("Item")
@@ -52,6 +53,7 @@ class StreamOptions(BaseModel):
     max_len: Annotated[float, Field(ge=1.0, le=600.0, allow_inf_nan=False)] | None = None
     captions: bool = True
     caption_style: CaptionStyle | None = None
+    aspect: Aspect | None = None
     streamer: Name = "default"
     full_transcript: bool = False
     chat: PathText | None = Field(default=None, description="Chat replay file on the server")
@@ -108,6 +110,8 @@ class Clip(BaseModel):
         default=None, description="stacked layout: facecam and gameplay (x, y, w, h in "
         "source pixels), top_height (output pixels), edited (set by a person)")
     caption_style: str | None = None
+    aspect: str | None = Field(default=None, description="9:16, 1:1 or 16:9 set for this "
+                               "clip; null: the stream's (ClipDetail.stream_aspect)")
     status: str
     captions: str | None
     revision: int
@@ -128,6 +132,12 @@ class ClipDetail(Clip):
     nearby: list[Word] = Field(description="The words up to 30 s either side of the clip too: "
                                "where the trim handles reach")
     stream_duration: float
+    stream_aspect: str = Field(description="The stream's aspect ratio (its streamer's "
+                               "default when it was submitted)")
+    source_width: int = Field(description="Width of the stream's picture: regions are in "
+                              "these pixels")
+    source_height: int
+    streamer_id: int | None
 
 
 class WordEdit(BaseModel):
@@ -156,6 +166,8 @@ class ClipPatch(BaseModel):
         "Edits per heard word, kept through later trims"))
     layout: Layout | None = None
     caption_style: CaptionStyle | None = None
+    aspect: Aspect | None = Field(default=None, description="9:16 (1080x1920), 1:1 "
+                                  "(1080x1080) or 16:9 (1920x1080); null: the stream's")
     regions: Regions | None = Field(default=None, description="stacked layout panes set "
                                     "by hand; {} goes back to the detected ones")
 
@@ -170,6 +182,27 @@ class ClipPatch(BaseModel):
             raise ValueError(f"{', '.join(nulls)}: null is not a value here; give one, or "
                              "leave the field out to keep it")
         return self
+
+
+class PreviewStyle(BaseModel):
+    """A caption preset as the browser draws it (px of the 1080x1920 frame)."""
+    font: str
+    size: int
+    colour: str = Field(description="#rrggbb")
+    highlight: str = Field(description="#rrggbb: the word being spoken")
+    outline: float
+    box: bool
+    position: Literal["bottom", "middle", "top"]
+    margin_v: int
+    words_per_line: int
+    line_chars: int
+    max_lines: int
+    uppercase: bool
+
+
+class Formats(BaseModel):
+    aspects: dict[str, list[int]] = Field(description="name: [width, height] of the output")
+    presets: dict[str, PreviewStyle]
 
 
 class Timeline(BaseModel):

@@ -98,7 +98,8 @@ def clip_view(row: ClipRow) -> schemas.Clip:
         id=row.id, stream_id=row.stream_id, rank=row.rank, start=row.start, end=row.end,
         score=row.score, reasons=row.reasons, title=row.title, layout=row.layout,
         rendered_layout=row.rendered_layout, regions=row.regions,
-        caption_style=row.caption_style, status=row.status, captions=row.captions,
+        caption_style=row.caption_style, aspect=row.aspect, status=row.status,
+        captions=row.captions,
         revision=row.revision,
         video_url=f"/api/clips/{row.id}/video" if files else None,
         thumbnail_url=f"/api/clips/{row.id}/thumbnail" if files else None,
@@ -114,8 +115,13 @@ def clip_detail(s: Session, row: ClipRow) -> schemas.ClipDetail:
     view = clip_view(row).model_dump()
     if row.caption_edits or row.captions:  # the text the edits make, not a stored string
         view["captions"] = " ".join(w.word for w in words if w.word)
+    info = stream.info or {}
     return schemas.ClipDetail(**view, words=words, nearby=nearby,
-                              stream_duration=stream.duration)
+                              stream_duration=stream.duration,
+                              stream_aspect=(stream.options or {}).get("aspect") or "9:16",
+                              source_width=int(info.get("width") or 0),
+                              source_height=int(info.get("height") or 0),
+                              streamer_id=stream.streamer_id)
 
 
 def streamer_view(s: Session, row: StreamerRow) -> schemas.Streamer:
@@ -161,3 +167,4 @@ def account_view(row: AccountRow) -> schemas.Account:
 def event_view(row: EventRow) -> schemas.Event:
     return schemas.Event(id=row.id, name=row.name, stream_id=row.stream_id,
                          payload=_hidden(row.payload), created_at=row.created_at)
+

@@ -11,8 +11,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from clipforge.analysis import captions
-from clipforge.analysis.framing import plan_layout
-from clipforge.domain import Options
+from clipforge.analysis.camera import camera_path, speech_spans
+from clipforge.analysis.framing import crop_size, plan_layout
+from clipforge.domain import Analysis, Options, Word
 from clipforge.jobs import flow
 from clipforge.jobs.base import Finished, Result, spec, unkeyed
 from clipforge.jobs.context import Run
@@ -33,6 +34,7 @@ class PlanInput:
     style: dict[str, Any]  # the caption style
     inputs: list[str]  # the keys of the transcribe and analyze jobs
     references: list[list[float]]  # the streamer's reference faces (the camera follows)
+    aspect: str  # 9:16, 1:1 or 16:9
     transcripts: list[str] = unkeyed()
     analyses: list[str] = unkeyed()
 
@@ -51,12 +53,14 @@ def plan_specs(s: Session, run: Run, stream: StreamRow, clips: list[ClipRow]) ->
     specs = []
     for clip in clips:
         edited = clip.regions if clip.regions and clip.regions.get("edited") else None
-        bounds = ClipBounds(clip.id, clip.start, clip.end, clip.peak, clip.title)
+        bounds = ClipBounds(clip.id, clip.start, clip.end, clip.peak, clip.title,
+                            clip.revision)
         specs.append(spec("plan", clip.id, PlanInput(
             clip=bounds, layout=clip.layout, edited=edited, captions_text=clip.captions,
             caption_edits=clip.caption_edits,
             style=asdict(caption_style(run.options, clip.caption_style)),
             inputs=[j.key for j in (*heard, *seen)], references=references,
+            aspect=clip.aspect or run.options.aspect or "9:16",
             transcripts=[str(j.result) for j in heard],
             analyses=[str(j.result) for j in seen])))
     return specs
@@ -66,10 +70,13 @@ def run(run: Run, inp: PlanInput) -> Result:
     clip = inp.clip
     analyses = artifacts.load_analyses(inp.analyses)
     layout, regions = plan_layout(inp.layout, run.info, run.options.facecam, analyses,
-                                  clip.start, clip.end, inp.edited)
-    words = [w for seg in artifacts.load_transcripts(inp.transcripts) for w in seg.words
-             if w.end > clip.start and w.start < clip.end]
+                                  clip.start, clip.end, inp.edited, inp.aspect,
+                                  run.options.gameplay)
+    heard = [w for seg in artifacts.load_transcripts(inp.transcripts) for w in seg.words]
+    words = [w for w in heard if w.end > clip.start and w.start < clip.end]
     faces = [f for a in analyses for f in a.faces if clip.start - 1 <= f.t <= clip.end + 1]
+    if layout == "crop" and regions is not None:
+        regions["track"] = _crop_track(run, inp, analyses, heard)
     content = ledger.params_hash([artifacts.to_json(words), artifacts.to_json(faces),
                                   inp.references])
     path = run.artifact(".json")
@@ -77,6 +84,22 @@ def run(run: Run, inp: PlanInput) -> Result:
     artifacts.write_json(path, output)
     run.progress.advance("plan", 1.0)
     return Result(path, output)
+
+
+PREVIEW_FPS = 2.0  # crop window positions kept per second for the editor's preview
+
+
+def _crop_track(run: Run, inp: PlanInput, analyses: list[Analysis],
+                heard: list[Word]) -> list[list[float]]:
+    """[t, x] of the crop window, twice a second: the editor's preview draws the crop
+    where the render's camera (which moves every frame) will about be."""
+    clip, info = inp.clip, run.info
+    crop_w, _ = crop_size(info, inp.aspect)
+    faces = [f for a in analyses for f in a.faces]
+    cuts = [c for a in analyses for c in a.cuts]
+    xs = camera_path(faces, info.width, info.height, crop_w, clip.start, clip.end,
+                     PREVIEW_FPS, inp.references, cuts, speech_spans(heard))
+    return [[round(clip.start + i / PREVIEW_FPS, 2), round(x, 1)] for i, x in enumerate(xs)]
 
 
 def follow(done: Finished, inp: PlanInput) -> list[JobSpec]:
@@ -87,5 +110,5 @@ def follow(done: Finished, inp: PlanInput) -> list[JobSpec]:
         captions_text=inp.captions_text, caption_edits=inp.caption_edits,
         captions=opts.captions, lufs=settings.target_lufs,
         preset=settings.x264_preset, crf=settings.x264_crf, out=str(opts.out_dir),
-        content=out["content"], references=inp.references,
+        content=out["content"], references=inp.references, aspect=inp.aspect,
         transcripts=inp.transcripts, analyses=inp.analyses))]

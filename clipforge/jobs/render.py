@@ -1,4 +1,5 @@
-"""The render job: one clip's captions, video (9:16, in its layout) and thumbnail."""
+"""The render job: one clip's captions, video (9:16, 1:1 or 16:9, in its layout) and
+thumbnail."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from clipforge import domain
-from clipforge.analysis import captions, subtitles, word_edits
-from clipforge.analysis.camera import camera_path, speech_spans
+from clipforge.analysis import caption_place, captions, layout, subtitles, word_edits
+from clipforge.analysis.camera import camera_path, pane_path, speech_spans
 from clipforge.analysis.framing import crop_size
+from clipforge.analysis.layout import DEFAULT_ASPECT
 from clipforge.domain import Face, FaceSample, MediaInfo, Word
 from clipforge.jobs.base import Finished, Result, unkeyed
 from clipforge.jobs.context import Run
@@ -29,6 +31,10 @@ class ClipBounds:
     end: float
     peak: float
     title: str
+    # Bumped by every edit, so an edit back to an earlier state (9:16 -> 1:1 -> 9:16) is
+    # planned and rendered again: its old jobs are done in the same run, and the ledger
+    # reuses done jobs only from earlier runs (else the stream would wait on nothing).
+    revision: int = 0
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,7 @@ class RenderInput:
     references: list[list[float]] = unkeyed()
     transcripts: list[str] = unkeyed()
     analyses: list[str] = unkeyed()
+    aspect: str = DEFAULT_ASPECT  # 9:16, 1:1 or 16:9
 
 
 SECTION_PAD = 2.0  # seconds fetched either side of a clip, for the encoder's seek
@@ -89,28 +96,50 @@ def run(run: Run, inp: RenderInput) -> Result:
     regions = inp.regions or {}
     heard = [w for seg in artifacts.load_transcripts(inp.transcripts) for w in seg.words]
     words = shown_words(heard, inp, start, end)
-    style = captions.placed(captions.CaptionStyle(**inp.style),
-                            regions.get("top_height", 0) if inp.layout == "stacked" else 0)
+    out_w, out_h = layout.out_size(inp.aspect)
+    crop_w, crop_h = crop_size(info, inp.aspect)
+    style = caption_style_for(inp, regions, scale, (info.width, info.height), crop_h)
     captions.write(ass, captions.build(words, start, end, style))
     write_subtitles(ass, subtitles.cues(words, start, end, style))
-    crop_w, crop_h = crop_size(info)
-    path = None
+    path = top_path = None
     if inp.layout == "crop":
         cuts = [c for a in analyses for c in a.cuts]
         path = camera_path(faces, info.width, info.height, crop_w, start, end, OUT_FPS,
                            inp.references, cuts, speech_spans(heard))
+    if inp.layout == "stacked" and regions.get("track"):
+        _, _, w, h = regions["facecam"]
+        top_path = pane_path([[t, x * scale, y * scale] for t, x, y in regions["track"]],
+                             start, end, OUT_FPS, info.width, info.height, w * scale,
+                             h * scale)
     render(RenderSpec(
         source=Path(info.path), start=start - offset, duration=end - start,
         layout=inp.layout, out=mp4, captions=ass if inp.captions else None,
         crop_width=crop_w, crop_height=crop_h, crop_path=path, target_lufs=inp.lufs,
         preset=inp.preset, crf=inp.crf, top_region=_pane(regions.get("facecam"), scale),
         bottom_region=_pane(regions.get("gameplay"), scale),
-        top_height=int(regions.get("top_height", 0)),
+        top_height=int(regions.get("top_height", 0)), top_path=top_path,
+        cover=_pane(regions.get("cover"), scale), out_w=out_w, out_h=out_h,
     ))
     peak = min(max(clip.peak, start), end)
     ffmpeg.thumbnail(mp4, min(peak - start, end - start - 0.1), jpg)
     run.progress.advance("render", 1.0)
     return Result(mp4, {"notice": notice} if notice else None)
+
+
+def caption_style_for(inp: RenderInput, regions: dict[str, Any], scale: float,
+                      src: tuple[int, int], crop_h: int) -> captions.CaptionStyle:
+    """The clip's caption style at its output size: below the facecam pane (stacked),
+    off the speaker's face (crop, blur)."""
+    out_w, out_h = layout.out_size(inp.aspect)
+    style = caption_place.framed(captions.CaptionStyle(**inp.style), out_w, out_h)
+    if inp.layout == "stacked":
+        return captions.placed(style, int(regions.get("top_height", 0)))
+    if regions.get("face"):
+        face = caption_place.face_in_output([v * scale for v in regions["face"]], inp.layout,
+                                            src[0], src[1], crop_h, out_w, out_h)
+        if face is not None:
+            return caption_place.clear_of_face(style, *face)
+    return style
 
 
 def shown_words(heard: list[Word], inp: RenderInput, start: float,

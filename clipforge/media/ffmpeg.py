@@ -201,6 +201,16 @@ def thumbnail(video: Path, at: float, dst: Path) -> None:
     os.replace(tmp, dst)
 
 
+def still_frame(source: Path, at: float, width: int) -> bytes:
+    """One frame of a source as JPEG at `at` seconds, at most `width` px wide (the region
+    picker draws the panes over it)."""
+    proc = run(_ffmpeg("-ss", f"{max(0.0, at):.3f}", *source_input(source), "-an",
+                       "-frames:v", "1", "-vf", f"scale='min({width},iw)':-2",
+                       "-q:v", "4", "-f", "mjpeg", "-"),
+               f"taking a frame of {source.name}")
+    return proc.stdout
+
+
 def read_wav(path: Path) -> np.ndarray:
     """Samples of a 16-bit mono WAV as float32 in [-1, 1]."""
     import wave

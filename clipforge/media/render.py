@@ -1,10 +1,13 @@
-"""The ffmpeg command that renders one vertical clip.
+"""The ffmpeg command that renders one clip (1080x1920 by default; 1080x1080 or
+1920x1080 for the other aspect ratios).
 
-Layouts: `crop` (a 9:16 window that moves along a precomputed camera path, fed to the
-crop filter frame by frame with sendcmd), `blur` (the whole frame fitted over a blurred
-copy of itself), `stacked` (the facecam region on top of a gameplay region, each cropped
-to its pane's aspect and scaled to fill it), `waveform` (audio-only sources). Captions
-are burned in with libass and loudness is normalised with loudnorm.
+Layouts: `crop` (a window of the output's aspect that moves along a precomputed camera
+path, fed to the crop filter frame by frame with sendcmd), `blur` (the whole frame fitted
+over a blurred copy of itself), `stacked` (the facecam region on top of a gameplay
+region, each cropped to its pane's aspect and scaled to fill it; a drifting facecam's
+window moves along its own path, and a part of the gameplay the facecam passes through
+can be covered), `waveform` (audio-only sources). Captions are burned in with libass and
+loudness is normalised with loudnorm.
 """
 
 from __future__ import annotations
@@ -37,6 +40,10 @@ class RenderSpec:
     top_region: tuple[float, float, float, float] | None = None
     bottom_region: tuple[float, float, float, float] | None = None
     top_height: int = 0
+    top_path: list[tuple[float, float]] | None = None  # the top pane's (x, y) per frame
+    cover: tuple[float, float, float, float] | None = None  # source region to cover
+    out_w: int = OUT_W
+    out_h: int = OUT_H
     target_lufs: float = -14.0
     preset: str = "veryfast"
     crf: int = 21
@@ -53,7 +60,7 @@ def render(spec: RenderSpec) -> None:
         *source_input(spec.source.resolve()),
     ]
     if spec.layout == "waveform":
-        cmd += ["-f", "lavfi", "-i", f"color=c=0x14161c:s={OUT_W}x{OUT_H}:r={OUT_FPS}"]
+        cmd += ["-f", "lavfi", "-i", f"color=c=0x14161c:s={spec.out_w}x{spec.out_h}:r={OUT_FPS}"]
     cmd += [
         "-filter_complex", graph, "-map", "[v]", "-map", "[a]",
         "-t", f"{spec.duration:.3f}",
@@ -75,24 +82,26 @@ def _local_name(path: Path, folder: Path) -> str:
 
 
 def _video_graph(spec: RenderSpec, folder: Path) -> str:
+    out_w, out_h = spec.out_w, spec.out_h
     if spec.layout == "crop":
         cmds = spec.out.with_name(spec.out.stem + ".camera.txt")
-        _write_camera_commands(cmds, spec.crop_path or [0.0])
+        _write_camera_commands(cmds, [(x, 0.0) for x in spec.crop_path or [0.0]], "cam")
         x0 = int((spec.crop_path or [0.0])[0])
         chain = (f"[0:v]sendcmd=f={_local_name(cmds, folder)},"
                  f"crop@cam=w={spec.crop_width}:h={spec.crop_height}:x={x0}:y=0,"
-                 f"scale={OUT_W}:{OUT_H}:flags=lanczos,setsar=1")
+                 f"scale={out_w}:{out_h}:flags=lanczos,setsar=1")
     elif spec.layout == "blur":
         chain = (f"[0:v]split[bgsrc][fgsrc];"
-                 f"[bgsrc]scale={OUT_W // 4}:{OUT_H // 4}:force_original_aspect_ratio=increase,"
-                 f"crop={OUT_W // 4}:{OUT_H // 4},boxblur=10:2,scale={OUT_W}:{OUT_H},"
+                 f"[bgsrc]scale={out_w // 4}:{out_h // 4}:force_original_aspect_ratio=increase,"
+                 f"crop={out_w // 4}:{out_h // 4},boxblur=10:2,scale={out_w}:{out_h},"
                  f"eq=brightness=-0.08[bg];"
-                 f"[fgsrc]scale={OUT_W}:-2[fg];[bg][fg]overlay=(W-w)/2:(H-h)/2,setsar=1")
+                 f"[fgsrc]scale={out_w}:{out_h}:force_original_aspect_ratio=decrease:"
+                 f"force_divisible_by=2[fg];[bg][fg]overlay=(W-w)/2:(H-h)/2,setsar=1")
     elif spec.layout == "stacked":
-        chain = _stacked_graph(spec)
+        chain = _stacked_graph(spec, folder)
     elif spec.layout == "waveform":
-        chain = (f"[0:a]showwaves=s={OUT_W}x480:mode=cline:colors=0x38bdf8:r={OUT_FPS}[wave];"
-                 f"[1:v][wave]overlay=0:(H-h)/2-200")
+        chain = (f"[0:a]showwaves=s={out_w}x480:mode=cline:colors=0x38bdf8:r={OUT_FPS}[wave];"
+                 f"[1:v][wave]overlay=0:(H-h)/2-{200 * out_h // OUT_H}")
     else:
         raise ValueError(f"unknown layout {spec.layout!r}")
     chain += f",fps={OUT_FPS}"
@@ -101,14 +110,23 @@ def _video_graph(spec: RenderSpec, folder: Path) -> str:
     return chain + ",format=yuv420p[v]"
 
 
-def _stacked_graph(spec: RenderSpec) -> str:
-    assert spec.top_region and spec.bottom_region and 0 < spec.top_height < OUT_H
+def _stacked_graph(spec: RenderSpec, folder: Path) -> str:
+    assert spec.top_region and spec.bottom_region and 0 < spec.top_height < spec.out_h
     panes = []
     for label, region, height in (("top", spec.top_region, spec.top_height),
-                                  ("bottom", spec.bottom_region, OUT_H - spec.top_height)):
+                                  ("bottom", spec.bottom_region, spec.out_h - spec.top_height)):
         x, y, w, h = (int(round(v)) for v in region)
-        panes.append(f"[{label}src]crop={w // 2 * 2}:{h // 2 * 2}:{x}:{y},"
-                     f"scale={OUT_W}:{height}:flags=lanczos,setsar=1[{label}]")
+        head = f"[{label}src]"
+        if label == "top" and spec.top_path:
+            cmds = spec.out.with_name(spec.out.stem + ".facecam.txt")
+            _write_camera_commands(cmds, spec.top_path, "top")
+            x, y = (int(round(v)) for v in spec.top_path[0])
+            head += f"sendcmd=f={_local_name(cmds, folder)},"
+        crop = f"crop@{label}={w // 2 * 2}:{h // 2 * 2}:{x}:{y},"
+        if label == "bottom" and spec.cover:
+            cx, cy, cw, ch = (int(round(v)) for v in spec.cover)
+            crop += f"drawbox=x={cx - x}:y={cy - y}:w={cw}:h={ch}:color=0x14161c:t=fill,"
+        panes.append(f"{head}{crop}scale={spec.out_w}:{height}:flags=lanczos,setsar=1[{label}]")
     return (f"[0:v]split[topsrc][bottomsrc];{panes[0]};{panes[1]};"
             "[top][bottom]vstack=inputs=2,setsar=1")
 
@@ -118,18 +136,24 @@ def _audio_graph(spec: RenderSpec) -> str:
             "aresample=48000,aformat=channel_layouts=stereo[a]")
 
 
-def _write_camera_commands(path: Path, xs: list[float]) -> None:
-    """One crop command per output frame; times are from the clip start."""
-    lines = [f"{i / OUT_FPS:.4f} crop@cam x {int(round(x))};" for i, x in enumerate(xs)]
+def _write_camera_commands(path: Path, points: list[tuple[float, float]], name: str) -> None:
+    """One command per output frame for the crop filter `name` (its y too, where it
+    moves); times are from the clip start."""
+    moves_y = any(y != points[0][1] for _, y in points)
+    lines = []
+    for i, (x, y) in enumerate(points):
+        line = f"{i / OUT_FPS:.4f} crop@{name} x {int(round(x))}"
+        lines.append(line + (f", crop@{name} y {int(round(y))};" if moves_y else ";"))
     path.write_text("\n".join(lines) + "\n")
 
 
-def caption_still(captions: Path, at: float, out: Path) -> None:
+def caption_still(captions: Path, at: float, out: Path,
+                  size: tuple[int, int] = (OUT_W, OUT_H)) -> None:
     """One frame of captions alone, over black, at `at` seconds: shows where a style puts
     its text (previews, and the check that captions keep off the facecam pane)."""
     folder = captions.parent
     run(["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-         "-f", "lavfi", "-i", f"color=c=black:s={OUT_W}x{OUT_H}:r={OUT_FPS}:d={at + 1:.3f}",
+         "-f", "lavfi", "-i", f"color=c=black:s={size[0]}x{size[1]}:r={OUT_FPS}:d={at + 1:.3f}",
          "-vf", f"ass={_local_name(captions, folder)}", "-ss", f"{at:.3f}",
          "-frames:v", "1", str(out.resolve())],
         f"drawing captions of {captions.name}", cwd=folder)

@@ -12,14 +12,15 @@ from pathlib import Path
 
 from clipforge import errors
 from clipforge.analysis.captions import PRESETS, SIZES
-from clipforge.analysis.layout import LAYOUTS
+from clipforge.analysis.layout import ASPECTS, LAYOUTS
 from clipforge.domain import ChatMessage, Options
 from clipforge.publish import PLATFORMS
 from clipforge.publish.templates import PRIVACY
 from clipforge.sources import chat as chat_files
 
-__all__ = ["LAYOUTS", "PRESETS", "check_caption_style", "check_clip_bounds", "check_layout",
-           "check_options", "check_out_dir", "check_streamer_settings", "parse_fractions"]
+__all__ = ["ASPECTS", "LAYOUTS", "PRESETS", "check_aspect", "check_caption_style",
+           "check_clip_bounds", "check_layout", "check_options", "check_out_dir",
+           "check_streamer_settings", "parse_fractions"]
 
 
 MAX_CLIP_SECONDS = 600.0  # as the API allows: a short is a minute, a long clip ten
@@ -31,14 +32,20 @@ def check_layout(value: str | None, name: str = "layout") -> None:
         raise errors.BadOption(f"{name} {value}: use one of {', '.join(LAYOUTS)}")
 
 
+def check_aspect(value: str | None, name: str = "aspect") -> None:
+    """An aspect ratio (empty or None: the default applies)."""
+    if value and value not in ASPECTS:
+        raise errors.BadOption(f"{name} {value}: use one of {', '.join(ASPECTS)}")
+
+
 def check_caption_style(value: str | None, name: str = "caption style") -> None:
     """A caption preset (empty or None: the default applies)."""
     if value and value not in PRESETS:
         raise errors.BadOption(f"{name} {value}: use one of {', '.join(PRESETS)}")
 
 
-def parse_fractions(text: str) -> list[float]:
-    """`x,y,w,h` as fractions of the frame (a streamer's fixed facecam)."""
+def parse_fractions(text: str, name: str = "facecam") -> list[float]:
+    """`x,y,w,h` as fractions of the frame (a streamer's fixed facecam or gameplay)."""
     try:
         values = [float(v) for v in str(text).split(",")]
     except ValueError:
@@ -46,7 +53,7 @@ def parse_fractions(text: str) -> list[float]:
     if len(values) != 4 or not all(0.0 <= v <= 1.0 for v in values) or \
             values[0] + values[2] > 1.0 or values[1] + values[3] > 1.0 or \
             min(values[2], values[3]) <= 0.0:
-        raise errors.BadOption(f"facecam {text!r}: give x,y,w,h as fractions of the frame "
+        raise errors.BadOption(f"{name} {text!r}: give x,y,w,h as fractions of the frame "
                                "(0..1), e.g. 0.7,0.65,0.3,0.35")
     return values
 
@@ -79,7 +86,7 @@ def _colour(name: str, value: object) -> object:
 
 def _facecam(name: str, value: object) -> object:
     if value:
-        parse_fractions(str(value))
+        parse_fractions(str(value), name)
     return value
 
 
@@ -103,7 +110,8 @@ def _platforms(name: str, value: object) -> object:
 # The one schema of a streamer's settings: each key, and how its value is checked.
 STREAMER_SETTINGS: dict[str, Callable[[str, object], object]] = {
     "layout": _choice(LAYOUTS), "caption_style": _choice(PRESETS), "caption_size": _size,
-    "caption_colour": _colour, "facecam": _facecam, "auto_publish": _platforms,
+    "caption_colour": _colour, "facecam": _facecam, "gameplay": _facecam,
+    "aspect": _choice(ASPECTS), "auto_publish": _platforms,
     "privacy": _choice(PRIVACY), "hashtags": _text_of(500), "title_template": _text_of(500),
     "description_template": _text_of(5000), "post_template": _text_of(1000),
 }
@@ -135,6 +143,7 @@ def check_options(options: Options) -> list[ChatMessage] | None:
     """A stream's options; returns the chat file's messages (read to check it)."""
     check_layout(options.layout, "layout (--layout)")
     check_caption_style(options.caption_style, "caption style (--caption-style)")
+    check_aspect(options.aspect, "aspect (--aspect)")
     if not 1.0 <= options.min_len <= options.max_len <= MAX_CLIP_SECONDS:
         raise errors.BadOption(
             f"min-len {options.min_len} / max-len {options.max_len} (--min-len, --max-len): "

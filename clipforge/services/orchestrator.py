@@ -134,8 +134,8 @@ class Orchestrator:
             stream.status, stream.error = "processing", None
 
     def edit_clip(self, clip_id: str, changes: dict[str, Any]) -> ClipRow:
-        """Change a clip's bounds, title, caption words or text, or layout, and render it
-        again."""
+        """Change a clip's bounds, title, caption words or text, layout, caption style,
+        aspect ratio or panes, and render it again."""
         with self.repo.session() as s:
             clip = fetch(s, ClipRow, clip_id, "clip")
             stream = ledger.lock_stream(s, clip.stream_id)
@@ -148,6 +148,7 @@ class Orchestrator:
             checks.check_clip_bounds(clip_id, start, end, stream.duration)
             checks.check_layout(changes.get("layout"))
             checks.check_caption_style(changes.get("caption_style"), "caption_style")
+            checks.check_aspect(changes.get("aspect"))
             if "regions" in changes:
                 changes["regions"] = _edited_regions(changes["regions"], stream)
             names = sorted(changes)
@@ -218,9 +219,10 @@ def _edited_regions(regions: dict[str, Any] | None,
 
 def with_streamer_defaults(options: Options, prefs: dict[str, Any],
                            settings: Settings) -> Options:
-    """A new stream takes its streamer's default layout, caption style (size, colour) and
-    fixed facecam where the request did not choose (an empty layout or style)."""
-    facecam = prefs.get("facecam")
+    """A new stream takes its streamer's default layout, caption style (size, colour),
+    aspect ratio and fixed facecam and gameplay panes where the request did not choose
+    (an empty layout, style or aspect)."""
+    facecam, gameplay = prefs.get("facecam"), prefs.get("gameplay")
     return replace(
         options,
         layout=options.layout or prefs.get("layout") or settings.layout,
@@ -229,6 +231,9 @@ def with_streamer_defaults(options: Options, prefs: dict[str, Any],
         caption_size=options.caption_size or prefs.get("caption_size"),
         caption_colour=options.caption_colour or prefs.get("caption_colour"),
         facecam=options.facecam or (parse_fractions(facecam) if facecam else None),
+        gameplay=options.gameplay or (parse_fractions(gameplay, "gameplay") if gameplay
+                                      else None),
+        aspect=options.aspect or prefs.get("aspect") or "9:16",
     )
 
 

@@ -173,9 +173,11 @@ class ClipRow(Base):
     layout: Mapped[str] = mapped_column(String(20))  # asked: auto, crop, blur, stacked
     rendered_layout: Mapped[str] = mapped_column(String(20), default="")  # what auto chose
     # The stacked layout's panes (source pixels): {"facecam": [x, y, w, h], "gameplay":
-    # [...], "top_height": px, "edited": bool}; edited ones are kept by re-renders.
+    # [...], "top_height": px, "edited": bool}; edited ones are kept by re-renders. Every
+    # layout: "why" (what auto went by); crop and blur: "face" (its top and bottom).
     regions: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     caption_style: Mapped[str | None] = mapped_column(String(20), nullable=True)  # preset
+    aspect: Mapped[str | None] = mapped_column(String(5), nullable=True)  # null: the stream's
     captions: Mapped[str | None] = mapped_column(Text, nullable=True)  # edited text (before 0007)
     # A person's caption edits, per heard word: [{"start": s in the stream, "word": text}].
     caption_edits: Mapped[list | None] = mapped_column(JSON, nullable=True)

@@ -320,6 +320,7 @@ async function clipPage() {
     reasonBars($("#reasons"), clip.reasons, 9);
     setupTrim();
     renderWords();
+    ClipFormats.show(clip);  // editor_formats.js: aspect, preview, Auto's choice, regions
   }
 
   const SNAP = 1.0;  // s: a handle further than this from any word bound stays where it is
@@ -415,6 +416,7 @@ async function clipPage() {
     if (style && style !== (clip.caption_style || "")) changes.caption_style = style;
     const edits = wordEdits();
     if (edits.length) changes.words = edits;
+    Object.assign(changes, ClipFormats.changes());
     if (!Object.keys(changes).length) { flash("Nothing changed.", "notice"); return; }
     try {
       $("#save").disabled = true;
@@ -581,6 +583,8 @@ async function streamersPage() {
     form.caption_colour.value = s.settings.caption_colour || "#ffffff";
     form.preset_colour.checked = !s.settings.caption_colour;
     form.facecam.value = s.settings.facecam || "";
+    form.gameplay.value = s.settings.gameplay || "";
+    form.aspect.value = s.settings.aspect || "9:16";
     const auto = String(s.settings.auto_publish || "").split(/[\s,]+/);
     form.auto_youtube.checked = auto.includes("youtube");
     form.auto_x.checked = auto.includes("x");
@@ -595,6 +599,8 @@ async function streamersPage() {
       if (form.caption_size.value) settings.caption_size = +form.caption_size.value;
       if (!form.preset_colour.checked) settings.caption_colour = form.caption_colour.value;
       if (form.facecam.value.trim()) settings.facecam = form.facecam.value.trim();
+      if (form.gameplay.value.trim()) settings.gameplay = form.gameplay.value.trim();
+      settings.aspect = form.aspect.value;
       settings.auto_publish = [form.auto_youtube.checked && "youtube",
                                form.auto_x.checked && "x"].filter(Boolean).join(",");
       settings.privacy = form.privacy.value;
