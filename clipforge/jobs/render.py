@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,7 @@ def run(run: Run, inp: RenderInput) -> Result:
         cuts = [c for a in analyses for c in a.cuts]
         path = camera_path(faces, info.width, info.height, crop_w, start, end, OUT_FPS,
                            inp.references, cuts, speech_spans(heard))
+    progress = _ClipProgress(run, clip.id)
     render(RenderSpec(
         source=Path(info.path), start=start - offset, duration=end - start,
         layout=inp.layout, out=mp4, captions=ass if inp.captions else None,
@@ -106,11 +108,29 @@ def run(run: Run, inp: RenderInput) -> Result:
         preset=inp.preset, crf=inp.crf, top_region=_pane(regions.get("facecam"), scale),
         bottom_region=_pane(regions.get("gameplay"), scale),
         top_height=int(regions.get("top_height", 0)),
-    ))
+    ), progress)
     peak = min(max(clip.peak, start), end)
     ffmpeg.thumbnail(mp4, min(peak - start, end - start - 0.1), jpg)
-    run.progress.advance("render", 1.0)
+    progress(1.0)
     return Result(mp4, {"notice": notice} if notice else None)
+
+
+class _ClipProgress:
+    """A clip's render progress: its share of the stage's bar, and its own fraction with
+    the time left at the pace so far (the stream page shows both)."""
+
+    def __init__(self, run: Run, clip_id: str) -> None:
+        self.run, self.clip_id = run, clip_id
+        self.began, self.fraction = time.monotonic(), 0.0
+
+    def __call__(self, fraction: float) -> None:
+        if fraction <= self.fraction:
+            return
+        self.run.progress.advance("render", fraction - self.fraction)
+        self.fraction = fraction
+        spent = time.monotonic() - self.began
+        left = spent / fraction * (1 - fraction) if fraction >= 0.02 else None
+        self.run.progress.item("render", self.clip_id, fraction, left)
 
 
 def shown_words(heard: list[Word], inp: RenderInput, start: float,

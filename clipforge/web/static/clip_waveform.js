@@ -1,0 +1,1 @@
+window.clipWaveform = { loaded: async () => {} };
