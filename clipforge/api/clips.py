@@ -23,7 +23,7 @@ from clipforge.api.deps import (
 )
 from clipforge.api.views import clip_detail, clip_view, page, publication_view
 from clipforge.config import Settings
-from clipforge.services import bundle, chatters, submission, timeline, workspaces
+from clipforge.services import bundle, reasons, submission, timeline, workspaces
 from clipforge.services.workspaces import Member
 from clipforge.storage import store
 from clipforge.storage.models import ClipRow
@@ -47,8 +47,8 @@ def list_clips(stream_id: IdPath, s: SessionDep, member: Viewer,
     total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = list(s.scalars(query.order_by(ClipRow.rank, ClipRow.id).limit(limit)
                           .offset(offset)))
-    counts = chatters.per_clip(stream, rows)
-    return page([clip_view(r, counts.get(r.id)) for r in rows], total, limit, offset)
+    why = reasons.explained(stream, rows)
+    return page([clip_view(r, why[r.id]) for r in rows], total, limit, offset)
 
 
 @router.get("/api/clips/{clip_id}", response_model=schemas.ClipDetail,
@@ -177,9 +177,9 @@ def stream_timeline(stream_id: IdPath, s: SessionDep, member: Viewer) -> schemas
     curve = timeline.score_curve(s, stream)
     clips = list(s.scalars(select(ClipRow).where(ClipRow.stream_id == stream.id)
                            .order_by(ClipRow.rank)))
-    counts = chatters.per_clip(stream, clips)
+    why = reasons.explained(stream, clips)
     return schemas.Timeline(duration=stream.duration, curve=curve,
-                            clips=[clip_view(c, counts.get(c.id)) for c in clips])
+                            clips=[clip_view(c, why[c.id]) for c in clips])
 
 
 @router.get("/api/streams/{stream_id}/source", response_class=FileResponse,

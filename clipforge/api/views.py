@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from clipforge import domain
-from clipforge.analysis import explain
 from clipforge.api import schemas
-from clipforge.services import captions, chatters
+from clipforge.services import captions, reasons
+from clipforge.services.reasons import Explanation
 from clipforge.storage.models import (
     AccountRow,
     ClipRow,
@@ -94,10 +94,11 @@ def _stage(stage: str, counts: dict[str, int]) -> schemas.StageProgress:
                                  failed=counts.get("failed", 0))
 
 
-def clip_view(row: ClipRow, chatters: int | None = None) -> schemas.Clip:
-    """A clip; CHATTERS (people in chat during it, when known) go into its reason."""
+def clip_view(row: ClipRow, why: Explanation | None = None) -> schemas.Clip:
+    """A clip; WHY: its score out of 100 and reason (services/reasons.py), when made
+    with its stream's chat."""
     files = bool(row.file)
-    why = explain.explain(row.reasons or {}, row.score, chatters)
+    why = why or reasons.explain(row.reasons or {}, row.score)
     return schemas.Clip(
         id=row.id, stream_id=row.stream_id, rank=row.rank, start=row.start, end=row.end,
         score=row.score, reasons=row.reasons, title=row.title, layout=row.layout,
@@ -115,7 +116,7 @@ def clip_detail(s: Session, row: ClipRow) -> schemas.ClipDetail:
     reach = captions.shown(heard, row, row.start - captions.REACH, row.end + captions.REACH)
     nearby = [schemas.Word(**vars(w)) for w in reach]
     words = [w for w in nearby if w.end > row.start and w.start < row.end]
-    view = clip_view(row, chatters.per_clip(stream, [row]).get(row.id)).model_dump()
+    view = clip_view(row, reasons.explained(stream, [row])[row.id]).model_dump()
     if row.caption_edits or row.captions:  # the text the edits make, not a stored string
         view["captions"] = " ".join(w.word for w in words if w.word)
     return schemas.ClipDetail(**view, words=words, nearby=nearby,

@@ -3,7 +3,7 @@
 "use strict";
 
 window.clipHistory = (() => {
-  let clipId = null, reload = null, busy = false;
+  let clipId = null, reload = null, busy = false, revision = 0;
   const ACTIONS = { picked: "As picked", edit: "Edited", approve: "Approved", reject: "Rejected" };
 
   function init(id, load) {
@@ -19,7 +19,7 @@ window.clipHistory = (() => {
     });
   }
 
-  async function loaded() { await refresh(); }
+  async function loaded(clip) { revision = clip.revision; await refresh(); }
 
   async function refresh() {
     const versions = await api("GET", `/api/clips/${clipId}/versions`);
@@ -48,12 +48,12 @@ window.clipHistory = (() => {
     if (busy || $("#undo").disabled) return;
     busy = true;
     try {
-      const before = $("#clip-status").dataset.status;
       const clip = await api("POST", `/api/clips/${clipId}/undo`);
+      const rendering = clip.revision > revision;  // an edit taken back: rendered again
       setStatus($("#clip-status"), clip.status);
-      flash(clip.status !== before ? `Undone: the clip is ${clip.status} again.`
-        : "Undone: the clip is rendered again as it was.", true);
-      if (clip.status === before) {
+      flash(rendering ? "Undone: the clip is rendered again as it was."
+        : `Undone: the clip is ${clip.status} again.`, true);
+      if (rendering) {
         $("#render-status").textContent = "Rendering…";
         $("#save").disabled = true;
       }

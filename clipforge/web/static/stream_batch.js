@@ -70,6 +70,8 @@ window.streamBatch = (() => {
   // this clip took so far for the share it did, applied to what is left.
   function event(e) {
     if (e.name === "job.progress" && e.payload.stage === "render" && e.payload.clip_id) {
+      // The last tick can come after clip.rendered (they travel apart): done is done.
+      if (e.payload.fraction >= 1) { renders.delete(e.payload.clip_id); return; }
       const entry = renders.get(e.payload.clip_id) || { first: [Date.now(), e.payload.fraction] };
       entry.fraction = e.payload.fraction;
       entry.seconds = e.payload.seconds;  // the server's own estimate of the time left

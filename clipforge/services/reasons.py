@@ -1,5 +1,5 @@
-"""How many people wrote in a stream's chat during each of its clips: the number a
-clip's reason gives ("Chat exploded (86 viewers)")."""
+"""Each clip's score out of 100 and its reason in plain words (analysis/explain.py), with
+how many people wrote in the stream's chat during it ("Chat exploded (86 viewers)")."""
 
 from __future__ import annotations
 
@@ -8,13 +8,22 @@ from functools import lru_cache
 from pathlib import Path
 
 from clipforge import errors
+from clipforge.analysis.explain import Explanation, explain
 from clipforge.domain import ChatMessage
 from clipforge.sources.chat import read_chat
 from clipforge.storage import store
 from clipforge.storage.models import ClipRow, StreamRow
 
+__all__ = ["Explanation", "chatters", "explain", "explained"]
 
-def per_clip(stream: StreamRow, clips: Iterable[ClipRow]) -> dict[str, int]:
+
+def explained(stream: StreamRow, clips: list[ClipRow]) -> dict[str, Explanation]:
+    """Each clip's explanation, by clip id."""
+    counts = chatters(stream, clips)
+    return {c.id: explain(c.reasons or {}, c.score, counts.get(c.id)) for c in clips}
+
+
+def chatters(stream: StreamRow, clips: Iterable[ClipRow]) -> dict[str, int]:
     """Distinct chatters per clip id, with the stream's chat lag applied (chat writes
     after what it reacts to); empty for a stream without chat (or whose chat file is
     gone)."""
