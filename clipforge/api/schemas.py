@@ -204,7 +204,7 @@ class Timeline(BaseModel):
     clips: list[Clip]
 
 
-ClipId = Annotated[str, Field(min_length=1, max_length=32, pattern="^[0-9a-f]+$")]
+ClipId = Annotated[str, Field(min_length=1, max_length=32)]  # an unknown one: 404
 
 
 class BulkReview(BaseModel):

@@ -43,9 +43,10 @@ def find(words: list[Word], query: str) -> list[tuple[int, int]]:
 @router.get("/api/streams/{stream_id}/transcript", response_model=schemas.Transcript,
             responses=schemas.responses(404))
 def search_transcript(stream_id: IdPath, s: SessionDep, member: Viewer,
-                      q: Annotated[str, Query(min_length=1, max_length=200)]
+                      q: Annotated[str, Query(max_length=200)] = ""
                       ) -> schemas.Transcript:
-    """Where the stream's transcript says Q, with a few words either side of each hit."""
+    """Where the stream's transcript says Q, with a few words either side of each hit
+    (none for an empty Q)."""
     stream = workspaces.stream(s, member, stream_id)
     words = captions.stream_words(s, stream)
     hits = []
@@ -75,11 +76,13 @@ def make_clip(stream_id: IdPath, body: schemas.ClipMake, found: ServicesDep,
 @router.get("/api/streams/{stream_id}/waveform", response_model=schemas.Waveform,
             responses=schemas.responses(404, 422))
 def stream_waveform(stream_id: IdPath, s: SessionDep, found: ServicesDep, member: Viewer,
-                    start: Annotated[float, Query(ge=0, le=1e7)],
-                    end: Annotated[float, Query(ge=0, le=1e7)],
+                    start: Annotated[float, Query(ge=0, le=1e7)] = 0.0,
+                    end: Annotated[float | None, Query(ge=0, le=1e7)] = None,
                     points: Annotated[int, Query(ge=8, le=2000)] = 400) -> schemas.Waveform:
     """The peak level (0..1) of POINTS equal slices of the stream's audio from START to
-    END seconds."""
+    END seconds (default: as far as it goes, at most 600 s)."""
     stream = workspaces.stream(s, member, stream_id)
+    if end is None:
+        end = min(stream.duration, start + waveform.MAX_SPAN)
     return schemas.Waveform(start=start, end=end, peaks=waveform.peaks(
         found.settings.storage_url, stream, start, end, points))
