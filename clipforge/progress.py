@@ -13,6 +13,10 @@ class Progress(Protocol):
 
     def end(self, stage: str, skipped: bool = False) -> None: ...
 
+    def item(self, stage: str, name: str, fraction: float, seconds_left: float | None
+             ) -> None:
+        """How far one job of a stage got (a clip's render), for displays that show it."""
+
 
 class NullProgress:
     def begin(self, stage: str, total: float) -> None:
@@ -22,4 +26,8 @@ class NullProgress:
         pass
 
     def end(self, stage: str, skipped: bool = False) -> None:
+        pass
+
+    def item(self, stage: str, name: str, fraction: float, seconds_left: float | None
+             ) -> None:
         pass

@@ -13,7 +13,18 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from clipforge import __version__, errors
-from clipforge.api import admin, clips, connect, docs, streamers, streams, web, ws
+from clipforge.api import (
+    admin,
+    batch,
+    clips,
+    connect,
+    docs,
+    streamers,
+    streams,
+    transcript,
+    web,
+    ws,
+)
 from clipforge.api.deps import Services, credentials_ok
 from clipforge.api.limits import BodyLimits
 from clipforge.api.views import hide_paths
@@ -68,7 +79,7 @@ def create_app(settings: Settings | None = None, workers: bool = True) -> FastAP
                   description="Turn long livestream VODs into ranked vertical clips. Every "
                   "endpoint but /api/health and /api/auth/token needs `Authorization: "
                   "Bearer TOKEN`. Errors are JSON: `{code, message}`.")
-    for module in (streams, clips, streamers, admin, ws, web, connect, docs):
+    for module in (streams, clips, batch, transcript, streamers, admin, ws, web, connect, docs):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=web.WEB / "static"), name="static")
     app.add_exception_handler(web.LoginRequired, web.login_redirect)  # type: ignore[arg-type]

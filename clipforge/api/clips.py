@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
@@ -24,8 +23,8 @@ from clipforge.api.deps import (
 )
 from clipforge.api.views import clip_detail, clip_view, page, publication_view
 from clipforge.config import Settings
+from clipforge.services import bundle, reasons, submission, timeline, workspaces
 from clipforge.services import formats as output_formats
-from clipforge.services import submission, timeline, workspaces
 from clipforge.services.workspaces import Member
 from clipforge.storage import store
 from clipforge.storage.models import ClipRow, StreamRow
@@ -42,13 +41,15 @@ def list_clips(stream_id: IdPath, s: SessionDep, member: Viewer,
                offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
                ) -> schemas.Page[schemas.Clip]:
     """A stream's clips, best first."""
-    workspaces.stream(s, member, stream_id)
+    stream = workspaces.stream(s, member, stream_id)
     query = select(ClipRow).where(ClipRow.stream_id == stream_id)
     if status:
         query = query.where(ClipRow.status == status)
     total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = s.scalars(query.order_by(ClipRow.rank, ClipRow.id).limit(limit).offset(offset))
-    return page([clip_view(r) for r in rows], total, limit, offset)
+    rows = list(s.scalars(query.order_by(ClipRow.rank, ClipRow.id).limit(limit)
+                          .offset(offset)))
+    why = reasons.explained(stream, rows)
+    return page([clip_view(r, why[r.id]) for r in rows], total, limit, offset)
 
 
 @router.get("/api/clips/{clip_id}", response_model=schemas.ClipDetail,
@@ -71,7 +72,7 @@ def edit_clip(clip_id: ClipIdPath, body: schemas.ClipPatch, found: ServicesDep,
     if not changes:
         raise errors.BadOption("nothing to change: give start, end, title, captions, words, "
                                "layout, caption_style, aspect or regions")
-    found.orchestrator.edit_clip(clip_id, changes)
+    found.orchestrator.edit_clip(clip_id, changes, by=member.user)
     with found.repo.session() as s:
         return clip_detail(s, workspaces.clip(s, member, clip_id))
 
@@ -98,7 +99,7 @@ def reject_clip(clip_id: ClipIdPath, found: ServicesDep,
 
 def _review(found: Services, member: Member, clip_id: str, approved: bool) -> schemas.Review:
     _own_clip(found, member, clip_id)
-    result = found.orchestrator.review(clip_id, approved=approved)
+    result = found.orchestrator.review(clip_id, approved=approved, by=member.user)
     return schemas.Review(**{**vars(result), "publishing": list(result.publishing)})
 
 
@@ -127,8 +128,7 @@ def download_clip(clip_id: ClipIdPath, s: SessionDep, member: Viewer) -> FileRes
 def download_name(clip: ClipRow, suffix: str) -> str:
     """A file name people recognise: the clip's title (what a file system allows of it),
     else its id."""
-    title = " ".join(re.sub(r"[^\w\s'&,.!()-]+", " ", clip.title).split())[:80].strip(" .")
-    return f"{title or clip.id}{suffix}"
+    return f"{bundle.file_title(clip)}{suffix}"
 
 
 @router.get("/api/clips/{clip_id}/captions.srt", response_class=PlainTextResponse,
@@ -176,10 +176,11 @@ def stream_timeline(stream_id: IdPath, s: SessionDep, member: Viewer) -> schemas
     """The highlight score per second and where the clips sit: for a timeline view."""
     stream = workspaces.stream(s, member, stream_id)
     curve = timeline.score_curve(s, stream)
-    clips = s.scalars(select(ClipRow).where(ClipRow.stream_id == stream.id)
-                      .order_by(ClipRow.rank))
+    clips = list(s.scalars(select(ClipRow).where(ClipRow.stream_id == stream.id)
+                           .order_by(ClipRow.rank)))
+    why = reasons.explained(stream, clips)
     return schemas.Timeline(duration=stream.duration, curve=curve,
-                            clips=[clip_view(c) for c in clips])
+                            clips=[clip_view(c, why[c.id]) for c in clips])
 
 
 @router.get("/api/clips/{clip_id}/frame", response_class=Response,

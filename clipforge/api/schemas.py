@@ -118,6 +118,8 @@ class Clip(BaseModel):
     video_url: str | None
     thumbnail_url: str | None
     updated_at: datetime
+    score_100: int = Field(0, ge=0, le=100, description="The score on a 0-100 scale")
+    why: str = Field("", description="The reason in plain words, from `reasons`")
 
 
 class Word(BaseModel):
@@ -205,10 +207,56 @@ class Formats(BaseModel):
     presets: dict[str, PreviewStyle]
 
 
+class TranscriptHit(BaseModel):
+    start: float = Field(description="The matching words' start, s in the stream")
+    end: float
+    words: list[Word] = Field(description="The matching words with a few either side")
+
+
+class Transcript(BaseModel):
+    query: str
+    hits: list[TranscriptHit]
+
+
+class Waveform(BaseModel):
+    start: float
+    end: float
+    peaks: list[float] = Field(description="Peak level (0..1) of equal slices of the range")
+
+
+class ClipMake(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    start: Finite
+    end: Finite
+    title: Title | None = None
+
+
 class Timeline(BaseModel):
     duration: float
     curve: list[float] = Field(description="Highlight score per second")
     clips: list[Clip]
+
+
+ClipId = Annotated[str, Field(min_length=1, max_length=32)]  # an unknown one: 404
+
+
+class BulkReview(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ids: list[ClipId] = Field(min_length=1, max_length=200, description="The stream's clips")
+    decision: Literal["approve", "reject"]
+
+
+class Version(BaseModel):
+    number: int = Field(description="0: the clip before its first edit or review")
+    action: str = Field(description="picked, edit, approve or reject")
+    changes: list[str] = Field(description="The fields an edit changed")
+    by: str | None
+    undone: bool
+    title: str
+    start: float
+    end: float
+    status: str
+    created_at: datetime
 
 
 class Review(BaseModel):

@@ -10,10 +10,12 @@ from sqlalchemy.orm import Session
 
 from clipforge import domain
 from clipforge.api import schemas
-from clipforge.services import captions
+from clipforge.services import captions, reasons
+from clipforge.services.reasons import Explanation
 from clipforge.storage.models import (
     AccountRow,
     ClipRow,
+    ClipVersionRow,
     EventRow,
     JobRow,
     PublicationRow,
@@ -92,8 +94,11 @@ def _stage(stage: str, counts: dict[str, int]) -> schemas.StageProgress:
                                  failed=counts.get("failed", 0))
 
 
-def clip_view(row: ClipRow) -> schemas.Clip:
+def clip_view(row: ClipRow, why: Explanation | None = None) -> schemas.Clip:
+    """A clip; WHY: its score out of 100 and reason (services/reasons.py), when made
+    with its stream's chat."""
     files = bool(row.file)
+    why = why or reasons.explain(row.reasons or {}, row.score)
     return schemas.Clip(
         id=row.id, stream_id=row.stream_id, rank=row.rank, start=row.start, end=row.end,
         score=row.score, reasons=row.reasons, title=row.title, layout=row.layout,
@@ -103,7 +108,7 @@ def clip_view(row: ClipRow) -> schemas.Clip:
         revision=row.revision,
         video_url=f"/api/clips/{row.id}/video" if files else None,
         thumbnail_url=f"/api/clips/{row.id}/thumbnail" if files else None,
-        updated_at=row.updated_at)
+        updated_at=row.updated_at, score_100=why.score, why=why.reason)
 
 
 def clip_detail(s: Session, row: ClipRow) -> schemas.ClipDetail:
@@ -112,7 +117,7 @@ def clip_detail(s: Session, row: ClipRow) -> schemas.ClipDetail:
     reach = captions.shown(heard, row, row.start - captions.REACH, row.end + captions.REACH)
     nearby = [schemas.Word(**vars(w)) for w in reach]
     words = [w for w in nearby if w.end > row.start and w.start < row.end]
-    view = clip_view(row).model_dump()
+    view = clip_view(row, reasons.explained(stream, [row])[row.id]).model_dump()
     if row.caption_edits or row.captions:  # the text the edits make, not a stored string
         view["captions"] = " ".join(w.word for w in words if w.word)
     info = stream.info or {}
@@ -168,3 +173,10 @@ def event_view(row: EventRow) -> schemas.Event:
     return schemas.Event(id=row.id, name=row.name, stream_id=row.stream_id,
                          payload=_hidden(row.payload), created_at=row.created_at)
 
+
+def version_view(row: ClipVersionRow) -> schemas.Version:
+    state = row.state or {}
+    return schemas.Version(number=row.number, action=row.action, changes=row.changes or [],
+                           by=row.by, undone=row.undone, title=state.get("title", ""),
+                           start=state.get("start", 0.0), end=state.get("end", 0.0),
+                           status=state.get("status", ""), created_at=row.created_at)

@@ -44,6 +44,10 @@ class RichProgress:
     def advance(self, stage: str, amount: float) -> None:
         self.bars.advance(self.tasks[stage], amount)
 
+    def item(self, stage: str, name: str, fraction: float, seconds_left: float | None
+             ) -> None:
+        """A bar per stage says enough in a terminal."""
+
     def end(self, stage: str, skipped: bool = False) -> None:
         task = self.tasks[stage]
         total = self.bars.tasks[task].total or 0

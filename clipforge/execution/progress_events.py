@@ -20,10 +20,22 @@ class _Stage:
     dirty: bool = False
 
 
+@dataclass
+class _Item:
+    fraction: float
+    seconds_left: float | None
+
+
 class EventProgress:
     def __init__(self) -> None:
         self._stages: dict[tuple[int, str], _Stage] = {}
+        self._items: dict[tuple[int, str, str], _Item] = {}  # (stream, stage, clip id)
         self._lock = threading.Lock()
+
+    def update_item(self, stream_id: int, stage: str, name: str, fraction: float,
+                    seconds_left: float | None) -> None:
+        with self._lock:
+            self._items[(stream_id, stage, name)] = _Item(fraction, seconds_left)
 
     def for_stream(self, stream_id: int) -> StreamProgress:
         return StreamProgress(self, stream_id)
@@ -49,6 +61,11 @@ class EventProgress:
             for key, entry in moved:
                 if entry.total and entry.done >= entry.total:
                     del self._stages[key]  # finished: a new run starts from zero
+            for (stream_id, stage, name), item in self._items.items():
+                left = None if item.seconds_left is None else round(item.seconds_left, 1)
+                ledger.emit(s, domain.JOB_PROGRESS, stream_id, stage=stage, clip_id=name,
+                            fraction=round(item.fraction, 3), seconds=left)
+            self._items.clear()  # the latest of each, once
 
 
 @dataclass
@@ -67,3 +84,7 @@ class StreamProgress:
 
     def end(self, stage: str, skipped: bool = False) -> None:
         self.events.update(self.stream_id, stage, finished=True)
+
+    def item(self, stage: str, name: str, fraction: float, seconds_left: float | None
+             ) -> None:
+        self.events.update_item(self.stream_id, stage, name, fraction, seconds_left)

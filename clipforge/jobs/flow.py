@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clipforge.domain import Candidate, clip_id
-from clipforge.storage.models import ClipRow, JobRow, StreamRow
+from clipforge.storage.models import ClipRow, ClipVersionRow, JobRow, StreamRow
 
 
 def results(s: Session, stream: StreamRow, stage: str) -> list[JobRow]:
@@ -41,3 +41,12 @@ def picked_clips(s: Session, stream: StreamRow) -> list[ClipRow]:
     ids = [clip_id(stream.key, c) for c in picks(one(s, stream, "score").output or {})]
     rows = {c.id: c for c in s.scalars(select(ClipRow).where(ClipRow.id.in_(ids)))}
     return [rows[i] for i in ids if i in rows]
+
+
+def made_clips(s: Session, stream: StreamRow) -> list[ClipRow]:
+    """The clips a person made by hand (from the transcript) in the stream, by rank:
+    reported with the picks, and kept when a new run picks others."""
+    return list(s.scalars(select(ClipRow).join(
+        ClipVersionRow, ClipVersionRow.clip_id == ClipRow.id).where(
+        ClipRow.stream_id == stream.id, ClipVersionRow.number == 0,
+        ClipVersionRow.action == "made").order_by(ClipRow.rank)))

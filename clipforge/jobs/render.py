@@ -3,6 +3,7 @@ thumbnail."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,7 @@ def run(run: Run, inp: RenderInput) -> Result:
         top_path = pane_path([[t, x * scale, y * scale] for t, x, y in regions["track"]],
                              start, end, OUT_FPS, info.width, info.height, w * scale,
                              h * scale)
+    progress = _ClipProgress(run, clip.id)
     render(RenderSpec(
         source=Path(info.path), start=start - offset, duration=end - start,
         layout=inp.layout, out=mp4, captions=ass if inp.captions else None,
@@ -119,10 +121,10 @@ def run(run: Run, inp: RenderInput) -> Result:
         bottom_region=_pane(regions.get("gameplay"), scale),
         top_height=int(regions.get("top_height", 0)), top_path=top_path,
         cover=_pane(regions.get("cover"), scale), out_w=out_w, out_h=out_h,
-    ))
+    ), progress)
     peak = min(max(clip.peak, start), end)
     ffmpeg.thumbnail(mp4, min(peak - start, end - start - 0.1), jpg)
-    run.progress.advance("render", 1.0)
+    progress(1.0)
     return Result(mp4, {"notice": notice} if notice else None)
 
 
@@ -140,6 +142,24 @@ def caption_style_for(inp: RenderInput, regions: dict[str, Any], scale: float,
         if face is not None:
             return caption_place.clear_of_face(style, *face)
     return style
+
+
+class _ClipProgress:
+    """A clip's render progress: its share of the stage's bar, and its own fraction with
+    the time left at the pace so far (the stream page shows both)."""
+
+    def __init__(self, run: Run, clip_id: str) -> None:
+        self.run, self.clip_id = run, clip_id
+        self.began, self.fraction = time.monotonic(), 0.0
+
+    def __call__(self, fraction: float) -> None:
+        if fraction <= self.fraction:
+            return
+        self.run.progress.advance("render", fraction - self.fraction)
+        self.fraction = fraction
+        spent = time.monotonic() - self.began
+        left = spent / fraction * (1 - fraction) if fraction >= 0.02 else None
+        self.run.progress.item("render", self.clip_id, fraction, left)
 
 
 def shown_words(heard: list[Word], inp: RenderInput, start: float,

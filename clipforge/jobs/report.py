@@ -32,7 +32,8 @@ class ReportInput:
 
 def report_spec(s: Session, run: Run, stream: StreamRow, notice: str | None = None
                 ) -> JobSpec:
-    scored, clips = flow.one(s, stream, "score"), flow.picked_clips(s, stream)
+    scored = flow.one(s, stream, "score")
+    clips = [*flow.picked_clips(s, stream), *flow.made_clips(s, stream)]
     rendered = {c.id for c in clips}
     renders = [j.key for j in flow.results(s, stream, "render") if j.target in rendered]
     timings = ledger.stage_seconds(s, stream)

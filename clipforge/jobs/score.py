@@ -145,8 +145,9 @@ def keep_picks(done: Finished) -> list[ClipRow]:
         row.rank, row.score, row.reasons, row.features = cand.rank, cand.score, \
             cand.reasons, cand.features
         kept.append(row)
+    made = {c.id for c in flow.made_clips(s, stream)}  # a person's: never dropped
     for stale in existing.values():  # candidates a re-run no longer picks
-        if stale.status in ("candidate", "rendered"):
+        if stale.status in ("candidate", "rendered") and stale.id not in made:
             s.delete(stale)
     s.flush()
     return kept

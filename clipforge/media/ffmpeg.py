@@ -10,7 +10,8 @@ import math
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from pathlib import Path
 
@@ -51,12 +52,33 @@ def run(cmd: list[str], what: str, cwd: Path | None = None
     """Run a media command; turn failures into errors that say what we were doing."""
     proc = subprocess.run(_tied(cmd), capture_output=True, cwd=cwd)
     if proc.returncode != 0:
-        tail = proc.stderr.decode(errors="replace").strip().splitlines()[-3:]
-        detail = " | ".join(tail)
-        if "No space left on device" in detail:
-            raise errors.NoSpaceLeft(f"{what}: no space left on device; free some disk space")
-        raise errors.MediaToolError(f"{what} failed: {detail}")
+        _failed(what, proc.stderr)
     return proc
+
+
+def run_with_progress(cmd: list[str], what: str, duration: float,
+                      on_progress: Callable[[float], None], cwd: Path | None = None) -> None:
+    """Run an ffmpeg command, telling ON_PROGRESS the share (0..1) of DURATION seconds of
+    output written so far, from ffmpeg's own `-progress` report (a few times a second)."""
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(_tied([cmd[0], "-progress", "pipe:1", "-nostats", *cmd[1:]]),
+                                stdout=subprocess.PIPE, stderr=err, cwd=cwd)
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            key, _, value = line.decode(errors="replace").strip().partition("=")
+            if key == "out_time_us" and value.lstrip("-").isdigit() and duration > 0:
+                on_progress(min(1.0, max(0.0, int(value) / 1e6 / duration)))
+        proc.wait()
+        if proc.returncode != 0:
+            err.seek(0)
+            _failed(what, err.read())
+
+
+def _failed(what: str, stderr: bytes) -> None:
+    detail = " | ".join(stderr.decode(errors="replace").strip().splitlines()[-3:])
+    if "No space left on device" in detail:
+        raise errors.NoSpaceLeft(f"{what}: no space left on device; free some disk space")
+    raise errors.MediaToolError(f"{what} failed: {detail}")
 
 
 def _ffmpeg(*args: str) -> list[str]:
@@ -170,6 +192,21 @@ def extract_audio(src: Path, dst: Path) -> None:
                 "-c:a", "pcm_s16le", str(tmp)),
         f"extracting audio from {src}")
     os.replace(tmp, dst)
+
+
+def audio_peaks(src: Path, start: float, duration: float, points: int,
+                rate: int = 8000) -> np.ndarray:
+    """The peak level (0..1) of POINTS equal slices of a range of a file's audio, mono at
+    RATE Hz (enough to draw a waveform)."""
+    proc = run(_ffmpeg("-ss", f"{max(start, 0.0):.3f}", "-t", f"{duration:.3f}",
+                       *source_input(src), "-vn", "-ac", "1", "-ar", str(rate),
+                       "-f", "s16le", "-c:a", "pcm_s16le", "pipe:1"),
+               f"reading the audio of {src.name}")
+    samples = np.abs(np.frombuffer(proc.stdout, dtype="<i2").astype(np.float32)) / 32768.0
+    if len(samples) == 0 or points <= 0:
+        return np.zeros(max(points, 0), np.float32)
+    return np.array([part.max() if len(part) else 0.0
+                     for part in np.array_split(samples, points)], np.float32)
 
 
 def decode_frames(

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from clipforge.media.ffmpeg import run, source_input
+from clipforge.media.ffmpeg import run, run_with_progress, source_input
 
 OUT_W, OUT_H = 1080, 1920
 OUT_FPS = 30
@@ -49,8 +50,9 @@ class RenderSpec:
     crf: int = 21
 
 
-def render(spec: RenderSpec) -> None:
-    """Render to a temp name in the output folder, then rename: never a half-written clip."""
+def render(spec: RenderSpec, on_progress: Callable[[float], None] | None = None) -> None:
+    """Render to a temp name in the output folder, then rename: never a half-written clip.
+    ON_PROGRESS hears the share of the clip written so far."""
     folder = spec.out.parent
     tmp = spec.out.with_name(spec.out.stem + ".part.mp4")
     graph = _video_graph(spec, folder) + ";" + _audio_graph(spec)
@@ -71,7 +73,11 @@ def render(spec: RenderSpec) -> None:
     ]
     # Run in the output folder so filter arguments hold only plain file names (no path
     # escaping inside filter graphs).
-    run(cmd, f"rendering {spec.out.name}", cwd=folder)
+    if on_progress is None:
+        run(cmd, f"rendering {spec.out.name}", cwd=folder)
+    else:
+        run_with_progress(cmd, f"rendering {spec.out.name}", spec.duration, on_progress,
+                          cwd=folder)
     os.replace(tmp, spec.out)
 
 

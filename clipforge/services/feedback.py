@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from clipforge.analysis import rerank
 from clipforge.storage import repository
+from clipforge.storage.models import ClipRow, StreamerRow, StreamRow
 
 
 @dataclass(frozen=True)
@@ -25,14 +26,32 @@ class Feedback:
 
 def record(s: Session, clip_id: str, approved: bool) -> Feedback:
     """Label the clip and retrain its streamer's re-ranker, in the caller's transaction."""
-    clip, streamer = repository.label_clip(s, clip_id, approved)
+    clip = label(s, clip_id, approved)
+    streamer, labels, active = retrain(s, {clip.stream_id})
+    return Feedback(clip_id=clip.id, status=clip.status, streamer=streamer,
+                    labels=labels, ranker_active=active)
+
+
+def label(s: Session, clip_id: str, approved: bool) -> ClipRow:
+    clip, _ = repository.label_clip(s, clip_id, approved)
+    return clip
+
+
+def retrain(s: Session, stream_ids: set[int]) -> tuple[str, int, bool]:
+    """Retrain the re-ranker of the streams' streamers on their reviewed clips; returns
+    the (last) streamer's name, how many labels it has and whether its re-ranker is
+    active."""
     s.flush()
-    labelled = repository.labelled_clips(s, streamer.id)
-    ranker = rerank.train([features for features, _ in labelled],
-                          [ok for _, ok in labelled])
-    streamer.ranker = ranker.to_json() if ranker else None
-    return Feedback(clip_id=clip.id, status=clip.status, streamer=streamer.name,
-                    labels=len(labelled), ranker_active=ranker is not None)
+    found = ("default", 0, False)
+    streamer_ids = {s.get_one(StreamRow, sid).streamer_id for sid in sorted(stream_ids)}
+    for streamer_id in sorted(i for i in streamer_ids if i is not None):
+        streamer = s.get_one(StreamerRow, streamer_id)
+        labelled = repository.labelled_clips(s, streamer.id)
+        ranker = rerank.train([features for features, _ in labelled],
+                              [ok for _, ok in labelled])
+        streamer.ranker = ranker.to_json() if ranker else None
+        found = (streamer.name, len(labelled), ranker is not None)
+    return found
 
 
 def reranker(raw: dict | None) -> rerank.Reranker | None:

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from clipforge import domain, errors
@@ -28,6 +28,7 @@ from clipforge.services import (
     publishing,
     queries,
     submission,
+    versions,
     workspaces,
 )
 from clipforge.services.checks import parse_fractions
@@ -133,17 +134,15 @@ class Orchestrator:
                       .values(status="queued"))
             stream.status, stream.error = "processing", None
 
-    def edit_clip(self, clip_id: str, changes: dict[str, Any]) -> ClipRow:
+    def edit_clip(self, clip_id: str, changes: dict[str, Any],
+                  by: str | None = None) -> ClipRow:
         """Change a clip's bounds, title, caption words or text, layout, caption style,
-        aspect ratio or panes, and render it again."""
+        aspect ratio or panes, and render it again; the new state is kept as a version
+        (BY: who asked)."""
         with self.repo.session() as s:
             clip = fetch(s, ClipRow, clip_id, "clip")
-            stream = ledger.lock_stream(s, clip.stream_id)
-            if stream.status == "processing":
-                raise errors.Conflict(f"stream {stream.id} is still being processed; edit "
-                                      "its clips once it is done")
-            if not clip.file and not Options.from_json(stream.options).render:
-                raise errors.Conflict(f"clip {clip_id} was listed without rendering")
+            stream = self._editable(s, clip)
+            versions.before_change(s, clip)
             start, end = changes.get("start", clip.start), changes.get("end", clip.end)
             checks.check_clip_bounds(clip_id, start, end, stream.duration)
             checks.check_layout(changes.get("layout"))
@@ -156,31 +155,121 @@ class Orchestrator:
             for field, value in changes.items():
                 setattr(clip, field, value)
             clip.peak = min(max(clip.peak, clip.start), clip.end)
-            clip.revision += 1
-            ledger.emit(s, domain.CLIP_EDITED, stream.id, clip_id=clip.id, changes=names)
-            stream.status = "processing"
-            s.flush()
-            run = load_run(s, self.settings, stream, self.tracker.progress_for(stream.id), None)
-            self._queue(s, stream, plan_specs(s, run, stream, [clip]))
+            versions.record(s, clip, "edit", names, by)
+            self._rerender(s, stream, clip, names)
             return clip
 
-    def review(self, clip_id: str, approved: bool) -> feedback.Feedback:
-        """Approve or reject a clip; the streamer's re-ranker learns from it."""
+    def make_clip(self, stream_id: int, start: float, end: float, title: str | None,
+                  by: str | None = None) -> str:
+        """A clip a person made (from the transcript): planned and rendered like the
+        picked ones, ranked after them."""
         with self.repo.session() as s:
-            clip = fetch(s, ClipRow, clip_id, "clip", "the ids are in report.json")
-            if clip.status == "published":
-                raise errors.Conflict(f"clip {clip_id} is published already")
-            result = feedback.record(s, clip_id, approved)
-            name = domain.CLIP_APPROVED if approved else domain.CLIP_REJECTED
-            ledger.emit(s, name, clip.stream_id, clip_id=clip.id, status=clip.status)
-            if approved:  # the streamer's auto-publish, queued with the approval
-                stream_row = s.get_one(StreamRow, clip.stream_id)
-                streamer = s.get(StreamerRow, stream_row.streamer_id) \
-                    if stream_row.streamer_id is not None else None
-                if streamer is not None:
-                    queued = publishing.auto_publish(s, clip, streamer)
-                    result = replace(result, publishing=tuple(p.platform for p in queued))
-            return result
+            stream = ledger.lock_stream(s, stream_id)
+            if stream.status == "processing":
+                raise errors.Conflict(f"stream {stream.id} is still being processed; make "
+                                      "clips once it is done")
+            options = Options.from_json(stream.options)
+            if not options.render:
+                raise errors.Conflict(f"stream {stream.id} was processed without rendering")
+            checks.check_clip_bounds("new", start, end, stream.duration)
+            said = [w.word for w in captions.stream_words(s, stream)
+                    if w.end > start and w.start < end]
+            name = title or " ".join(said[:8]) or f"Clip at {start:.0f} s"
+            cand = domain.Candidate(rank=0, start=start, end=end, peak=(start + end) / 2,
+                                    score=0.0, reasons={}, title=name)
+            cid = domain.clip_id(stream.key, cand)
+            if s.get(ClipRow, cid) is not None:
+                raise errors.Conflict(f"clip {cid} has these bounds already")
+            last = s.scalar(select(func.max(ClipRow.rank)).where(
+                ClipRow.stream_id == stream.id)) or 0
+            clip = ClipRow(id=cid, stream_id=stream.id, rank=last + 1, start=start, end=end,
+                           peak=cand.peak, score=0.0, reasons={}, features={}, title=name,
+                           layout=options.layout or "auto", status="candidate", revision=0)
+            s.add(clip)
+            s.flush()
+            versions.before_change(s, clip, "made", by)
+            self._rerender(s, stream, clip, ["made"])
+            return cid
+
+    def _editable(self, s: Session, clip: ClipRow) -> StreamRow:
+        """The clip's stream, locked, once it is in a state to re-render the clip."""
+        stream = ledger.lock_stream(s, clip.stream_id)
+        if stream.status == "processing":
+            raise errors.Conflict(f"stream {stream.id} is still being processed; edit "
+                                  "its clips once it is done")
+        if not clip.file and not Options.from_json(stream.options).render:
+            raise errors.Conflict(f"clip {clip.id} was listed without rendering")
+        return stream
+
+    def _rerender(self, s: Session, stream: StreamRow, clip: ClipRow, names: list[str]) -> None:
+        clip.revision += 1
+        ledger.emit(s, domain.CLIP_EDITED, stream.id, clip_id=clip.id, changes=names)
+        stream.status = "processing"
+        s.flush()
+        run = load_run(s, self.settings, stream, self.tracker.progress_for(stream.id), None)
+        self._queue(s, stream, plan_specs(s, run, stream, [clip]))
+
+    def review(self, clip_id: str, approved: bool, by: str | None = None) -> feedback.Feedback:
+        """Approve or reject a clip; the streamer's re-ranker learns from it."""
+        return self.review_many([clip_id], approved, by)[0]
+
+    def review_many(self, clip_ids: list[str], approved: bool, by: str | None = None,
+                    stream_id: int | None = None) -> list[feedback.Feedback]:
+        """Approve or reject clips (of STREAM_ID, when given) in one transaction: all of
+        them or, if one cannot be, none; the re-ranker learns once from all of them."""
+        with self.repo.session() as s:
+            clips = [fetch(s, ClipRow, cid, "clip", "the ids are in report.json")
+                     for cid in dict.fromkeys(clip_ids)]
+            for clip in clips:
+                if stream_id is not None and clip.stream_id != stream_id:
+                    raise errors.NotFound(f"clip {clip.id} is not a clip of stream "
+                                          f"{stream_id}")
+                if clip.status == "published":
+                    raise errors.Conflict(f"clip {clip.id} is published already")
+            results = []
+            for clip in clips:
+                versions.before_change(s, clip)
+                feedback.label(s, clip.id, approved)
+                versions.record(s, clip, "approve" if approved else "reject", ["status"], by)
+                name = domain.CLIP_APPROVED if approved else domain.CLIP_REJECTED
+                ledger.emit(s, name, clip.stream_id, clip_id=clip.id, status=clip.status)
+                results.append(feedback.Feedback(clip.id, clip.status, "", 0, False,
+                                                 self._auto_publish(s, clip, approved)))
+            trained = feedback.retrain(s, {c.stream_id for c in clips})
+            return [replace(r, streamer=trained[0], labels=trained[1],
+                            ranker_active=trained[2]) for r in results]
+
+    def _auto_publish(self, s: Session, clip: ClipRow, approved: bool) -> tuple[str, ...]:
+        """The streamer's auto-publish, queued with an approval: the platforms queued."""
+        stream_row = s.get_one(StreamRow, clip.stream_id)
+        if not approved or stream_row.streamer_id is None:
+            return ()
+        streamer = s.get_one(StreamerRow, stream_row.streamer_id)
+        return tuple(p.platform for p in publishing.auto_publish(s, clip, streamer))
+
+    def undo(self, clip_id: str) -> ClipRow:
+        """Take back the clip's last edit, approval or rejection: it goes back to its
+        version before (an edit is rendered again)."""
+        with self.repo.session() as s:
+            clip = fetch(s, ClipRow, clip_id, "clip")
+            if clip.status == "published" or publishing.started(s, clip.id):
+                raise errors.Conflict(f"clip {clip_id} is being published or published "
+                                      "already; its review cannot be undone")
+            stream = ledger.lock_stream(s, clip.stream_id)
+            last, target = versions.undo(s, clip)
+            names = versions.changed(clip, target)
+            if names:
+                self._editable(s, clip)
+            if target["status"] != clip.status:
+                clip.status = target["status"]
+                feedback.retrain(s, {clip.stream_id})
+                ledger.emit(s, domain.CLIP_EDITED, stream.id, clip_id=clip.id,
+                            changes=["status"], undone=last.number)
+            if names:
+                for name in names:
+                    setattr(clip, name, target[name])
+                self._rerender(s, stream, clip, names)
+            return clip
 
     def publish(self, clip_id: str, platforms: list[str],
                 publish_at: str | None = None) -> list[PublicationRow]:

@@ -49,6 +49,14 @@ def publish_jobs(s: Session, clip_id: str) -> list[JobRow]:
                                                JobRow.target.like(f"{clip_id}:%"))))
 
 
+def started(s: Session, clip_id: str) -> bool:
+    """Whether any publishing of the clip has been queued, is under way or is done (a
+    failed one is over)."""
+    return s.scalar(select(PublicationRow.id).where(
+        PublicationRow.clip_id == clip_id, PublicationRow.status != "failed").limit(1)) \
+        is not None
+
+
 def queue_publish(s: Session, clip: ClipRow, platforms: list[str],
                   publish_at: str | None = None, strict: bool = True) -> list[PublicationRow]:
     """Queue the clip's publication on each platform (one already published stays as it

@@ -188,6 +188,26 @@ class ClipRow(Base):
                                                  onupdate=utcnow)
 
 
+class ClipVersionRow(Base):
+    """One state of a clip, kept after each edit, approval or rejection (number 0: as it
+    was before the first of them). Undo goes back to the version before the last one not
+    undone (services/versions.py)."""
+
+    __tablename__ = "clip_versions"
+    __table_args__ = (UniqueConstraint("clip_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    clip_id: Mapped[str] = mapped_column(ForeignKey("clips.id", ondelete="CASCADE"),
+                                         index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(20))  # picked, edit, approve, reject
+    changes: Mapped[list] = mapped_column(JSON, default=list)  # the fields an edit changed
+    state: Mapped[dict] = mapped_column(JSON)  # the clip's fields after the action
+    by: Mapped[str | None] = mapped_column(String(100), nullable=True)  # the user's name
+    undone: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class JobRow(Base):
     """One stage run on one target: the queue and the ledger in one row.
 

@@ -232,9 +232,11 @@ async function streamPage() {
       badge.className = "badge"; setStatus(badge, clip.status);
       $(".meta", li).append(`${clock(clip.start)}–${clock(clip.end)} · ${(clip.end - clip.start).toFixed(1)} s · score ${clip.score.toFixed(2)} `, badge);
       reasonBars($(".reasons", li), clip.reasons);
+      window.streamBatch?.card(li, clip);  // selection, score and reason (stream_batch.js)
       list.append(li);
     }
     $("#no-clips").hidden = timeline.clips.length > 0;
+    window.streamBatch?.loaded(stream, timeline.clips);
   }
 
   function drawTimeline(timeline) {
@@ -289,11 +291,13 @@ async function streamPage() {
   }
   window.addEventListener("resize", () => { if (axisDuration) drawAxis(axisDuration); });
 
+  window.streamBatch?.init(id, load);
   await load();
   listen((event) => {
-    if (["stream.completed", "stream.notice", "clip.rendered", "clip.approved", "clip.rejected"].includes(event.name)) {
+    if (["stream.completed", "stream.notice", "clip.rendered", "clip.approved", "clip.rejected", "clip.edited"].includes(event.name)) {
       load().catch((err) => flash(err.message));
     }
+    window.streamBatch?.event(event);
   }, id);
 }
 
@@ -319,6 +323,9 @@ async function clipPage() {
     } else $("#download").hidden = true;
     reasonBars($("#reasons"), clip.reasons, 9);
     setupTrim();
+    // Versions and undo (clip_history.js), the waveform under the handles
+    // (clip_waveform.js): loaded before the words show, so nothing is left in flight.
+    await Promise.all([window.clipHistory?.loaded(clip), window.clipWaveform?.loaded(clip)]);
     renderWords();
     ClipFormats.show(clip);  // editor_formats.js: aspect, preview, Auto's choice, regions
   }
@@ -431,6 +438,7 @@ async function clipPage() {
       const result = await api("POST", `/api/clips/${id}/${verdict}`);
       setStatus($("#clip-status"), result.status);
       flash(`Clip ${result.status}.`, true);
+      window.clipHistory?.refresh();
       if (result.publishing?.length) await loadPublications();  // auto-publish
     } catch (err) { flash(err.message); }
   }
@@ -542,6 +550,7 @@ async function clipPage() {
     e.preventDefault();
   });
 
+  window.clipHistory?.init(id, () => load());
   // Everything but the editor first: once the words show, nothing is left in flight.
   await loadAccounts();
   await loadPublications();
