@@ -96,10 +96,13 @@ def test_auto_says_what_it_chose(editor: Processed, browser: Any) -> None:
     clip = editor.api.get(f"/api/clips/{editor.clip_id}").json()
     assert clip["layout"] == "auto" and clip["rendered_layout"] in ("crop", "blur", "stacked")
     page = browser.new_page(viewport=DESKTOP)
-    open_clip(page, editor)
-    label = page.locator("#layout option[value=auto]").inner_text()
-    assert label == f"Auto ({clip['rendered_layout']}: {clip['regions']['why']})"
+    log_in(page, editor.server, f"/clips/{editor.clip_id}")
+    page.wait_for_selector("#words input:not([hidden])")
+    option = "document.querySelector('#layout option[value=auto]').textContent"
+    until(page, f"{option}.startsWith('Auto ({clip['rendered_layout']}')", timeout=10)
+    label = page.evaluate(option)
     assert re.fullmatch(r"Auto \((crop|blur|stacked): [a-z0-9 %,:]+\)", label), label
+    assert label == f"Auto ({clip['rendered_layout']}: {clip['regions']['why']})"
 
 
 def caption_pixels(page: Any, rgb: tuple[int, int, int]) -> tuple[int, int]:
@@ -276,6 +279,9 @@ def test_the_region_picker_saves_and_the_rerender_uses_it(
 
     # And as the streamer's default: the boxes as the picker now shows them (the panes
     # rendered from the picked ones), as fractions of the frame.
+    x, y, w, h = (int(v) for v in regions["facecam"])
+    until(page, "document.querySelector('#box-facecam').getAttribute('aria-label')"
+          f".endsWith('x {x}, y {y}, {w} by {h} pixels')")
     now = box_of(page, "facecam")
     assert inside(now, cam)
     page.get_by_role("button", name="Save as the streamer's default").click()
