@@ -96,10 +96,13 @@ def test_auto_says_what_it_chose(editor: Processed, browser: Any) -> None:
     clip = editor.api.get(f"/api/clips/{editor.clip_id}").json()
     assert clip["layout"] == "auto" and clip["rendered_layout"] in ("crop", "blur", "stacked")
     page = browser.new_page(viewport=DESKTOP)
-    open_clip(page, editor)
-    label = page.locator("#layout option[value=auto]").inner_text()
-    assert label == f"Auto ({clip['rendered_layout']}: {clip['regions']['why']})"
+    log_in(page, editor.server, f"/clips/{editor.clip_id}")
+    page.wait_for_selector("#words input:not([hidden])")
+    option = "document.querySelector('#layout option[value=auto]').textContent"
+    until(page, f"{option}.startsWith('Auto ({clip['rendered_layout']}')", timeout=10)
+    label = page.evaluate(option)
     assert re.fullmatch(r"Auto \((crop|blur|stacked): [a-z0-9 %,:]+\)", label), label
+    assert label == f"Auto ({clip['rendered_layout']}: {clip['regions']['why']})"
 
 
 def caption_pixels(page: Any, rgb: tuple[int, int, int]) -> tuple[int, int]:
@@ -229,6 +232,7 @@ def test_the_region_picker_saves_and_the_rerender_uses_it(
     until(page, "document.querySelector('#region-frame').naturalWidth > 0")
     # Mouse: drag the gameplay box's corner to make it narrower.
     before = box_of(page, "gameplay")
+    page.locator("#region-picker").scroll_into_view_if_needed()
     handle = page.locator("#box-gameplay .handle").bounding_box()
     assert handle
     page.mouse.move(handle["x"] + 5, handle["y"] + 5)
@@ -273,11 +277,17 @@ def test_the_region_picker_saves_and_the_rerender_uses_it(
     other = float(np.abs(shown - pane_of(regions["gameplay"])).mean())
     assert used < 14 and used < other / 2, (used, other)
 
-    # And as the streamer's default: saved as fractions of the frame.
+    # And as the streamer's default: the boxes as the picker now shows them (the panes
+    # rendered from the picked ones), as fractions of the frame.
+    x, y, w, h = (int(v) for v in regions["facecam"])
+    until(page, "document.querySelector('#box-facecam').getAttribute('aria-label')"
+          f".endsWith('x {x}, y {y}, {w} by {h} pixels')")
+    now = box_of(page, "facecam")
+    assert inside(now, cam)
     page.get_by_role("button", name="Save as the streamer's default").click()
     page.wait_for_selector("#flash.ok")
     streamer = editor.api.get(f"/api/streamers/{clip['streamer_id']}").json()
     fractions = [float(v) for v in streamer["settings"]["facecam"].split(",")]
-    assert fractions == pytest.approx([cam[0] / width, cam[1] / height, cam[2] / width,
-                                       cam[3] / height], abs=1e-3)
+    assert fractions == pytest.approx([now[0] / width, now[1] / height, now[2] / width,
+                                       now[3] / height], abs=1e-3)
     assert streamer["settings"]["gameplay"]
