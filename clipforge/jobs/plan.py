@@ -14,7 +14,7 @@ from clipforge.analysis import captions
 from clipforge.analysis.framing import plan_layout
 from clipforge.domain import Options
 from clipforge.jobs import flow
-from clipforge.jobs.base import Finished, Result, spec, unkeyed
+from clipforge.jobs.base import Finished, Result, keyed_if_set, spec, unkeyed
 from clipforge.jobs.context import Run
 from clipforge.jobs.render import ClipBounds, RenderInput
 from clipforge.storage import artifacts, ledger
@@ -35,6 +35,9 @@ class PlanInput:
     references: list[list[float]]  # the streamer's reference faces (the camera follows)
     transcripts: list[str] = unkeyed()
     analyses: list[str] = unkeyed()
+    # The clip's revision once a person changed it: an undo goes back to an earlier state,
+    # whose jobs are done in this run already, and must be planned and rendered again.
+    revision: int | None = keyed_if_set()
 
 
 def caption_style(options: Options, clip_style: str | None) -> captions.CaptionStyle:
@@ -58,7 +61,7 @@ def plan_specs(s: Session, run: Run, stream: StreamRow, clips: list[ClipRow]) ->
             style=asdict(caption_style(run.options, clip.caption_style)),
             inputs=[j.key for j in (*heard, *seen)], references=references,
             transcripts=[str(j.result) for j in heard],
-            analyses=[str(j.result) for j in seen])))
+            analyses=[str(j.result) for j in seen], revision=clip.revision or None)))
     return specs
 
 
@@ -88,4 +91,4 @@ def follow(done: Finished, inp: PlanInput) -> list[JobSpec]:
         captions=opts.captions, lufs=settings.target_lufs,
         preset=settings.x264_preset, crf=settings.x264_crf, out=str(opts.out_dir),
         content=out["content"], references=inp.references,
-        transcripts=inp.transcripts, analyses=inp.analyses))]
+        transcripts=inp.transcripts, analyses=inp.analyses, revision=inp.revision))]

@@ -12,7 +12,7 @@ from clipforge.analysis import captions, subtitles, word_edits
 from clipforge.analysis.camera import camera_path, speech_spans
 from clipforge.analysis.framing import crop_size
 from clipforge.domain import Face, FaceSample, MediaInfo, Word
-from clipforge.jobs.base import Finished, Result, unkeyed
+from clipforge.jobs.base import Finished, Result, keyed_if_set, unkeyed
 from clipforge.jobs.context import Run
 from clipforge.jobs.report import clip_files, report_spec
 from clipforge.media import ffmpeg
@@ -49,6 +49,7 @@ class RenderInput:
     references: list[list[float]] = unkeyed()
     transcripts: list[str] = unkeyed()
     analyses: list[str] = unkeyed()
+    revision: int | None = keyed_if_set()  # as the plan's (jobs/plan.py)
 
 
 SECTION_PAD = 2.0  # seconds fetched either side of a clip, for the encoder's seek
