@@ -224,6 +224,21 @@ def test_undo_takes_back_a_review_and_an_edit_and_lists_the_versions(
     assert versions[0]["by"] == "editor" and versions[0]["title"] == "A title to take back"
     assert page.locator("#versions li").count() == len(versions)
     assert watch.problems == []
+    # Back to a state rendered earlier in this run: the stream still ends (it hung).
+    wait_done(batch.api, batch.stream_id)
+
+
+def test_an_edit_back_to_an_earlier_state_still_ends_the_stream(batch: Processed) -> None:
+    """A title changed and changed back by hand (what Undo does): the second edit's plan
+    and render were taken for work still to do, done already in this run, and the stream
+    stayed `processing` for good."""
+    wait_done(batch.api, batch.stream_id)
+    clip = clips_of(batch)[1]
+    for title in ("A passing title", clip["title"]):
+        edited = batch.api.patch(f"/api/clips/{clip['id']}", json={"title": title})
+        assert edited.status_code == 200, edited.text
+        wait_done(batch.api, batch.stream_id, timeout=300)
+    assert batch.api.get(f"/api/clips/{clip['id']}").json()["title"] == clip["title"]
 
 
 NOTES = """() => {
