@@ -345,7 +345,7 @@ def test_the_waveform_follows_the_audio_loud_then_silent(batch: Processed,
     assert len(peaks) == 16 and all(0 <= p <= 1 for p in peaks)
     assert min(peaks[1:7]) > 0.2 and max(peaks[9:]) < 0.01, peaks
     whole = batch.api.get(f"/api/streams/{sid}/waveform", params={"points": 8}).json()
-    assert (whole["start"], whole["end"], len(whole["peaks"])) == (0, 16, 8)
+    assert whole["start"] == 0 and abs(whole["end"] - 16) < 0.2 and len(whole["peaks"]) == 8
     after = batch.api.get(f"/api/streams/{sid}/waveform", params={"start": 20, "end": 30})
     assert after.status_code == 422 and "inside the stream" in after.json()["message"]
 
