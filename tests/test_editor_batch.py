@@ -211,6 +211,8 @@ def test_undo_takes_back_a_review_and_an_edit_and_lists_the_versions(
     assert batch.api.get(f"/api/clips/{cid}").json()["title"] == "A title to take back"
     page.wait_for_selector("#undo-what:has-text('Edited title')")
     page.get_by_role("button", name="Undo").click()
+    # "Rendered." of the save is still there until the undo's answer says "Rendering…".
+    page.wait_for_selector("#flash.ok:has-text('rendered again as it was')")
     page.wait_for_selector("#render-status:has-text('Rendered.')", timeout=300_000)
     after = batch.api.get(f"/api/clips/{cid}").json()
     assert after["title"] == old_title and page.locator("#title").input_value() == old_title
@@ -222,6 +224,21 @@ def test_undo_takes_back_a_review_and_an_edit_and_lists_the_versions(
     assert versions[0]["by"] == "editor" and versions[0]["title"] == "A title to take back"
     assert page.locator("#versions li").count() == len(versions)
     assert watch.problems == []
+    # Back to a state rendered earlier in this run: the stream still ends (it hung).
+    wait_done(batch.api, batch.stream_id)
+
+
+def test_an_edit_back_to_an_earlier_state_still_ends_the_stream(batch: Processed) -> None:
+    """A title changed and changed back by hand (what Undo does): the second edit's plan
+    and render were taken for work still to do, done already in this run, and the stream
+    stayed `processing` for good."""
+    wait_done(batch.api, batch.stream_id)
+    clip = clips_of(batch)[1]
+    for title in ("A passing title", clip["title"]):
+        edited = batch.api.patch(f"/api/clips/{clip['id']}", json={"title": title})
+        assert edited.status_code == 200, edited.text
+        wait_done(batch.api, batch.stream_id, timeout=300)
+    assert batch.api.get(f"/api/clips/{clip['id']}").json()["title"] == clip["title"]
 
 
 NOTES = """() => {
@@ -294,9 +311,11 @@ def test_transcript_search_jumps_the_player_and_makes_a_clip_by_hand(
     page.wait_for_selector("#flash.ok:has-text('Made clip')")
     made = [c for c in clips_of(batch) if c["start"] == first["start"] and not c["reasons"]]
     assert len(made) == 1 and made[0]["end"] == last["end"]
-    wait_done(batch.api, batch.stream_id)
+    wait_done(batch.api, batch.stream_id)  # the stream ends: its report lists the new clip
     made_clip = batch.api.get(f"/api/clips/{made[0]['id']}").json()
     assert made_clip["status"] == "rendered" and made_clip["video_url"]
+    assert made_clip["why"] == "Made by hand" and made_clip["rank"] == max(
+        c["rank"] for c in clips_of(batch))
     page.wait_for_selector(f"#clips li[data-clip-id='{made[0]['id']}'] img")
     assert watch.problems == []
 
@@ -308,10 +327,11 @@ def clock(seconds: float) -> str:
 
 def test_the_waveform_follows_the_audio_loud_then_silent(batch: Processed,
                                                           tmp_path: Path) -> None:
-    """A recording of 8 s of tone then 8 s of silence: the peaks say so."""
+    """A recording of 8 s of tone (peak 0.5: lavfi's sine is 1/8, times 4) then 8 s of
+    silence: the peaks say so."""
     video = tmp_path / "tone-then-quiet.mp4"
     subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=320x180:d=16",
-                    "-f", "lavfi", "-i", "sine=f=440:d=8:sample_rate=48000,volume=0.5,"
+                    "-f", "lavfi", "-i", "sine=f=440:d=8:sample_rate=48000,volume=4,"
                     "apad=whole_dur=16", "-shortest", "-pix_fmt", "yuv420p", str(video)],
                    check=True)
     created = batch.api.post("/api/streams", json={"path": str(video), "top": 1,
@@ -324,8 +344,10 @@ def test_the_waveform_follows_the_audio_loud_then_silent(batch: Processed,
     peaks = wave["peaks"]
     assert len(peaks) == 16 and all(0 <= p <= 1 for p in peaks)
     assert min(peaks[1:7]) > 0.2 and max(peaks[9:]) < 0.01, peaks
-    far = batch.api.get(f"/api/streams/{sid}/waveform", params={"start": 0, "end": 900})
-    assert far.status_code == 422
+    whole = batch.api.get(f"/api/streams/{sid}/waveform", params={"points": 8}).json()
+    assert whole["start"] == 0 and abs(whole["end"] - 16) < 0.2 and len(whole["peaks"]) == 8
+    after = batch.api.get(f"/api/streams/{sid}/waveform", params={"start": 20, "end": 30})
+    assert after.status_code == 422 and "inside the stream" in after.json()["message"]
 
 
 def test_the_waveform_strip_sits_under_the_trim_handles(batch: Processed,

@@ -34,6 +34,12 @@ def unkeyed(**options: Any) -> Any:
     return field(metadata={"keyed": False}, **options)
 
 
+def keyed_if_set(**options: Any) -> Any:
+    """A field of an input in the job's key only when it is not None: a field added later
+    leaves the keys of the jobs that do not use it (and their reuse) as they were."""
+    return field(default=None, metadata={"keyed_if_set": True}, **options)
+
+
 def encode(value: Any) -> dict[str, Any]:
     return dataclasses.asdict(value)
 
@@ -63,7 +69,8 @@ def _decoded(hint: Any, value: Any) -> Any:
 def spec(stage: str, target: str, value: Any) -> JobSpec:
     """The job that runs STAGE on TARGET with this input."""
     raw = encode(value)
-    keyed = {f.name: raw[f.name] for f in fields(value) if f.metadata.get("keyed", True)}
+    keyed = {f.name: raw[f.name] for f in fields(value) if f.metadata.get("keyed", True)
+             and not (f.metadata.get("keyed_if_set") and raw[f.name] is None)}
     return JobSpec(stage, target, keyed, raw)
 
 

@@ -15,7 +15,7 @@ from clipforge.analysis.camera import camera_path, speech_spans
 from clipforge.analysis.framing import crop_size, plan_layout
 from clipforge.domain import Analysis, Options, Word
 from clipforge.jobs import flow
-from clipforge.jobs.base import Finished, Result, spec, unkeyed
+from clipforge.jobs.base import Finished, Result, keyed_if_set, spec, unkeyed
 from clipforge.jobs.context import Run
 from clipforge.jobs.render import ClipBounds, RenderInput
 from clipforge.storage import artifacts, ledger
@@ -37,6 +37,9 @@ class PlanInput:
     aspect: str  # 9:16, 1:1 or 16:9
     transcripts: list[str] = unkeyed()
     analyses: list[str] = unkeyed()
+    # The clip's revision once a person changed it: an undo goes back to an earlier state,
+    # whose jobs are done in this run already, and must be planned and rendered again.
+    revision: int | None = keyed_if_set()
 
 
 def caption_style(options: Options, clip_style: str | None) -> captions.CaptionStyle:
@@ -53,8 +56,7 @@ def plan_specs(s: Session, run: Run, stream: StreamRow, clips: list[ClipRow]) ->
     specs = []
     for clip in clips:
         edited = clip.regions if clip.regions and clip.regions.get("edited") else None
-        bounds = ClipBounds(clip.id, clip.start, clip.end, clip.peak, clip.title,
-                            clip.revision)
+        bounds = ClipBounds(clip.id, clip.start, clip.end, clip.peak, clip.title)
         specs.append(spec("plan", clip.id, PlanInput(
             clip=bounds, layout=clip.layout, edited=edited, captions_text=clip.captions,
             caption_edits=clip.caption_edits,
@@ -62,7 +64,7 @@ def plan_specs(s: Session, run: Run, stream: StreamRow, clips: list[ClipRow]) ->
             inputs=[j.key for j in (*heard, *seen)], references=references,
             aspect=clip.aspect or run.options.aspect or "9:16",
             transcripts=[str(j.result) for j in heard],
-            analyses=[str(j.result) for j in seen])))
+            analyses=[str(j.result) for j in seen], revision=clip.revision or None)))
     return specs
 
 
@@ -111,4 +113,4 @@ def follow(done: Finished, inp: PlanInput) -> list[JobSpec]:
         captions=opts.captions, lufs=settings.target_lufs,
         preset=settings.x264_preset, crf=settings.x264_crf, out=str(opts.out_dir),
         content=out["content"], references=inp.references, aspect=inp.aspect,
-        transcripts=inp.transcripts, analyses=inp.analyses))]
+        transcripts=inp.transcripts, analyses=inp.analyses, revision=inp.revision))]

@@ -14,7 +14,7 @@ from clipforge.analysis.camera import camera_path, pane_path, speech_spans
 from clipforge.analysis.framing import crop_size
 from clipforge.analysis.layout import DEFAULT_ASPECT
 from clipforge.domain import Face, FaceSample, MediaInfo, Word
-from clipforge.jobs.base import Finished, Result, unkeyed
+from clipforge.jobs.base import Finished, Result, keyed_if_set, unkeyed
 from clipforge.jobs.context import Run
 from clipforge.jobs.report import clip_files, report_spec
 from clipforge.media import ffmpeg
@@ -32,10 +32,6 @@ class ClipBounds:
     end: float
     peak: float
     title: str
-    # Bumped by every edit, so an edit back to an earlier state (9:16 -> 1:1 -> 9:16) is
-    # planned and rendered again: its old jobs are done in the same run, and the ledger
-    # reuses done jobs only from earlier runs (else the stream would wait on nothing).
-    revision: int = 0
 
 
 @dataclass(frozen=True)
@@ -56,6 +52,7 @@ class RenderInput:
     transcripts: list[str] = unkeyed()
     analyses: list[str] = unkeyed()
     aspect: str = DEFAULT_ASPECT  # 9:16, 1:1 or 16:9
+    revision: int | None = keyed_if_set()  # as the plan's (jobs/plan.py)
 
 
 SECTION_PAD = 2.0  # seconds fetched either side of a clip, for the encoder's seek

@@ -28,6 +28,7 @@ from clipforge.services import (
     publishing,
     queries,
     submission,
+    timeline,
     versions,
     workspaces,
 )
@@ -175,15 +176,17 @@ class Orchestrator:
             said = [w.word for w in captions.stream_words(s, stream)
                     if w.end > start and w.start < end]
             name = title or " ".join(said[:8]) or f"Clip at {start:.0f} s"
+            curve = timeline.score_curve(s, stream)[int(start):int(end) + 1] or [0.0]
             cand = domain.Candidate(rank=0, start=start, end=end, peak=(start + end) / 2,
-                                    score=0.0, reasons={}, title=name)
+                                    score=round(max(0.0, *curve), 3), reasons={}, title=name)
             cid = domain.clip_id(stream.key, cand)
             if s.get(ClipRow, cid) is not None:
                 raise errors.Conflict(f"clip {cid} has these bounds already")
             last = s.scalar(select(func.max(ClipRow.rank)).where(
                 ClipRow.stream_id == stream.id)) or 0
             clip = ClipRow(id=cid, stream_id=stream.id, rank=last + 1, start=start, end=end,
-                           peak=cand.peak, score=0.0, reasons={}, features={}, title=name,
+                           peak=cand.peak, score=cand.score, reasons={}, features={},
+                           title=name,
                            layout=options.layout or "auto", status="candidate", revision=0)
             s.add(clip)
             s.flush()
@@ -254,7 +257,7 @@ class Orchestrator:
             clip = fetch(s, ClipRow, clip_id, "clip")
             if clip.status == "published" or publishing.started(s, clip.id):
                 raise errors.Conflict(f"clip {clip_id} is being published or published "
-                                      "already; its review cannot be undone")
+                                      "already; what led to that cannot be undone")
             stream = ledger.lock_stream(s, clip.stream_id)
             last, target = versions.undo(s, clip)
             names = versions.changed(clip, target)

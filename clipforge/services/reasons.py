@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from clipforge import errors
-from clipforge.analysis.explain import Explanation, explain
+from clipforge.analysis.explain import Explanation, explain, score_100
 from clipforge.domain import ChatMessage
 from clipforge.sources.chat import read_chat
 from clipforge.storage import store
@@ -18,9 +18,11 @@ __all__ = ["Explanation", "chatters", "explain", "explained"]
 
 
 def explained(stream: StreamRow, clips: list[ClipRow]) -> dict[str, Explanation]:
-    """Each clip's explanation, by clip id."""
+    """Each clip's explanation, by clip id (a clip made by hand has no reasons: it says
+    so, with the score where it sits)."""
     counts = chatters(stream, clips)
-    return {c.id: explain(c.reasons or {}, c.score, counts.get(c.id)) for c in clips}
+    return {c.id: explain(c.reasons, c.score, counts.get(c.id)) if c.reasons
+            else Explanation(score_100(c.score), "Made by hand", None) for c in clips}
 
 
 def chatters(stream: StreamRow, clips: Iterable[ClipRow]) -> dict[str, int]:
