@@ -34,6 +34,12 @@ def stream_3min() -> synth.StreamSpec:
 
 
 @pytest.fixture(scope="session")
+def stream_90s() -> synth.StreamSpec:
+    """A generated 90-second 1280x720 30 fps stream with a face, speech and chat."""
+    return synth.cached_stream(CACHE / "streams", duration=90.0, seed=3)
+
+
+@pytest.fixture(scope="session")
 def stream_small() -> synth.StreamSpec:
     """A generated 90-second 640x360 15 fps stream with a face, speech, two highlights and
     chat: for tests of the flow around the stages, which need clips but not many pixels.

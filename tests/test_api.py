@@ -19,8 +19,9 @@ from tests.conftest import SHORT_CLIP_ARGS, SHORT_CLIPS, process
 from tests.servers import Server, pg_database
 from tools import synth
 
-SERVER_SETTINGS = {"chunk_seconds": "20", "workers": "2",
-                   **{name: str(value) for name, value in SHORT_CLIPS.items()}}
+SERVER_SETTINGS = {"chunk_seconds": "20", "workers": "2"}  # the web UI's tests use them too
+# This file's tests run on stream_small with short clips: they test the flow, not the picks.
+API_SETTINGS = {**SERVER_SETTINGS, **{name: str(value) for name, value in SHORT_CLIPS.items()}}
 TOP = 2
 Event = dict[str, Any]
 
@@ -45,7 +46,7 @@ def servers() -> Iterator[list[Server]]:
 
 @pytest.fixture
 def server(tmp_path: Path, database_url: str, servers: list[Server]) -> Server:
-    servers.append(Server(tmp_path / "data", database_url, **SERVER_SETTINGS))
+    servers.append(Server(tmp_path / "data", database_url, **API_SETTINGS))
     return servers[-1].start()
 
 
@@ -166,7 +167,7 @@ def reference_clips(stream_small: synth.StreamSpec, tmp_path_factory: pytest.Tem
     """What an uninterrupted run picks, with the server's settings."""
     root = tmp_path_factory.mktemp("reference")
     proc = process(stream_small.video, None, root / "out", root / "data", "--top", str(TOP),
-                   *SHORT_CLIP_ARGS, chunk_seconds=SERVER_SETTINGS["chunk_seconds"])
+                   *SHORT_CLIP_ARGS, chunk_seconds=API_SETTINGS["chunk_seconds"])
     assert proc.returncode == 0, proc.stderr
     report = json.loads((root / "out" / "report.json").read_text())
     return [(c["start"], c["end"]) for c in report["clips"]]
@@ -189,7 +190,7 @@ def test_kill_9_mid_transcription_then_restart_completes_once(
     # The killed server's jobs run again when their lease lapses: 20 s, not the default
     # minute, to keep the test short (heartbeats come every 5 s).
     servers.append(Server(tmp_path / "data", database_url, job_lease_seconds="20",
-                          **SERVER_SETTINGS))
+                          **API_SETTINGS))
     server = servers[-1].start()
     api = server.client(make_token(server))
     created = api.post("/api/streams", json={"path": str(stream_small.video), "top": TOP})
@@ -250,7 +251,7 @@ def test_a_failed_job_keeps_its_error_and_is_retried(tmp_path: Path,
     source = tmp_path / "on-a-usb-drive.mp4"
     shutil.copy(stream_small.video, source)
     url = f"sqlite:///{tmp_path / 'api.db'}"
-    servers.append(Server(tmp_path / "data", url, pool=False, **SERVER_SETTINGS))
+    servers.append(Server(tmp_path / "data", url, pool=False, **API_SETTINGS))
     queued_only = servers[-1].start()
     token = make_token(queued_only)
     created = queued_only.client(token).post("/api/streams",
@@ -260,7 +261,7 @@ def test_a_failed_job_keeps_its_error_and_is_retried(tmp_path: Path,
     queued_only.stop()
 
     source.rename(tmp_path / "unplugged.mp4")  # the drive goes away before work starts
-    servers.append(Server(tmp_path / "data", url, **SERVER_SETTINGS))
+    servers.append(Server(tmp_path / "data", url, **API_SETTINGS))
     api = servers[-1].start().client(token)
     failed = wait_for(api, sid, "failed")
     assert "ingest" in failed["error"] and source.name in failed["error"]

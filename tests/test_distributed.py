@@ -489,7 +489,7 @@ def test_up_starts_and_stops_a_one_machine_cluster(cluster: Cluster, tmp_path: P
     try:
         urls = [f"http://127.0.0.1:{port}/api/health"] + [
             f"http://127.0.0.1:{base + n}/health" for n in range(len(kinds()))]
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300  # a hang guard (a starved machine)
         pending = list(urls)
         while pending and time.monotonic() < deadline and proc.poll() is None:
             try:

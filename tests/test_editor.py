@@ -20,7 +20,7 @@ import pytest
 from tests.a11y import violations
 from tests.conftest import ROOT
 from tests.servers import Server
-from tests.test_api import SERVER_SETTINGS, stream_90s  # noqa: F401 - a fixture
+from tests.test_api import SERVER_SETTINGS
 from tests.test_web import CHROMIUM, Watch, log_in, set_range
 from tools import synth
 
@@ -49,7 +49,7 @@ class Processed:
 
 @pytest.fixture(scope="module")
 def editor(tmp_path_factory: pytest.TempPathFactory,
-           stream_90s: synth.StreamSpec) -> Iterator[Processed]:  # noqa: F811
+           stream_90s: synth.StreamSpec) -> Iterator[Processed]:
     """A server with one processed stream of one clip."""
     root = tmp_path_factory.mktemp("editor")
     server = Server(root / "data", f"sqlite:///{root / 'editor.db'}",

@@ -20,7 +20,7 @@ from clipforge.services.bundle import unique
 from tests.a11y import violations
 from tests.conftest import ROOT
 from tests.servers import Server
-from tests.test_api import SERVER_SETTINGS, stream_90s  # noqa: F401 - a fixture
+from tests.test_api import SERVER_SETTINGS
 from tests.test_editor import PASSWORD, Processed, wait_done
 from tests.test_web import CHROMIUM, Watch, log_in, set_range
 from tools import synth
@@ -42,7 +42,7 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory: pytest.TempPathFactory,
-          stream_90s: synth.StreamSpec) -> Iterator[Processed]:  # noqa: F811
+          stream_90s: synth.StreamSpec) -> Iterator[Processed]:
     """A server with one processed stream of three clips, with its chat."""
     root = tmp_path_factory.mktemp("batch")
     server = Server(root / "data", f"sqlite:///{root / 'batch.db'}",

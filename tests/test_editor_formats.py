@@ -20,7 +20,7 @@ from clipforge.media import ffmpeg
 from tests.a11y import violations
 from tests.conftest import ROOT
 from tests.servers import Server
-from tests.test_api import SERVER_SETTINGS, stream_90s  # noqa: F401 - a fixture
+from tests.test_api import SERVER_SETTINGS
 from tests.test_editor import PASSWORD, Processed, wait_done
 from tests.test_web import CHROMIUM, Watch, log_in
 from tools import synth
@@ -41,7 +41,7 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def editor(tmp_path_factory: pytest.TempPathFactory,
-           stream_90s: synth.StreamSpec) -> Iterator[Processed]:  # noqa: F811
+           stream_90s: synth.StreamSpec) -> Iterator[Processed]:
     """A server with one processed stream of one clip (auto layout, 9:16)."""
     root = tmp_path_factory.mktemp("formats")
     server = Server(root / "data", f"sqlite:///{root / 'formats.db'}",
@@ -225,7 +225,7 @@ def box_of(page: Any, name: str) -> list[int]:
 
 def test_the_region_picker_saves_and_the_rerender_uses_it(
         editor: Processed, browser: Any, tmp_path: Path,
-        stream_90s: synth.StreamSpec) -> None:  # noqa: F811
+        stream_90s: synth.StreamSpec) -> None:
     clip0 = editor.api.get(f"/api/clips/{editor.clip_id}").json()
     page = browser.new_page(viewport=DESKTOP)
     open_clip(page, editor)

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from tests.conftest import ROOT
 from tests.servers import Server
-from tests.test_api import SERVER_SETTINGS, stream_90s  # noqa: F401 - a fixture
+from tests.test_api import SERVER_SETTINGS
 
 playwright = pytest.importorskip("playwright.sync_api")
 CHROMIUM = Path("/usr/bin/chromium")
@@ -106,7 +106,7 @@ def set_range(page: Any, selector: str, value: float) -> None:
 
 
 def test_review_a_stream_in_the_browser(web: Server, browser: Any, tmp_path: Path,
-                                        stream_90s: Any) -> None:  # noqa: F811
+                                        stream_90s: Any) -> None:
     watch = Watch()
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     watch.attach(page)

@@ -566,7 +566,7 @@ def cached_at(out: Path, **kwargs: object) -> StreamSpec:
     out.parent.mkdir(parents=True, exist_ok=True)
     # One maker at a time: parallel test workers asking for the same stream wait for the
     # first one's files instead of generating them again.
-    with open(out.with_name(f".{out.name}.lock"), "w") as lock:
+    with open(out.with_name(f"{out.name}.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         spec = reusable(out, params)
         return spec if spec is not None else make_stream(out, **kwargs)  # type: ignore[arg-type]
