@@ -16,7 +16,8 @@ TEST_ARGS ?=
 # Two pytest workers (pytest-xdist): much of the suite waits on servers and subprocesses,
 # so two files at a time fit two cores. A file's tests stay on one worker (their module
 # fixtures are made once); `processed` is made once per run (conftest.py).
-PYTEST := $(BIN)/pytest -q -n $(or $(TEST_WORKERS),2) --dist loadfile
+# --durations: the slowest tests in every run's output, to keep the suite short.
+PYTEST := $(BIN)/pytest -q -n $(or $(TEST_WORKERS),2) --dist loadfile --durations=40
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_DIR := .cache/demo
 
