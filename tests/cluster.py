@@ -169,7 +169,7 @@ class Cluster:
         base = {"redis_url": redis_url, "storage_url": f"s3://{BUCKET}/media",
                 "s3_endpoint_url": s3_endpoint, "chunk_seconds": "8",
                 "job_lease_seconds": "6", "sweep_seconds": "0.5",
-                "worker_grace_seconds": "5", "x264_preset": "ultrafast",
+                "worker_grace_seconds": "5",
                 "whisper_compute_type": "int8", **settings}
         self.api = Server(root / "api", database_url, **base)
         self.api.env.update(AWS_ENV)

@@ -289,7 +289,7 @@ def api(media: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Ite
     """One server for every API case, with one processed stream and its clip."""
     root = tmp_path_factory.mktemp("api")
     server = Server(root / "data", f"sqlite:///{root / 'api.db'}", workers="1",
-                    x264_preset="ultrafast", chunk_seconds="30")
+                    chunk_seconds="30")
     try:
         server.start()
         token = server.cli("user", "create", "editor").strip()

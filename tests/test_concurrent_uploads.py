@@ -75,7 +75,7 @@ def wait_all(server: Server, token: str, ids: list[int]) -> dict[int, dict[str, 
 def test_twenty_concurrent_uploads_lose_and_repeat_nothing(
         clips: list[Path], database_url: str, tmp_path: Path) -> None:
     server = Server(tmp_path / "data", database_url, workers="2", min_len="4",
-                    max_len="6", x264_preset="ultrafast", chunk_seconds="60")
+                    max_len="6", chunk_seconds="60")
     try:
         server.start()
         token = server.cli("user", "create", "loader").strip()

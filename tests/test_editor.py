@@ -53,7 +53,7 @@ def editor(tmp_path_factory: pytest.TempPathFactory,
     """A server with one processed stream of one clip."""
     root = tmp_path_factory.mktemp("editor")
     server = Server(root / "data", f"sqlite:///{root / 'editor.db'}",
-                    **SERVER_SETTINGS, x264_preset="ultrafast")
+                    **SERVER_SETTINGS)
     try:
         server.start()
         token = server.cli("user", "create", "editor", "--password", PASSWORD).strip()

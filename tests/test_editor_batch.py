@@ -46,7 +46,7 @@ def batch(tmp_path_factory: pytest.TempPathFactory,
     """A server with one processed stream of three clips, with its chat."""
     root = tmp_path_factory.mktemp("batch")
     server = Server(root / "data", f"sqlite:///{root / 'batch.db'}",
-                    **SERVER_SETTINGS, x264_preset="ultrafast")
+                    **SERVER_SETTINGS)
     try:
         server.start()
         token = server.cli("user", "create", "editor", "--password", PASSWORD).strip()

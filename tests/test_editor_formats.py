@@ -45,7 +45,7 @@ def editor(tmp_path_factory: pytest.TempPathFactory,
     """A server with one processed stream of one clip (auto layout, 9:16)."""
     root = tmp_path_factory.mktemp("formats")
     server = Server(root / "data", f"sqlite:///{root / 'formats.db'}",
-                    **SERVER_SETTINGS, x264_preset="ultrafast")
+                    **SERVER_SETTINGS)
     try:
         server.start()
         token = server.cli("user", "create", "editor", "--password", PASSWORD).strip()
