@@ -84,3 +84,11 @@ def decode_floor(video: Path, duration: float, measure: float = 600.0) -> dict[s
     return {"measured_on_seconds": round(seconds, 1),
             "seconds": round(took * duration / seconds, 1),
             "realtime_factor": round(seconds / took, 1)}
+
+
+def ssim(video: Path, reference: Path) -> float:
+    """The mean SSIM (all planes) of VIDEO against REFERENCE, frame by frame."""
+    proc = subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-i", str(video),
+                           "-i", str(reference), "-lavfi", "ssim", "-f", "null", "-"],
+                          capture_output=True, text=True, check=True, timeout=3600)
+    return float(proc.stderr.rsplit("All:", 1)[1].split()[0])

