@@ -117,7 +117,9 @@ def test_stacked_render_shows_the_face_once_centred_on_top(
     found = faces_in(out, detector)
     assert len(found) >= 18
     on_top = [f for frame in found for f in frame if f.cy < top]
-    below = [f for frame in found for f in frame if f.cy >= top]
+    # The streamer's face scores 0.75-0.9 on top; the gameplay's blurred bike lights can
+    # pass for a face at about 0.5 (seen at crf 22), which is not the face showing twice.
+    below = [f for frame in found for f in frame if f.cy >= top and f.score >= 0.6]
     assert len(on_top) >= 0.9 * len(found), f"{len(on_top)} of {len(found)} frames"
     assert not below, f"the face shows in the gameplay pane: {below[:3]}"
     assert max(abs(f.cx - 540) for f in on_top) < 0.12 * 1080

@@ -21,14 +21,15 @@ EDGE_SEARCH = 3.0  # seconds either side of a cascade window's edge
 FRAME = 0.1
 
 
-def extract_audio(info: MediaInfo, dst: Path) -> np.ndarray:
-    """Write the 16 kHz mono audio of the source and return its samples.
+def extract_audio(info: MediaInfo, dst: Path) -> ffmpeg.Pcm:
+    """Write the 16 kHz mono audio of the source and return its samples (read from the
+    file as they are used).
 
     A truncated file probes fine but stops decoding early: that is caught here.
     """
     src = Path(info.path)
     ffmpeg.extract_audio(src, dst)
-    samples = ffmpeg.read_wav(dst)
+    samples = ffmpeg.Pcm(dst)
     decoded = len(samples) / ffmpeg.AUDIO_RATE
     if decoded < info.duration - max(2.0, 0.02 * info.duration):
         dst.unlink(missing_ok=True)
@@ -39,7 +40,7 @@ def extract_audio(info: MediaInfo, dst: Path) -> np.ndarray:
     return samples
 
 
-def plan(samples: np.ndarray, spans: list[tuple[float, float]],
+def plan(samples: ffmpeg.Samples, spans: list[tuple[float, float]],
          chunk_seconds: float) -> list[tuple[float, float]]:
     """Chunks covering the spans: each span cut near every `chunk_seconds` at a quiet point."""
     rate = ffmpeg.AUDIO_RATE
@@ -62,7 +63,7 @@ def plan(samples: np.ndarray, spans: list[tuple[float, float]],
     return pieces
 
 
-def _quietest(samples: np.ndarray, around: float, rate: int,
+def _quietest(samples: ffmpeg.Samples, around: float, rate: int,
               search: float = SEARCH_WINDOW) -> float:
     frame = int(FRAME * rate)
     lo = int(max(0.0, around - search) * rate)
@@ -75,7 +76,7 @@ def _quietest(samples: np.ndarray, around: float, rate: int,
     return (lo + int(np.argmin(energy)) * frame + frame // 2) / rate
 
 
-def write_chunks(samples: np.ndarray, pieces: list[tuple[float, float]],
+def write_chunks(samples: ffmpeg.Samples, pieces: list[tuple[float, float]],
                  folder: Path) -> list[Chunk]:
     rate = ffmpeg.AUDIO_RATE
     folder.mkdir(parents=True, exist_ok=True)

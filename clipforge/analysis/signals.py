@@ -15,10 +15,11 @@ import scipy.fft
 
 from clipforge.analysis import voice
 from clipforge.analysis.chatsignals import DEFAULT_EMOTES, ChatSignals, chat_signals
-from clipforge.media.ffmpeg import AUDIO_RATE
+from clipforge.media.ffmpeg import AUDIO_RATE, Samples
 
 FFT_SIZE = 512
 SILENCE_DB = -70.0
+BLOCK = 600  # seconds of audio in memory at a time
 
 __all__ = ["DEFAULT_EMOTES", "AudioSignals", "ChatSignals", "audio_signals", "chat_signals",
            "estimate_chat_lag", "shift_back"]
@@ -39,39 +40,48 @@ class AudioSignals:
         return {k: v for k, v in vars(self).items() if v is not None}
 
 
-def audio_signals(samples: np.ndarray, seconds: int) -> AudioSignals:
-    """Per-second audio features; `seconds` is the length of the output arrays."""
-    padded = np.zeros(seconds * AUDIO_RATE, np.float32)
-    usable = min(len(samples), len(padded))
-    padded[:usable] = samples[:usable]
-    per_second = padded.reshape(seconds, AUDIO_RATE)
-    loudness = 10 * np.log10((per_second**2).mean(axis=1) + 1e-10)
+def audio_signals(samples: Samples, seconds: int) -> AudioSignals:
+    """Per-second audio features; `seconds` is the length of the output arrays. Samples
+    are read and worked on BLOCK seconds at a time, so memory stays flat on multi-hour
+    streams (every feature is per second: the blocks change no figure)."""
+    loudness = np.zeros(seconds, np.float32)
     brightness, flatness = np.zeros(seconds), np.zeros(seconds)
     music, pitch, voiced = np.zeros(seconds), np.zeros(seconds), np.zeros(seconds)
-    frames_per_second = AUDIO_RATE // FFT_SIZE
-    frames = per_second[:, : frames_per_second * FFT_SIZE].reshape(
-        seconds, frames_per_second, FFT_SIZE
-    )
-    # One second at a time keeps memory flat on multi-hour streams.
-    window = np.hanning(FFT_SIZE).astype(np.float32)
-    freqs = np.fft.rfftfreq(FFT_SIZE, 1 / AUDIO_RATE)
-    step = 600
-    for lo in range(0, seconds, step):
-        # scipy's FFT keeps float32 and is several times faster than numpy's here.
-        spec = np.abs(scipy.fft.rfft(frames[lo: lo + step] * window, axis=-1)) + 1e-9
-        power = spec.sum(axis=-1)
-        brightness[lo: lo + step] = ((spec * freqs).sum(axis=-1) / power).mean(axis=1)
-        log_spec = np.log(spec)
-        geo = np.exp(log_spec.mean(axis=-1))
-        flatness[lo: lo + step] = (geo / (power / spec.shape[-1])).mean(axis=1)
-        music[lo: lo + step] = voice.music_likeness(log_spec)
-        pitch[lo: lo + step], voiced[lo: lo + step] = voice.pitch(spec)
+    for lo in range(0, seconds, BLOCK):
+        hi = min(seconds, lo + BLOCK)
+        (loudness[lo:hi], brightness[lo:hi], flatness[lo:hi], music[lo:hi], pitch[lo:hi],
+         voiced[lo:hi]) = _features(_seconds_of(samples, lo, hi))
     quiet = loudness < SILENCE_DB
-    brightness[quiet] = 0.0
-    for quiet_value in (flatness, music, pitch, voiced):
+    for quiet_value in (brightness, flatness, music, pitch, voiced):
         quiet_value[quiet] = 0.0
     return AudioSignals(loudness=loudness, brightness=brightness, flatness=flatness,
                         music=music, pitch=pitch, voiced=voiced)
+
+
+def _seconds_of(samples: Samples, lo: int, hi: int) -> np.ndarray:
+    """Seconds LO to HI of the samples, one row a second (silence past their end)."""
+    block = np.zeros((hi - lo) * AUDIO_RATE, np.float32)
+    part = samples[lo * AUDIO_RATE: hi * AUDIO_RATE]
+    block[:len(part)] = part
+    return block.reshape(hi - lo, AUDIO_RATE)
+
+
+def _features(per_second: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Loudness, brightness, flatness, music, pitch and voiced share, a value a row."""
+    loudness = 10 * np.log10((per_second**2).mean(axis=1) + 1e-10)
+    frames_per_second = AUDIO_RATE // FFT_SIZE
+    frames = per_second[:, : frames_per_second * FFT_SIZE].reshape(
+        len(per_second), frames_per_second, FFT_SIZE)
+    window = np.hanning(FFT_SIZE).astype(np.float32)
+    # scipy's FFT keeps float32 and is several times faster than numpy's here.
+    spec = np.abs(scipy.fft.rfft(frames * window, axis=-1)) + 1e-9
+    power = spec.sum(axis=-1)
+    freqs = np.fft.rfftfreq(FFT_SIZE, 1 / AUDIO_RATE)
+    brightness = ((spec * freqs).sum(axis=-1) / power).mean(axis=1)
+    log_spec = np.log(spec)
+    flatness = (np.exp(log_spec.mean(axis=-1)) / (power / spec.shape[-1])).mean(axis=1)
+    return (loudness, brightness, flatness, voice.music_likeness(log_spec),
+            *voice.pitch(spec))
 
 
 def estimate_chat_lag(chat_rate: np.ndarray, excitement: np.ndarray,

@@ -44,7 +44,7 @@ def run(run: Run, inp: ChunkInput) -> Result:
     else:
         spans = cascade.windows(audio, chat_signal(run), run.seconds, inp.top, inp.max,
                                 inp.weights, inp.lag)
-    samples = ffmpeg.read_wav(audio_path(run))
+    samples = ffmpeg.Pcm(audio_path(run))
     pieces = chunking.plan(samples, spans, inp.seconds)
     chunks = chunking.write_chunks(samples, pieces, run.work / "chunks")
     path = run.artifact(".json")

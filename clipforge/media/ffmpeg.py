@@ -248,6 +248,37 @@ def still_frame(source: Path, at: float, width: int) -> bytes:
     return proc.stdout
 
 
+class Pcm:
+    """The samples of a 16-bit mono WAV, read from disk as they are sliced (float32 in
+    [-1, 1], like read_wav): a multi-hour stream's audio is never in memory at once."""
+
+    def __init__(self, path: Path) -> None:
+        offset, frames = _wav_data(path)
+        self._data = (np.memmap(path, dtype="<i2", mode="r", offset=offset, shape=(frames,))
+                      if frames else np.zeros(0, "<i2"))  # mmap refuses an empty range
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __getitem__(self, part: slice) -> np.ndarray:
+        return np.asarray(self._data[part], np.float32) / 32768.0
+
+
+Samples = np.ndarray | Pcm  # what audio analysis slices: an array, or a WAV on disk
+
+def _wav_data(path: Path) -> tuple[int, int]:
+    """(byte offset, sample count) of a 16-bit mono WAV's data chunk."""
+    with path.open("rb") as wav:
+        if wav.read(12)[8:] != b"WAVE":
+            raise ValueError(f"{path} is not a WAV file")
+        while len(head := wav.read(8)) == 8:
+            size = int.from_bytes(head[4:], "little")
+            if head[:4] == b"data":  # a size written before the end was known is too big
+                return wav.tell(), min(size, path.stat().st_size - wav.tell()) // 2
+            wav.seek(size + size % 2, os.SEEK_CUR)
+    raise ValueError(f"{path} holds no audio data")
+
+
 def read_wav(path: Path) -> np.ndarray:
     """Samples of a 16-bit mono WAV as float32 in [-1, 1]."""
     import wave
