@@ -43,19 +43,30 @@ class Watch:
 
     def __init__(self) -> None:
         self.problems: list[str] = []
+        self.pages_opened = 0  # navigations of the top frame so far
+        self.opened_at: dict[Any, int] = {}  # request -> pages_opened when it was sent
 
     def attach(self, page: Any) -> None:
         page.on("console", lambda m: m.type == "error" and self.problems.append(
             f"console: {m.text}"))
         page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
+        page.on("request", self._sent)
         page.on("requestfailed", self._failed)
         page.on("response", lambda r: r.status >= 400 and self.problems.append(
             f"{r.status} {r.request.method} {r.url}"))
 
+    def _sent(self, request: Any) -> None:
+        self.opened_at[request] = self.pages_opened
+        if request.is_navigation_request() and request.frame.parent_frame is None:
+            self.pages_opened += 1
+
     def _failed(self, request: Any) -> None:
-        # Chromium aborts a video's range request once it has buffered what it needs;
-        # that is how media loads, not a failure.
-        if request.resource_type == "media" and request.failure == "net::ERR_ABORTED":
+        # Chromium aborts a video's range request once it has buffered what it needs
+        # (that is how media loads), and whatever a page still fetches when the next page
+        # opens (a user who moves on): neither is a failure.
+        if request.failure == "net::ERR_ABORTED" and (
+                request.resource_type == "media"
+                or self.opened_at.get(request, self.pages_opened) < self.pages_opened):
             return
         self.problems.append(f"failed: {request.url} ({request.failure})")
 
