@@ -56,9 +56,9 @@ class Watch:
             f"{r.status} {r.request.method} {r.url}"))
 
     def _sent(self, request: Any) -> None:
-        self.opened_at[request] = self.pages_opened
         if request.is_navigation_request() and request.frame.parent_frame is None:
             self.pages_opened += 1
+        self.opened_at[request] = self.pages_opened
 
     def _failed(self, request: Any) -> None:
         # Chromium aborts a video's range request once it has buffered what it needs
