@@ -5,6 +5,7 @@ audio features are worked out BLOCK seconds at a time, with the same figures."""
 from __future__ import annotations
 
 import tracemalloc
+import wave
 from collections.abc import Callable
 from pathlib import Path
 
@@ -71,6 +72,9 @@ def test_blocks_change_no_figure(tmp_path: Path) -> None:
 def test_chunks_cut_from_the_file_equal_those_cut_from_an_array(tmp_path: Path) -> None:
     wav = wav_of(tmp_path / "a.wav", 300)
     pcm, whole = Pcm(wav), read_wav(wav)
+    with wave.open(str(wav), "rb") as reference:  # Python's own WAV reader
+        pcm16 = np.frombuffer(reference.readframes(reference.getnframes()), "<i2")
+    assert np.array_equal(whole, pcm16.astype(np.float32) / 32768.0)
     assert len(pcm) == len(whole) and np.array_equal(pcm[1234:98765], whole[1234:98765])
     spans = [(20.0, 140.0), (200.0, 300.0)]
     pieces = chunk.plan(pcm, spans, 30.0)

@@ -250,7 +250,7 @@ def still_frame(source: Path, at: float, width: int) -> bytes:
 
 class Pcm:
     """The samples of a 16-bit mono WAV, read from disk as they are sliced (float32 in
-    [-1, 1], like read_wav): a multi-hour stream's audio is never in memory at once."""
+    [-1, 1]): a multi-hour stream's audio is never in memory at once."""
 
     def __init__(self, path: Path) -> None:
         offset, frames = _wav_data(path)
@@ -266,6 +266,7 @@ class Pcm:
 
 Samples = np.ndarray | Pcm  # what audio analysis slices: an array, or a WAV on disk
 
+
 def _wav_data(path: Path) -> tuple[int, int]:
     """(byte offset, sample count) of a 16-bit mono WAV's data chunk."""
     with path.open("rb") as wav:
@@ -280,12 +281,8 @@ def _wav_data(path: Path) -> tuple[int, int]:
 
 
 def read_wav(path: Path) -> np.ndarray:
-    """Samples of a 16-bit mono WAV as float32 in [-1, 1]."""
-    import wave
-
-    with wave.open(str(path), "rb") as wav:
-        raw = wav.readframes(wav.getnframes())
-    return np.frombuffer(raw, np.int16).astype(np.float32) / 32768.0
+    """Samples of a 16-bit mono WAV as float32 in [-1, 1], all at once."""
+    return Pcm(path)[:]
 
 
 def write_wav(path: Path, samples: np.ndarray, rate: int = AUDIO_RATE) -> None:
