@@ -1,5 +1,8 @@
-"""Analyze: shot cuts, faces (and who they are), the facecam overlay and where the picture
-moves, for one chunk.
+"""Vision in two depths. `scan`: shot cuts and faces from the keyframes of a stretch of
+stream (a frame every ~2 s, for a few per cent of a full decode): what scoring needs over
+the candidate windows. `analyze`: shot cuts, faces (and who they are, and whose mouth
+moves), the facecam overlay and where the picture moves, from frames at `fps`: what
+framing and the camera need, over a clip.
 
 Frames are decoded once at `fps` and low resolution (shot cuts need every sampled frame);
 faces are looked for on every n-th frame, since people move slowly compared with cuts.
@@ -24,7 +27,7 @@ from clipforge.analysis import facecam as facecam_stage
 from clipforge.analysis.faces import FaceDetector
 from clipforge.analysis.recognize import Embedder
 from clipforge.domain import Analysis, Chunk, Face, FaceSample, MediaInfo
-from clipforge.media import ffmpeg
+from clipforge.media import ffmpeg, keyframes
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,58 @@ def analysis_size(info: MediaInfo, width: int) -> tuple[int, int]:
     width = min(width, info.width) // 2 * 2
     height = round(width * info.height / info.width / 2) * 2
     return width, height
+
+
+# Here faces are embedded for enrolment only (the streamer is the face seen most across
+# their streams), so one every EMBED_EVERY s is plenty; clips are recognised at the
+# settings' rate when they are planned.
+EMBED_EVERY = 10.0
+CUT_CHANGE = 27.0  # mean HSV change: ContentDetector's default threshold
+CUT_COLOURS = 0.6  # ... and at most this colour-histogram correlation (a new shot)
+
+
+def scan(info: MediaInfo, chunk: Chunk, detector: FaceDetector, width: int = 320,
+         on_progress: Callable[[float], None] | None = None,
+         recognition: Recognition | None = None) -> Analysis:
+    """Shot cuts and faces (embedded every EMBED_EVERY s) at the chunk's keyframes. A cut is placed at the first keyframe after it, so within a keyframe
+    interval of where it is; keyframes seconds apart also differ within one moving
+    shot, so a cut needs the colours to change too, not only the pixels."""
+    if not info.has_video or min(info.width, info.height) < ffmpeg.MIN_FRAME_PX:
+        return Analysis(cuts=[], faces=[])
+    w, h = analysis_size(info, width)
+    decoded = analysis_size(info, max(recognition.width, w)) if recognition else (w, h)
+    cuts: list[float] = []
+    faces: list[FaceSample] = []
+    previous: np.ndarray | None = None
+    embedded_at = -np.inf
+    for t, frame in keyframes.sample_frames(Path(info.path), chunk.start, chunk.duration,
+                                            *decoded):
+        small = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA) if recognition \
+            else frame
+        if previous is not None and is_cut(previous, small):
+            cuts.append(round(t, 3))
+        if recognition is not None and t - embedded_at >= EMBED_EVERY - 0.05:
+            found = _recognised(frame, info.width, detector, recognition.embedder)
+            embedded_at = t
+        else:
+            found = [_scaled(f, info.width / w) for f in detector.detect(small)]
+        faces.append(FaceSample(t=round(t, 3), faces=found))
+        previous = small
+        if on_progress is not None:
+            on_progress(t - chunk.start)
+    return Analysis(cuts=cuts, faces=faces)
+
+
+def is_cut(before: np.ndarray, after: np.ndarray) -> bool:
+    """Two frames of different shots: the picture (HSV, as ContentDetector measures it)
+    and its colours (hue-saturation histogram) both changed."""
+    a = cv2.cvtColor(before, cv2.COLOR_BGR2HSV)
+    b = cv2.cvtColor(after, cv2.COLOR_BGR2HSV)
+    change = float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
+    if change < CUT_CHANGE:
+        return False
+    hists = [cv2.calcHist([x], [0, 1], None, [30, 32], [0, 180, 0, 256]) for x in (a, b)]
+    return float(cv2.compareHist(hists[0], hists[1], cv2.HISTCMP_CORREL)) <= CUT_COLOURS
 
 
 def analyze(

@@ -87,7 +87,7 @@ def follow(done: Finished, _inp: ChunkInput) -> list[JobSpec]:
         specs.append(spec("transcribe", span, TranscribeInput(
             model=s.whisper_model, language=s.language, chunk=piece)))
         specs.append(spec("analyze", span, AnalyzeInput(
-            fps=s.analysis_fps, face_fps=s.face_fps, width=s.analysis_width,
-            faces=[s.face_backend, s.recognize_fps, s.recognize_width], chunk=piece)))
+            width=s.analysis_width, faces=[s.face_backend, s.recognize_fps,
+                                           s.recognize_width], chunk=piece)))
     return specs
 

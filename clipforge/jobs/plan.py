@@ -1,20 +1,26 @@
-"""The plan job: frame one clip before it is rendered. It reads what the chunks heard and
-saw, picks the layout (and the stacked panes), and fingerprints the words, faces and
-reference faces the render is made of, so a render is reused while they are the same,
-whatever else changed in the run."""
+"""The plan job: frame one clip before it is rendered. It analyses the clip frame by frame
+(the chunks' scan saw keyframes only: enough to pick clips, not to frame them), reads
+what the chunks heard, picks the layout (and the stacked panes), and fingerprints the
+words, faces and reference faces the render is made of, so a render is reused while they
+are the same, whatever else changed in the run."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from clipforge.analysis import captions
+from clipforge.analysis.analyze import analyze
 from clipforge.analysis.camera import camera_path, speech_spans
+from clipforge.analysis.faces import FaceDetector
 from clipforge.analysis.framing import crop_size, plan_layout
-from clipforge.domain import Analysis, Options, Word
+from clipforge.config import Settings
+from clipforge.domain import Analysis, Chunk, Options, Word
 from clipforge.jobs import flow
+from clipforge.jobs.analyze import recognition
 from clipforge.jobs.base import Finished, Result, keyed_if_set, spec, unkeyed
 from clipforge.jobs.context import Run
 from clipforge.jobs.render import ClipBounds, RenderInput
@@ -35,8 +41,8 @@ class PlanInput:
     inputs: list[str]  # the keys of the transcribe and analyze jobs
     references: list[list[float]]  # the streamer's reference faces (the camera follows)
     aspect: str  # 9:16, 1:1 or 16:9
+    vision: list[object]  # how the clip is analysed (vision_settings)
     transcripts: list[str] = unkeyed()
-    analyses: list[str] = unkeyed()
     # The clip's revision once a person changed it: an undo goes back to an earlier state,
     # whose jobs are done in this run already, and must be planned and rendered again.
     revision: int | None = keyed_if_set()
@@ -47,6 +53,14 @@ def caption_style(options: Options, clip_style: str | None) -> captions.CaptionS
     submitted), with the streamer's size and colour over it."""
     return captions.style_for(clip_style or options.caption_style, options.caption_size,
                               options.caption_colour)
+
+
+CLIP_MARGIN = 5.0  # s analysed either side of a clip: the camera settles, overlays show
+
+
+def vision_settings(s: Settings) -> list[object]:
+    return [s.analysis_fps, s.face_fps, s.analysis_width, s.face_backend, s.recognize_fps,
+            s.recognize_width]
 
 
 def plan_specs(s: Session, run: Run, stream: StreamRow, clips: list[ClipRow]) -> list[JobSpec]:
@@ -63,14 +77,15 @@ def plan_specs(s: Session, run: Run, stream: StreamRow, clips: list[ClipRow]) ->
             style=asdict(caption_style(run.options, clip.caption_style)),
             inputs=[j.key for j in (*heard, *seen)], references=references,
             aspect=clip.aspect or run.options.aspect or "9:16",
-            transcripts=[str(j.result) for j in heard],
-            analyses=[str(j.result) for j in seen], revision=clip.revision or None)))
+            vision=vision_settings(run.settings), transcripts=[str(j.result) for j in heard],
+            revision=clip.revision or None)))
     return specs
 
 
 def run(run: Run, inp: PlanInput) -> Result:
     clip = inp.clip
-    analyses = artifacts.load_analyses(inp.analyses)
+    seen, seen_path = look(run, inp)
+    analyses = [seen]
     layout, regions = plan_layout(inp.layout, run.info, run.options.facecam, analyses,
                                   clip.start, clip.end, inp.edited, inp.aspect,
                                   run.options.gameplay)
@@ -82,10 +97,30 @@ def run(run: Run, inp: PlanInput) -> Result:
     content = ledger.params_hash([artifacts.to_json(words), artifacts.to_json(faces),
                                   inp.references])
     path = run.artifact(".json")
-    output = {"layout": layout, "regions": regions, "content": content}
+    output = {"layout": layout, "regions": regions, "content": content,
+              "vision": str(seen_path)}
     artifacts.write_json(path, output)
     run.progress.advance("plan", 1.0)
     return Result(path, output)
+
+
+def look(run: Run, inp: PlanInput) -> tuple[Analysis, Path]:
+    """The clip (and CLIP_MARGIN around it) analysed frame by frame: cuts to the frame,
+    faces twice a second with their mouths' motion and identities, the facecam, where
+    the picture moves. Written beside the plan: the render reads it."""
+    fps, face_fps, width = (float(v) for v in inp.vision[:3])  # type: ignore[arg-type]
+    start = max(0.0, inp.clip.start - CLIP_MARGIN)
+    span = Chunk(index=0, start=start, end=min(run.info.duration, inp.clip.end + CLIP_MARGIN),
+                 audio="")
+    seen = analyze(run.info, span, FaceDetector(), fps, face_fps, int(width),
+                   recognition=recognition(run))
+    path = run.artifact(".vision.json")
+    artifacts.write_json(path, artifacts.to_json(seen))
+    return seen, path
+
+
+def reads(run: Run, _inp: PlanInput) -> list[str]:
+    return [run.info.path]
 
 
 PREVIEW_FPS = 2.0  # crop window positions kept per second for the editor's preview
@@ -113,4 +148,4 @@ def follow(done: Finished, inp: PlanInput) -> list[JobSpec]:
         captions=opts.captions, lufs=settings.target_lufs,
         preset=settings.x264_preset, crf=settings.x264_crf, out=str(opts.out_dir),
         content=out["content"], references=inp.references, aspect=inp.aspect,
-        transcripts=inp.transcripts, analyses=inp.analyses, revision=inp.revision))]
+        transcripts=inp.transcripts, analyses=[out["vision"]], revision=inp.revision))]

@@ -159,9 +159,13 @@ def source_input(path: Path) -> list[str]:
     """The input options that open a source: local files only, with the demuxer forced to
     the one its probe found, so the bytes are never read as a playlist whatever they
     hold. Options such as -ss go before these."""
+    return ["-protocol_whitelist", PROTOCOLS, "-f", demuxer(path), "-i", str(path)]
+
+
+def demuxer(path: Path) -> str:
+    """The container format the probe found (one of CONTAINERS), to force on open."""
     stat = path.stat()
-    return ["-protocol_whitelist", PROTOCOLS, "-f", _demuxer(str(path), stat.st_mtime_ns,
-                                                             stat.st_size), "-i", str(path)]
+    return _demuxer(str(path), stat.st_mtime_ns, stat.st_size)
 
 
 @lru_cache(maxsize=256)
