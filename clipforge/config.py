@@ -90,7 +90,8 @@ class Settings(BaseSettings):
     chunk_seconds: float = 300.0
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1)
 
-    # Vision sampling: shot cuts need every decoded frame at analysis fps, faces fewer.
+    # Vision sampling of a clip when it is planned (the chunks' scan sees keyframes only):
+    # shot cuts need every decoded frame at analysis fps, faces fewer.
     analysis_fps: float = 10.0
     face_fps: float = 2.0
     analysis_width: int = 320
