@@ -51,6 +51,12 @@ def test_sparse_keyframes_are_decoded_through_and_sampled() -> None:
     assert np.allclose(times, [1.0, 3.0, 5.0, 7.0, 9.0], atol=0.04)
 
 
+def test_every_frame_a_keyframe_is_thinned_out() -> None:
+    video = pattern(STREAMS / "gop1.mp4", gop=1, seconds=4.0)  # all intra
+    times = [t for t, _ in keyframes.sample_frames(video, 0.0, 4.0, 320, 180, every=2.0)]
+    assert np.allclose(times, [0.0, 1.0, 2.0, 3.0], atol=0.04)
+
+
 @pytest.fixture(scope="module")
 def detector() -> FaceDetector:
     return FaceDetector()

@@ -54,9 +54,11 @@ CUT_COLOURS = 0.6  # ... and at most this colour-histogram correlation (a new sh
 def scan(info: MediaInfo, chunk: Chunk, detector: FaceDetector, width: int = 320,
          on_progress: Callable[[float], None] | None = None,
          recognition: Recognition | None = None) -> Analysis:
-    """Shot cuts and faces (embedded every EMBED_EVERY s) at the chunk's keyframes. A cut is placed at the first keyframe after it, so within a keyframe
-    interval of where it is; keyframes seconds apart also differ within one moving
-    shot, so a cut needs the colours to change too, not only the pixels."""
+    """Shot cuts and faces (one embedded every EMBED_EVERY s) at the chunk's keyframes.
+
+    A cut is placed at the first keyframe after it, so within a keyframe interval of
+    where it is; keyframes seconds apart also differ within one moving shot, so a cut
+    needs the colours to change too, not only the pixels."""
     if not info.has_video or min(info.width, info.height) < ffmpeg.MIN_FRAME_PX:
         return Analysis(cuts=[], faces=[])
     w, h = analysis_size(info, width)

@@ -32,7 +32,8 @@ MAX_KEY_GAP = 4.0  # s: keyframes further apart than this are too few to sample 
 def sample_frames(src: Path, start: float, duration: float, width: int, height: int,
                   every: float = 2.0) -> Iterator[tuple[float, np.ndarray]]:
     """(time in source, BGR frame of width x height) from start to start + duration: the
-    keyframes when they are at most MAX_KEY_GAP apart, else a frame every `every` s.
+    keyframes when they are at most MAX_KEY_GAP apart (at most two per `every` s), else
+    a frame every `every` s.
 
     Damaged packets are skipped, as ffmpeg does, so a damaged stretch yields fewer frames
     rather than an error."""
@@ -55,13 +56,14 @@ def sample_frames(src: Path, start: float, duration: float, width: int, height: 
             stream.codec_context.skip_frame = "NONKEY"
         stream.thread_type = "AUTO"
         _seek(container, stream, start)
-        wanted = start
+        wanted = start - 1e-3
         for t, frame in _decoded(container, stream):
             if t >= end:
                 break
-            if t < start - 1e-3 or (sparse and t < wanted):
+            if t < start - 1e-3 or t < wanted:
                 continue
-            wanted = t + every
+            # Keyframes closer than every / 2 (an all-intra source) are thinned out too.
+            wanted = t + (every if sparse else every / 2) - 1e-3
             yield t - zero, frame.to_ndarray(format="bgr24", width=width, height=height)
 
 
