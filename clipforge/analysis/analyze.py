@@ -44,9 +44,11 @@ def analysis_size(info: MediaInfo, width: int) -> tuple[int, int]:
 
 
 # Here faces are embedded for enrolment only (the streamer is the face seen most across
-# their streams), so one every EMBED_EVERY s is plenty; clips are recognised at the
-# settings' rate when they are planned.
+# their streams), so one every EMBED_EVERY s is plenty, or EMBEDS_PER_CHUNK in a short
+# chunk (at the settings' rate at most); clips are recognised at the settings' rate when
+# they are planned.
 EMBED_EVERY = 10.0
+EMBEDS_PER_CHUNK = 30
 CUT_CHANGE = 27.0  # mean HSV change: ContentDetector's default threshold
 CUT_COLOURS = 0.6  # ... and at most this colour-histogram correlation (a new shot)
 
@@ -54,7 +56,7 @@ CUT_COLOURS = 0.6  # ... and at most this colour-histogram correlation (a new sh
 def scan(info: MediaInfo, chunk: Chunk, detector: FaceDetector, width: int = 320,
          on_progress: Callable[[float], None] | None = None,
          recognition: Recognition | None = None) -> Analysis:
-    """Shot cuts and faces (one embedded every EMBED_EVERY s) at the chunk's keyframes.
+    """Shot cuts and faces (some embedded, see EMBED_EVERY) at the chunk's keyframes.
 
     A cut is placed at the first keyframe after it, so within a keyframe interval of
     where it is; keyframes seconds apart also differ within one moving shot, so a cut
@@ -67,13 +69,15 @@ def scan(info: MediaInfo, chunk: Chunk, detector: FaceDetector, width: int = 320
     faces: list[FaceSample] = []
     previous: np.ndarray | None = None
     embedded_at = -np.inf
+    embed_every = min(EMBED_EVERY, max(1 / recognition.fps, chunk.duration / EMBEDS_PER_CHUNK)) \
+        if recognition else np.inf
     for t, frame in keyframes.sample_frames(Path(info.path), chunk.start, chunk.duration,
                                             *decoded):
         small = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA) if recognition \
             else frame
         if previous is not None and is_cut(previous, small):
             cuts.append(round(t, 3))
-        if recognition is not None and t - embedded_at >= EMBED_EVERY - 0.05:
+        if recognition is not None and t - embedded_at >= embed_every - 0.05:
             found = _recognised(frame, info.width, detector, recognition.embedder)
             embedded_at = t
         else:
