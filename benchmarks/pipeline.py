@@ -54,6 +54,7 @@ def main() -> None:
         began = time.perf_counter()
         report = process(spec.video, options, settings)
         wall = time.perf_counter() - began
+        windows = window_seconds(settings.data_dir)
     source = report["stream"]["duration"]
     source_bytes = spec.video.stat().st_size
     clip_seconds = sum(c["end"] - c["start"] for c in report["clips"])
@@ -68,6 +69,8 @@ def main() -> None:
         "cores": os.cpu_count(),
         "stream_generation_seconds": round(generated, 1),
         "stages": stages,
+        # What the cascade left to transcribe and scan (the source, with --full-transcript).
+        "candidate_window_seconds": windows,
         "render_clip_seconds": round(clip_seconds, 1),
         "render_output_realtime_factor": round(clip_seconds / report["timings"]["render"], 2),
         "end_to_end": {"seconds": round(wall, 1), "realtime_factor": round(source / wall, 1)},
@@ -82,6 +85,14 @@ def main() -> None:
         "clips_on_planted_highlights": sum(
             any(c["start"] <= h <= c["end"] for h in spec.highlights) for c in report["clips"]),
     }, indent=2))
+
+
+def window_seconds(data: Path) -> float | None:
+    """Seconds of stream in the cascade's windows, from the chunk job's result."""
+    for path in data.rglob("chunk-*.json"):
+        spans = json.loads(path.read_text())["spans"]
+        return round(sum(end - start for start, end in spans), 1)
+    return None
 
 
 if __name__ == "__main__":
