@@ -275,7 +275,8 @@ def test_a_failed_job_keeps_its_error_and_is_retried(tmp_path: Path,
 
     (tmp_path / "unplugged.mp4").rename(source)
     retried = api.post(f"/api/jobs/{job['id']}/retry")
-    assert retried.status_code == 200 and retried.json()["status"] == "queued"
+    # Queued again; a fast pool may have claimed it before the answer was written.
+    assert retried.status_code == 200 and retried.json()["status"] in ("queued", "running")
     assert api.post(f"/api/jobs/{job['id']}/retry").status_code == 409  # not failed now
     done = wait_for(api, sid, "done")
     assert done["clips"] == TOP and done["error"] is None

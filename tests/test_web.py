@@ -43,7 +43,9 @@ class Watch:
 
     def __init__(self) -> None:
         self.problems: list[str] = []
-        self.pages_opened = 0  # navigations of the top frame so far
+        # Navigations of the top frame so far, counted when asked for and when the new
+        # page replaced the old: between the two, the old page may still send requests.
+        self.pages_opened = 0
         self.opened_at: dict[Any, int] = {}  # request -> pages_opened when it was sent
 
     def attach(self, page: Any) -> None:
@@ -51,6 +53,7 @@ class Watch:
             f"console: {m.text}"))
         page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
         page.on("request", self._sent)
+        page.on("framenavigated", self._navigated)
         page.on("requestfailed", self._failed)
         page.on("response", lambda r: r.status >= 400 and self.problems.append(
             f"{r.status} {r.request.method} {r.url}"))
@@ -59,6 +62,10 @@ class Watch:
         if request.is_navigation_request() and request.frame.parent_frame is None:
             self.pages_opened += 1
         self.opened_at[request] = self.pages_opened
+
+    def _navigated(self, frame: Any) -> None:
+        if frame.parent_frame is None:
+            self.pages_opened += 1
 
     def _failed(self, request: Any) -> None:
         # Chromium aborts a video's range request once it has buffered what it needs
