@@ -61,7 +61,7 @@ def scan(info: MediaInfo, chunk: Chunk, detector: FaceDetector, width: int = 320
     A cut is placed at the first keyframe after it, so within a keyframe interval of
     where it is; keyframes seconds apart also differ within one moving shot, so a cut
     needs the colours to change too, not only the pixels."""
-    if not info.has_video or min(info.width, info.height) < ffmpeg.MIN_FRAME_PX:
+    if _blind(info):
         return Analysis(cuts=[], faces=[])
     w, h = analysis_size(info, width)
     decoded = analysis_size(info, max(recognition.width, w)) if recognition else (w, h)
@@ -89,6 +89,11 @@ def scan(info: MediaInfo, chunk: Chunk, detector: FaceDetector, width: int = 320
     return Analysis(cuts=cuts, faces=faces)
 
 
+def _blind(info: MediaInfo) -> bool:
+    """No picture, or too few pixels to see anything in: audio only."""
+    return not info.has_video or min(info.width, info.height) < ffmpeg.MIN_FRAME_PX
+
+
 def is_cut(before: np.ndarray, after: np.ndarray) -> bool:
     """Two frames of different shots: the picture (HSV, as ContentDetector measures it)
     and its colours (hue-saturation histogram) both changed."""
@@ -112,8 +117,8 @@ def analyze(
     recognition: Recognition | None = None,
 ) -> Analysis:
     """Shot cut times and face samples (boxes in source pixels) within the chunk."""
-    if not info.has_video or min(info.width, info.height) < ffmpeg.MIN_FRAME_PX:
-        return Analysis(cuts=[], faces=[])  # too few pixels to see anything: audio only
+    if _blind(info):
+        return Analysis(cuts=[], faces=[])
     w, h = analysis_size(info, width)
     scale = info.width / w
     scenes = ContentDetector(min_scene_len=max(1, int(fps)))

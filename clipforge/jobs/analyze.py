@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from clipforge.analysis.analyze import Recognition, scan
 from clipforge.analysis.faces import FaceDetector
 from clipforge.analysis.recognize import make_embedder
+from clipforge.config import Settings
 from clipforge.domain import Chunk
 from clipforge.jobs.base import Result, unkeyed
 from clipforge.jobs.context import Run
@@ -44,6 +45,11 @@ def recognition(run: Run) -> Recognition:
     s = run.settings
     return Recognition(make_embedder(s.face_backend, s.face_model_dir), s.recognize_fps,
                        s.recognize_width)
+
+
+def recognition_settings(s: Settings) -> list[object]:
+    """What `recognition` depends on, for the keys of the jobs that recognise faces."""
+    return [s.face_backend, s.recognize_fps, s.recognize_width]
 
 
 def reads(run: Run, _inp: AnalyzeInput) -> list[str]:

@@ -12,7 +12,7 @@ import numpy as np
 from clipforge.analysis import cascade, signals
 from clipforge.analysis import chunk as chunking
 from clipforge.domain import Chunk
-from clipforge.jobs.analyze import AnalyzeInput
+from clipforge.jobs.analyze import AnalyzeInput, recognition_settings
 from clipforge.jobs.base import Finished, Result, spec, unkeyed
 from clipforge.jobs.chat import chat_signal
 from clipforge.jobs.context import Run
@@ -87,7 +87,6 @@ def follow(done: Finished, _inp: ChunkInput) -> list[JobSpec]:
         specs.append(spec("transcribe", span, TranscribeInput(
             model=s.whisper_model, language=s.language, chunk=piece)))
         specs.append(spec("analyze", span, AnalyzeInput(
-            width=s.analysis_width, faces=[s.face_backend, s.recognize_fps,
-                                           s.recognize_width], chunk=piece)))
+            width=s.analysis_width, faces=recognition_settings(s), chunk=piece)))
     return specs
 

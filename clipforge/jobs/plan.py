@@ -20,7 +20,7 @@ from clipforge.analysis.framing import crop_size, plan_layout
 from clipforge.config import Settings
 from clipforge.domain import Analysis, Chunk, Options, Word
 from clipforge.jobs import flow
-from clipforge.jobs.analyze import recognition
+from clipforge.jobs.analyze import recognition, recognition_settings
 from clipforge.jobs.base import Finished, Result, keyed_if_set, spec, unkeyed
 from clipforge.jobs.context import Run
 from clipforge.jobs.render import ClipBounds, RenderInput
@@ -59,8 +59,7 @@ CLIP_MARGIN = 5.0  # s analysed either side of a clip: the camera settles, overl
 
 
 def vision_settings(s: Settings) -> list[object]:
-    return [s.analysis_fps, s.face_fps, s.analysis_width, s.face_backend, s.recognize_fps,
-            s.recognize_width]
+    return [s.analysis_fps, s.face_fps, s.analysis_width, *recognition_settings(s)]
 
 
 def plan_specs(s: Session, run: Run, stream: StreamRow, clips: list[ClipRow]) -> list[JobSpec]:

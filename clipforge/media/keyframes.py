@@ -60,7 +60,7 @@ def sample_frames(src: Path, start: float, duration: float, width: int, height: 
         for t, frame in _decoded(container, stream):
             if t >= end:
                 break
-            if t < start - 1e-3 or t < wanted:
+            if t < wanted:  # before the span, or too soon after the last frame
                 continue
             # Keyframes closer than every / 2 (an all-intra source) are thinned out too.
             wanted = t + (every if sparse else every / 2) - 1e-3
