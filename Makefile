@@ -15,9 +15,10 @@ STRESS_CPUS ?= 2
 TEST_ARGS ?=
 # Two pytest workers (pytest-xdist): much of the suite waits on servers and subprocesses,
 # so two files at a time fit two cores. A file's tests stay on one worker (their module
-# fixtures are made once); `processed` is made once per run (conftest.py).
+# fixtures are made once); `processed` is made once per run (conftest.py). Files go out
+# in the order conftest.py sorts them, longest first (xdist would sort by test count).
 # --durations: the slowest tests in every run's output, to keep the suite short.
-PYTEST := $(BIN)/pytest -q -n $(or $(TEST_WORKERS),2) --dist loadfile --durations=40
+PYTEST := $(BIN)/pytest -q -n $(or $(TEST_WORKERS),2) --dist loadfile --no-loadscope-reorder --durations=40
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_DIR := .cache/demo
 

@@ -20,6 +20,23 @@ ROOT = Path(__file__).resolve().parent.parent
 
 CACHE = ROOT / ".cache" / "tests"
 
+# The longest files first, by the --durations of whole runs. Two workers take files in
+# collection order, so a long file collected last runs alone at the end while the other
+# worker idles; started first, the short files fill in beside it. test_pipeline makes the
+# shared `processed` run early, so test_resume (which needs it) does not wait for it.
+LONGEST_FIRST = ("test_api.py", "test_pipeline.py", "test_distributed.py",
+                 "test_editor_batch.py", "test_editor_formats.py", "test_api_contract.py",
+                 "test_ingest.py", "test_web.py", "test_flow.py", "test_resume.py",
+                 "test_concurrent_uploads.py", "test_editor.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: a file's own tests keep their order
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _no_process_outlives_the_session() -> Iterator[None]:
