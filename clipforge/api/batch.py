@@ -1,18 +1,19 @@
-"""A stream's clips together (review several at once, download all) and a clip's history
-(its versions, undo)."""
+"""A stream's clips together (review several at once, download all, export for editors)
+and a clip's history (its versions, undo)."""
 
 from __future__ import annotations
 
+from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from clipforge.api import schemas
 from clipforge.api.clips import _own_clip
 from clipforge.api.deps import ClipIdPath, Editor, IdPath, ServicesDep, SessionDep, Viewer
 from clipforge.api.views import clip_detail, version_view
-from clipforge.services import bundle, versions, workspaces
+from clipforge.services import bundle, export, versions, workspaces
 
 router = APIRouter(tags=["clips"])
 
@@ -62,3 +63,20 @@ def undo_clip(clip_id: ClipIdPath, found: ServicesDep, member: Editor) -> schema
     found.orchestrator.undo(clip_id)
     with found.repo.session() as s:
         return clip_detail(s, workspaces.clip(s, member, clip_id))
+
+
+@router.get("/api/streams/{stream_id}/export", response_class=StreamingResponse,
+            responses={**schemas.responses(404, 409, 422), 200: {"content": {
+                media_type: {} for media_type in sorted({m for _, m in
+                                                         export.FORMATS.values()})}}})
+def export_stream(stream_id: IdPath, s: SessionDep, member: Viewer,
+                  format: Annotated[export.Format, Query()] = "otio") -> StreamingResponse:
+    """The stream's clips (not rejected) for an editor, as an attachment: `otio`
+    (OpenTimelineIO), `fcpxml` (Final Cut Pro, DaVinci Resolve), `edl` (CMX 3600,
+    Premiere), `srt` or `vtt` (the burned-in captions on that timeline), or `zip` (as
+    download.zip). Timelines reference the recording by its file name: relink it."""
+    stream = workspaces.stream(s, member, stream_id)
+    found = export.build(s, stream, format, absolute=False)
+    media_type = found.media_type + ("" if format in ("zip", "otio") else "; charset=utf-8")
+    return StreamingResponse(found.chunks(), media_type=media_type, headers={
+        "Content-Disposition": f"attachment; filename*=utf-8''{quote(found.file_name)}"})

@@ -1,4 +1,4 @@
-"""Commands on streams and clips: process, feedback, publish."""
+"""Commands on streams and clips: process, feedback, publish, export."""
 
 from __future__ import annotations
 
@@ -212,3 +212,23 @@ def publish(
     _print_publications(rows)
     if failed:
         raise typer.Exit(errors.PublishFailed.exit_code)
+
+
+@app.command("export")
+def export_command(
+    stream: Annotated[str, typer.Argument(
+        help="The stream: its id, or the file or URL it was processed from.")],
+    format: Annotated[str, typer.Option(
+        "--format", "-f", help="otio, fcpxml (Final Cut Pro, DaVinci Resolve), edl (CMX "
+        "3600, Premiere), srt, vtt (the burned-in captions on the timeline) or zip (the "
+        "rendered clips with their captions and report.json)")] = "otio",
+    out: Annotated[Path | None, typer.Option(
+        help="File (or folder) to write [default: the stream's name and the format's "
+             "suffix, here]")] = None,
+) -> None:
+    """Export a stream's clips (not rejected) for an editor: a timeline referencing the
+    recording, the captions, or the rendered clips."""
+    from clipforge.services.export import export_stream
+
+    written = export_stream(get_settings(), stream, format, out)
+    stdout.print(str(written), markup=False, highlight=False, soft_wrap=True)
