@@ -79,8 +79,7 @@ def queue_publish(s: Session, clip: ClipRow, platforms: list[str],
         rows.append(row)
         if row.status == "published":
             continue
-        words = templates.youtube(prefs, fields) if platform == "youtube" else \
-            templates.post(prefs, fields)
+        words = WORDS[platform](prefs, fields)
         row.request = {**words, "publish_at": when}
         row.account_id = account.id if account else None
         if account is None:
@@ -91,6 +90,10 @@ def queue_publish(s: Session, clip: ClipRow, platforms: list[str],
         row.status, row.error = "queued", None
         registry.enqueue(s, stream, publish_spec(clip.id, platform))
     return rows
+
+
+WORDS = {"youtube": templates.youtube, "x": templates.post, "tiktok": templates.tiktok,
+         "instagram": templates.instagram}
 
 
 def _no_account(streamer: str, missing: list[str]) -> str:
@@ -106,7 +109,7 @@ def _date(stream: StreamRow) -> str:
 
 
 def auto_publish(s: Session, clip: ClipRow, streamer: StreamerRow) -> list[PublicationRow]:
-    """On approval: the streamer's `auto_publish` platforms ("youtube,x"), if any."""
+    """On approval: the streamer's `auto_publish` platforms ("youtube,x,tiktok"), if any."""
     raw = str((streamer.settings or {}).get("auto_publish") or "").replace(",", " ")
     wanted = [p for p in raw.lower().split() if p in PLATFORMS]  # a typo never blocks approval
     return queue_publish(s, clip, wanted, strict=False) if wanted else []
