@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -241,12 +242,17 @@ def test_a_tiktok_draft_goes_to_the_creators_inbox(
     repo = Repository(settings.database_url)
     clip = approved_clip(repo, clip_file, {"tiktok_mode": "draft"}, seconds=4.0)
     connect_both(repo, settings, platforms=("tiktok",))
-    rows = publish(settings, clip, "tiktok")
-    assert rows["tiktok"].status == "published", rows["tiktok"].error
+    later = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    row = publish_now([clip.clip_id], settings, ["tiktok"], later)[0]
+    assert row.status == "published", row.error
     assert [p["mode"] for p in fake.tiktok_posts] == ["draft"]
     assert "title" not in fake.tiktok_posts[0]  # the inbox init takes no post_info
-    assert rows["tiktok"].url == "https://www.tiktok.com/@faketok"
-    assert "inbox" in rows_of(repo, clip.clip_id)["tiktok"].progress["tiktok"]
+    assert row.url == "https://www.tiktok.com/@faketok"
+    progress = rows_of(repo, clip.clip_id)["tiktok"].progress
+    assert "inbox" in progress["tiktok"]
+    # TikTok's API cannot schedule: the publication says it went at once.
+    assert "TikTok cannot schedule posts through its API: posted at once" in \
+        progress["schedule"]
 
 
 def test_accounts_connect_with_pkce_and_their_tokens_are_sealed(world: tuple) -> None:

@@ -11,3 +11,4 @@ durably.
 PLATFORMS = ("youtube", "x", "tiktok", "instagram")
 PLATFORM_NAMES = {"youtube": "YouTube", "x": "X", "tiktok": "TikTok",
                   "instagram": "Instagram"}  # as people write them
+CHOICES = "youtube, x, tiktok or instagram (one or more)"  # what an option may name

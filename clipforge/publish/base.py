@@ -46,6 +46,15 @@ class Published:
     notes: dict[str, Any] = field(default_factory=dict)  # e.g. why no thumbnail was set
 
 
+def posted_at_once(published: Published, video: Video, platform: str) -> Published:
+    """A platform whose API cannot schedule posts at once; its publication says so."""
+    if not video.publish_at:
+        return published
+    return Published(published.external_id, published.url, {
+        **published.notes, "schedule": f"{platform} cannot schedule posts through its API: "
+        f"posted at once, not at {video.publish_at}"})
+
+
 class Checkpoint(Protocol):
     """Durable progress of one publication: `save` returns once the change is committed,
     so a step that follows it may rely on it surviving a crash."""

@@ -30,7 +30,7 @@ import httpx
 
 from clipforge import errors
 from clipforge.config import Settings
-from clipforge.publish.base import Checkpoint, Published, Video, call
+from clipforge.publish.base import Checkpoint, Published, Video, call, posted_at_once
 from clipforge.publish.oauth import Credentials
 
 MiB = 1024 * 1024
@@ -67,7 +67,7 @@ class Instagram:
                     raise errors.PlatformUnavailable("Instagram: the Reel is published but "
                                                      "not listed yet", 5.0)
             checkpoint.save(media_id=found)
-        return self._published(checkpoint)
+        return posted_at_once(self._published(checkpoint), video, "Instagram")
 
     # The container ----------------------------------------------------------------------
     def _container(self, video: Video, checkpoint: Checkpoint, state: dict[str, Any]) -> None:

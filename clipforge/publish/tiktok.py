@@ -28,7 +28,7 @@ import httpx
 
 from clipforge import errors
 from clipforge.config import Settings
-from clipforge.publish.base import Checkpoint, Published, Video, call
+from clipforge.publish.base import Checkpoint, Published, Video, call, posted_at_once
 from clipforge.publish.oauth import Credentials
 
 MiB = 1024 * 1024
@@ -66,7 +66,7 @@ class TikTok:
     def publish(self, video: Video, checkpoint: Checkpoint) -> Published:
         state = checkpoint.load()
         if state.get("post_id"):
-            return self._published(state)
+            return posted_at_once(self._published(state), video, "TikTok")
         status = self._status(state["publish_id"]) if state.get("publish_id") else None
         if status is None or self._dead(status, state):
             self._check(video)
@@ -77,7 +77,7 @@ class TikTok:
             if status and status.get("status") in DONE:
                 held = video.size
             self._send(video, checkpoint, state, held)
-        return self._wait(checkpoint)
+        return posted_at_once(self._wait(checkpoint), video, "TikTok")
 
     # Before the upload ---------------------------------------------------------------
     def _check(self, video: Video) -> None:

@@ -14,7 +14,7 @@ from clipforge import errors
 from clipforge.analysis.captions import PRESETS, SIZES
 from clipforge.analysis.layout import ASPECTS, LAYOUTS
 from clipforge.domain import ChatMessage, Options
-from clipforge.publish import PLATFORMS
+from clipforge.publish import CHOICES, PLATFORMS
 from clipforge.publish.templates import CAPTION_MAX, PRIVACY, TIKTOK_MODES, TIKTOK_PRIVACY
 from clipforge.sources import chat as chat_files
 
@@ -109,7 +109,7 @@ def _platforms(name: str, value: object) -> object:
     chosen = list(dict.fromkeys(str(p).strip().lower() for p in items if str(p).strip()))
     unknown = [p for p in chosen if p not in PLATFORMS]
     if unknown:
-        raise errors.BadOption(f"{name} {', '.join(unknown)}: use {' and/or '.join(PLATFORMS)}")
+        raise errors.BadOption(f"{name} {', '.join(unknown)}: use {CHOICES}")
     return ",".join(chosen)
 
 

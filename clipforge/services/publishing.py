@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from clipforge import errors
 from clipforge.jobs import registry
 from clipforge.jobs.publish import publish_spec
-from clipforge.publish import PLATFORM_NAMES, PLATFORMS, templates
+from clipforge.publish import CHOICES, PLATFORM_NAMES, PLATFORMS, templates
 from clipforge.services import accounts
 from clipforge.storage.models import ClipRow, JobRow, PublicationRow, StreamerRow, StreamRow
 from clipforge.storage.repository import publication
@@ -22,8 +22,7 @@ def check_platforms(platforms: list[str]) -> list[str]:
     chosen = list(dict.fromkeys(p.strip().lower() for p in platforms if p.strip()))
     unknown = [p for p in chosen if p not in PLATFORMS]
     if unknown or not chosen:
-        raise errors.BadOption(f"platforms {', '.join(platforms) or '(none)'}: use "
-                               f"{' and/or '.join(PLATFORMS)}")
+        raise errors.BadOption(f"platforms {', '.join(platforms) or '(none)'}: use {CHOICES}")
     return chosen
 
 
