@@ -63,8 +63,8 @@ class Checkpoint:
             if "upload_url" in changes:  # TikTok's
                 row.upload_uri = changes["upload_url"]
             if "media_id" in changes or "publish_id" in changes or "container_id" in changes:
-                row.media_id = changes.get("media_id") or changes.get("publish_id") or \
-                    changes.get("container_id") or row.media_id
+                row.media_id = (changes.get("media_id") or changes.get("publish_id") or
+                                changes.get("container_id") or row.media_id or "")[:64] or None
 
     def note(self, **fields: Any) -> None:
         with self.repo.session() as s:

@@ -68,7 +68,7 @@ class TikTok:
         if state.get("post_id"):
             return posted_at_once(self._published(state), video, "TikTok")
         status = self._status(state["publish_id"]) if state.get("publish_id") else None
-        if status is None or self._dead(status, state):
+        if status is None or self._dead(status, state, video.size):
             self._check(video)
             self._init(video, checkpoint)
             state, status = checkpoint.load(), None
@@ -139,9 +139,12 @@ class TikTok:
                 checkpoint.save(chunks_sent=index + 1)
         checkpoint.save(uploaded=True)
 
-    def _dead(self, status: dict[str, Any], state: dict[str, Any]) -> bool:
-        """The saved attempt can make no post: start a new one."""
-        if state.get("uploaded") or status.get("status") in DONE:
+    def _dead(self, status: dict[str, Any], state: dict[str, Any], size: int) -> bool:
+        """The saved attempt can make no post (it failed, or its upload_url ran out, before
+        TikTok held every byte): start a new one. With every byte held, its outcome is
+        the post's, whatever it is."""
+        held = int(status.get("uploaded_bytes") or 0)
+        if state.get("uploaded") or held >= size or status.get("status") in DONE:
             return False
         return status.get("status") == "FAILED" or \
             float(state.get("upload_expires_at", 0)) < time.time() + 60
