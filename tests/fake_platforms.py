@@ -345,8 +345,9 @@ class _Routes(YouTubeRoutes, XRoutes, TikTokRoutes, InstagramRoutes, BaseHTTPReq
     def _code_ok(self, platform: str, form: dict[str, str]) -> bool:
         """The code was issued for this platform and redirect, to this PKCE verifier."""
         code = self.fake.codes.pop(form.get("code", ""), None)
-        challenge = base64.urlsafe_b64encode(hashlib.sha256(
-            form.get("code_verifier", "").encode()).digest()).decode().rstrip("=")
+        digest = hashlib.sha256(form.get("code_verifier", "").encode())
+        challenge = digest.hexdigest() if platform == "tiktok" else \
+            base64.urlsafe_b64encode(digest.digest()).decode().rstrip("=")  # TikTok: hex
         return code is not None and code["platform"] == platform and \
             code["challenge"] == challenge and code["redirect_uri"] == form.get("redirect_uri")
 

@@ -4,8 +4,9 @@ exchange, and refreshing an access token when it expires or a platform answers 4
 Google: offline access (a refresh token) needs `access_type=offline`; `prompt=consent`
 makes Google issue a refresh token again on a reconnect. X: `offline.access` in the
 scopes; a confidential client authenticates to the token endpoint with HTTP Basic.
-TikTok (Login Kit): the app is named by `client_key`, scopes are comma-separated, access
-tokens last a day and refresh tokens may rotate. Instagram (Facebook Login for Business):
+TikTok (Login Kit): the app is named by `client_key`, scopes are comma-separated, the
+S256 code challenge is written in hex (Login Kit for Desktop), access tokens last a day
+and refresh tokens may rotate. Instagram (Facebook Login for Business):
 there is no refresh token; the short-lived user token is traded for a long-lived one
 (`grant_type=fb_exchange_token`, about 60 days), and refreshing trades the current one
 again before it expires.
@@ -53,6 +54,7 @@ class Provider:
     id_field: str = "client_id"  # TikTok says client_key
     scope_separator: str = " "  # TikTok and Facebook: ","
     refresh_grant: str = "refresh_token"  # Facebook: fb_exchange_token
+    hex_challenge: bool = False  # TikTok: the S256 challenge as hex, not base64url
 
 
 def provider(settings: Settings, platform: str) -> Provider:
@@ -71,7 +73,7 @@ def provider(settings: Settings, platform: str) -> Provider:
                          settings.tiktok_token_url, settings.tiktok_client_key,
                          settings.tiktok_client_secret, TIKTOK_SCOPES,
                          setting="CLIPFORGE_TIKTOK_CLIENT_KEY (and its _CLIENT_SECRET)",
-                         id_field="client_key", scope_separator=",")
+                         id_field="client_key", scope_separator=",", hex_challenge=True)
     elif platform == "instagram":
         found = Provider("instagram", "Instagram", settings.instagram_auth_url,
                          settings.instagram_token_url, settings.instagram_client_id,
@@ -116,8 +118,9 @@ class Authorization:
 
 def start(found: Provider, redirect_uri: str) -> Authorization:
     verifier = secrets.token_urlsafe(64)
-    challenge = base64.urlsafe_b64encode(
-        hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+    digest = hashlib.sha256(verifier.encode())
+    challenge = digest.hexdigest() if found.hex_challenge else \
+        base64.urlsafe_b64encode(digest.digest()).decode().rstrip("=")
     state = secrets.token_urlsafe(24)
     query = {"response_type": "code", found.id_field: found.client_id,
              "redirect_uri": redirect_uri, "scope": found.scope_separator.join(found.scopes),
