@@ -223,7 +223,8 @@ class _Routes(YouTubeRoutes, XRoutes, TikTokRoutes, InstagramRoutes, BaseHTTPReq
         elif kind == "401":
             self._send(401, {"error": {"code": 401, "message": "Invalid Credentials"}})
         else:
-            self._send(int(kind), {"error": {"code": int(kind), "message": "backend error"}})
+            self._send(int(kind), fault.get("body") or {"error": {
+                "code": int(kind), "message": "backend error"}})
         return True
 
     def _authorized(self, platform: str) -> bool:

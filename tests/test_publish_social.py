@@ -26,6 +26,7 @@ from clipforge.storage.repository import Repository
 from tests.conftest import CACHE
 from tests.fake_instagram import IG_USER
 from tests.fake_platforms import FakePlatforms, fake_platforms
+from tests.fake_tiktok import error
 from tests.publish_setup import (
     INSTAGRAM_CHUNK,
     SECRET,
@@ -214,6 +215,18 @@ def test_a_rejected_video_fails_with_the_platforms_reason(
     assert "2207026" in rows["instagram"].error and "Reels" in rows["instagram"].error
     assert rows["tiktok"].attempts == rows["instagram"].attempts == 1  # final, not retried
     assert fake.tiktok_posts == [] and fake.ig_media == [] and fake.steps("ig.publish") == []
+
+    # A refusal at the start says what it means and what to do. (Publishing again starts
+    # a new upload: the refused one can never make a post.)
+    fake.tiktok_reject = False
+    fake.fail("tt.init", "403", body=error("spam_risk_too_many_posts", "Too many posts"))
+    again = publish(settings, clip, "tiktok")["tiktok"]
+    assert "spam_risk_too_many_posts: Too many posts" in again.error
+    assert "daily limit of posts through apps; publish again tomorrow" in again.error
+    fake.ig_reject = False  # the clip was fixed: a new container, one Reel
+    fixed = publish(settings, clip, "instagram")["instagram"]
+    assert fixed.status == "published", fixed.error
+    assert len(fake.ig_containers) == 2 and len(fake.ig_media) == 1
 
 
 def test_limits_are_checked_before_any_byte_is_sent(

@@ -74,6 +74,22 @@ class Publisher(Protocol):
 
 
 GRAPH_RATE_LIMITS = (4, 17, 32, 613)  # Graph API error codes that mean "slow down"
+# What to do about the refusals a streamer meets most (TikTok's error codes, the Graph
+# API's codes), added to the platform's own words.
+HINTS: dict[object, str] = {
+    "spam_risk_too_many_posts": "the creator reached TikTok's daily limit of posts through "
+                                "apps; publish again tomorrow",
+    "spam_risk_user_banned_from_posting": "TikTok does not let this creator post now",
+    "reached_active_user_cap": "this TikTok app reached its daily cap of posting users",
+    "unaudited_client_can_only_post_to_private_accounts":
+        "TikTok has not audited this app yet: set the streamer's TikTok privacy to "
+        "SELF_ONLY (Only me) or send drafts",
+    "privacy_level_option_mismatch": "choose a TikTok privacy this creator may use",
+    10: "the account did not grant publishing: connect it again and allow "
+        "instagram_content_publish",
+    200: "the account did not grant publishing: connect it again and allow every permission",
+    9004: "Instagram could not fetch or read the media; check the clip file",
+}
 GRAPH_TOKEN = 190  # Graph API: the access token expired or was revoked
 
 
@@ -108,6 +124,12 @@ def token_refused(response: httpx.Response) -> bool:
 
 
 def _graph_code(response: httpx.Response) -> object:
+    code = _error_code(response)
+    return code if isinstance(code, int) else None
+
+
+def _error_code(response: httpx.Response) -> object:
+    """error.code of the body: TikTok's words, the Graph API's number."""
     try:
         body = response.json()
     except ValueError:
@@ -127,7 +149,9 @@ def failure(response: httpx.Response, what: str) -> errors.ClipForgeError:
     if token_refused(response):
         return errors.AccountRevoked(f"{what}: the platform refused the account's token "
                                      f"even after a refresh ({reason}); connect it again")
-    return errors.PublishFailed(f"{what}: the platform refused it ({status}: {reason})")
+    hint = HINTS.get(_error_code(response))
+    return errors.PublishFailed(f"{what}: the platform refused it ({status}: {reason})"
+                                + (f"; {hint}" if hint else ""))
 
 
 def error_text(response: httpx.Response) -> str:

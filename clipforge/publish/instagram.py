@@ -116,7 +116,8 @@ class Instagram:
             code = body.get("status_code")
             if code in ("FINISHED", "PUBLISHED"):
                 return str(code)
-            if code == "ERROR":
+            if code == "ERROR":  # this container can never be published: a new one next time
+                checkpoint.save(container_id=None, uploaded=False, offset=0)
                 reason = body.get("status") or "no reason given"
                 raise errors.PublishFailed(
                     f"Instagram: the video was refused ({reason}); check it against the Reels "

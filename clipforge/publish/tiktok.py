@@ -140,14 +140,15 @@ class TikTok:
         checkpoint.save(uploaded=True)
 
     def _dead(self, status: dict[str, Any], state: dict[str, Any], size: int) -> bool:
-        """The saved attempt can make no post (it failed, or its upload_url ran out, before
-        TikTok held every byte): start a new one. With every byte held, its outcome is
-        the post's, whatever it is."""
+        """The saved attempt made no post and never will: it FAILED (say TikTok refused
+        the video, and the clip was fixed since), or its upload_url ran out before TikTok
+        held every byte. Start a new one."""
+        if status.get("status") == "FAILED":
+            return True
         held = int(status.get("uploaded_bytes") or 0)
         if state.get("uploaded") or held >= size or status.get("status") in DONE:
             return False
-        return status.get("status") == "FAILED" or \
-            float(state.get("upload_expires_at", 0)) < time.time() + 60
+        return float(state.get("upload_expires_at", 0)) < time.time() + 60
 
     # After it ---------------------------------------------------------------------------
     def _status(self, publish_id: str) -> dict[str, Any]:
