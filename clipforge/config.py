@@ -139,6 +139,21 @@ class Settings(BaseSettings):
     x_api_url: str = "https://api.x.com/2"
     youtube_chunk_bytes: int = 8 * 1024 * 1024  # a multiple of 256 KiB, as the protocol asks
     x_chunk_bytes: int = 4 * 1024 * 1024  # APPEND segments; X takes up to 5 MB each
+    # TikTok (Login Kit + Content Posting API): the app's client key and secret.
+    tiktok_client_key: str = ""
+    tiktok_client_secret: str = ""
+    tiktok_auth_url: str = "https://www.tiktok.com/v2/auth/authorize/"
+    tiktok_token_url: str = "https://open.tiktokapis.com/v2/oauth/token/"
+    tiktok_api_url: str = "https://open.tiktokapis.com/v2"
+    tiktok_chunk_bytes: int = 10 * 1024 * 1024  # TikTok takes 5-64 MB chunks (clamped)
+    # Instagram Reels (Graph API with Facebook Login for Business): the Meta app.
+    instagram_client_id: str = ""  # the Meta app id
+    instagram_client_secret: str = ""
+    instagram_auth_url: str = "https://www.facebook.com/v21.0/dialog/oauth"
+    instagram_token_url: str = "https://graph.facebook.com/v21.0/oauth/access_token"
+    instagram_api_url: str = "https://graph.facebook.com/v21.0"
+    instagram_chunk_bytes: int = 8 * 1024 * 1024  # bytes per rupload POST (each at an offset)
+    publish_poll_seconds: float = 5.0  # between status checks while a platform processes
     publish_retries: int = 6  # attempts per job at transient failures (5xx, 429, cut)
     publish_backoff_seconds: float = 2.0  # doubled after every failed attempt
     publish_max_wait_seconds: float = 600.0  # a longer Retry-After fails the job instead

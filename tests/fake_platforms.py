@@ -9,6 +9,12 @@ One threaded HTTP server on 127.0.0.1 serves:
   `Content-Range`, 308 + `Range`, status query `bytes */SIZE`), `thumbnails/set`.
 - X API v2: `/2/users/me`, `/2/media/upload/initialize|{id}/append|{id}/finalize`,
   `GET /2/media/upload?command=STATUS`, `POST /2/tweets`, `GET /2/users/{id}/tweets`.
+- TikTok (fake_tiktok.py): Login Kit (`/tiktok/auth`, `/tiktok/token`) and the Content
+  Posting API under `/tiktok/v2` (creator_info, video init and inbox init, chunked PUT to
+  the upload_url, status/fetch).
+- Instagram (fake_instagram.py): Facebook Login (`/facebook/auth`, `/facebook/token`) and
+  the Graph API under `/graph/v21.0` (Reels container, media_publish, status_code,
+  recent media), with the resumable upload host under `/rupload/ig-api-upload/v21.0`.
 
 What arrives is kept (`videos`, `posts`, their bytes) for the tests to compare. Faults are
 queued per step (`fail(step, kind)`: 503, 429 with Retry-After, 401, or `cut`: read half
@@ -30,10 +36,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from tests.fake_instagram import Container, InstagramRoutes
+from tests.fake_tiktok import TikTokRoutes, Upload
 from tests.fake_x import Media, XRoutes
 from tests.fake_youtube import Session, YouTubeRoutes
 
-CLIENTS = {"youtube": ("yt-client", "yt-secret"), "x": ("x-client", "x-secret")}
+CLIENTS = {"youtube": ("yt-client", "yt-secret"), "x": ("x-client", "x-secret"),
+           "tiktok": ("tt-client-key", "tt-secret"), "instagram": ("ig-app-id", "ig-secret")}
+SOCIAL = ("/tiktok", "/facebook", "/graph", "/rupload")  # served by the two mixins below
 
 
 class FakePlatforms:
@@ -50,6 +60,19 @@ class FakePlatforms:
         self.thumbnails: dict[str, bytes] = {}
         self.media: dict[str, Media] = {}
         self.posts: list[dict[str, Any]] = []
+        self.clients = CLIENTS
+        self.tiktok_creator: dict[str, Any] = {
+            "creator_username": "faketok", "creator_nickname": "Fake Tok",
+            "creator_avatar_url": "", "privacy_level_options": [
+                "PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "SELF_ONLY"],
+            "comment_disabled": False, "duet_disabled": False, "stitch_disabled": False,
+            "max_video_post_duration_sec": 600}
+        self.tiktok_uploads: dict[str, Upload] = {}
+        self.tiktok_posts: list[dict[str, Any]] = []  # posts and drafts TikTok made
+        self.tiktok_reject = False  # every upload ends FAILED (a video TikTok refuses)
+        self.ig_containers: dict[str, Container] = {}
+        self.ig_media: list[dict[str, Any]] = []  # published Reels
+        self.ig_reject = False  # every container ends ERROR (a video Instagram refuses)
         self.log: list[dict[str, Any]] = []  # every request: step, headers that matter
         self.faults: dict[str, list[dict[str, Any]]] = {}
         self.holds: dict[str, tuple[threading.Event, threading.Event]] = {}
@@ -81,6 +104,15 @@ class FakePlatforms:
             "youtube_upload_url": f"{u}/upload/youtube/v3",
             "x_auth_url": f"{u}/x/auth", "x_token_url": f"{u}/x/token",
             "x_api_url": f"{u}/2",
+            "tiktok_client_key": CLIENTS["tiktok"][0],
+            "tiktok_client_secret": CLIENTS["tiktok"][1],
+            "tiktok_auth_url": f"{u}/tiktok/auth", "tiktok_token_url": f"{u}/tiktok/token",
+            "tiktok_api_url": f"{u}/tiktok/v2",
+            "instagram_client_id": CLIENTS["instagram"][0],
+            "instagram_client_secret": CLIENTS["instagram"][1],
+            "instagram_auth_url": f"{u}/facebook/auth",
+            "instagram_token_url": f"{u}/facebook/token",
+            "instagram_api_url": f"{u}/graph/v21.0",
         }
 
     def fail(self, step: str, kind: str, times: int = 1, **extra: Any) -> None:
@@ -128,7 +160,7 @@ def _handler(fake: FakePlatforms) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-class _Routes(YouTubeRoutes, XRoutes, BaseHTTPRequestHandler):
+class _Routes(YouTubeRoutes, XRoutes, TikTokRoutes, InstagramRoutes, BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     platforms: FakePlatforms
 
@@ -165,6 +197,7 @@ class _Routes(YouTubeRoutes, XRoutes, BaseHTTPRequestHandler):
     def _fault(self, step: str) -> bool:
         """Apply the next fault queued for this step; True if the request was answered."""
         self.fake.log.append({"step": step, "range": self.headers.get("Content-Range"),
+                              "offset": self.headers.get("offset"),
                               "auth": self.headers.get("Authorization")})
         with self.fake.lock:
             queued = self.fake.faults.get(step) or []
@@ -183,23 +216,44 @@ class _Routes(YouTubeRoutes, XRoutes, BaseHTTPRequestHandler):
         if kind == "429":
             self._send(429, {"title": "Too Many Requests", "detail": "slow down"},
                        {"Retry-After": str(fault.get("retry_after", 1))})
+        elif kind == "graph_limit":  # the Graph API's "slow down": 400, code 4
+            self._send(400, {"error": {"message": "Application request limit reached",
+                                       "type": "OAuthException", "code": 4,
+                                       "is_transient": True}})
         elif kind == "401":
             self._send(401, {"error": {"code": 401, "message": "Invalid Credentials"}})
         else:
-            self._send(int(kind), {"error": {"code": int(kind), "message": "backend error"}})
+            self._send(int(kind), fault.get("body") or {"error": {
+                "code": int(kind), "message": "backend error"}})
         return True
 
     def _authorized(self, platform: str) -> bool:
-        token = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
+        token = (self.headers.get("Authorization") or "").partition(" ")[2]
         if self.fake.access.get(token) == platform:
             return True
         self._body()
-        self._send(401, {"error": {"code": 401, "message": "Invalid Credentials"}})
+        if platform == "instagram":  # the Graph API: 400, OAuthException code 190
+            self._send(400, {"error": {"message": "Error validating access token: Session "
+                                       "has expired", "type": "OAuthException", "code": 190,
+                                       "error_subcode": 463}})
+        elif platform == "tiktok":
+            self._send(401, {"error": {"code": "access_token_invalid", "message": "The "
+                                       "access token is invalid or not found in the request.",
+                                       "log_id": "fake-log"}})
+        else:
+            self._send(401, {"error": {"code": 401, "message": "Invalid Credentials"}})
         return False
+
+    def _social(self, method: str, path: str, query: dict[str, str]) -> None:
+        if path.startswith("/tiktok"):
+            return self._tiktok(method, path, query)
+        return self._instagram(method, path, query)
 
     # Routing -----------------------------------------------------------------------------
     def do_GET(self) -> None:  # noqa: N802
         path, query = self._parts()
+        if path.startswith(SOCIAL):
+            return self._social("GET", path, query)
         if path in ("/google/auth", "/x/auth"):
             return self._authorize("youtube" if path.startswith("/google") else "x", query)
         if not self._authorized("youtube" if path.startswith("/youtube") else "x"):
@@ -218,6 +272,8 @@ class _Routes(YouTubeRoutes, XRoutes, BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802
         path, query = self._parts()
+        if path.startswith(SOCIAL):
+            return self._social("POST", path, query)
         if path in ("/google/token", "/x/token"):
             return self._token("youtube" if path.startswith("/google") else "x")
         if not self._authorized("youtube" if path.startswith("/upload") else "x"):
@@ -242,6 +298,8 @@ class _Routes(YouTubeRoutes, XRoutes, BaseHTTPRequestHandler):
 
     def do_PUT(self) -> None:  # noqa: N802
         path, query = self._parts()
+        if path.startswith(SOCIAL):
+            return self._social("PUT", path, query)
         if path == "/upload/youtube/v3/videos" and "upload_id" in query:
             return self._put_chunk(query["upload_id"])
         self._send(404, {"error": {"message": f"no route {path}"}})
@@ -249,7 +307,7 @@ class _Routes(YouTubeRoutes, XRoutes, BaseHTTPRequestHandler):
     # OAuth -----------------------------------------------------------------------------
     def _authorize(self, platform: str, query: dict[str, str]) -> None:
         """The person allows access at once: back to the app with a code."""
-        assert query["client_id"] == CLIENTS[platform][0]
+        assert (query.get("client_id") or query.get("client_key")) == CLIENTS[platform][0]
         assert query["code_challenge_method"] == "S256" and query["response_type"] == "code"
         code = secrets.token_urlsafe(12)
         self.fake.codes[code] = {"platform": platform, "redirect_uri": query["redirect_uri"],
@@ -267,12 +325,7 @@ class _Routes(YouTubeRoutes, XRoutes, BaseHTTPRequestHandler):
             return self._send(401, {"error": "invalid_client"})
         with self.fake.lock:
             if form.get("grant_type") == "authorization_code":
-                code = self.fake.codes.pop(form.get("code", ""), None)
-                verifier = form.get("code_verifier", "")
-                challenge = base64.urlsafe_b64encode(
-                    hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
-                if code is None or code["challenge"] != challenge or \
-                        code["redirect_uri"] != form.get("redirect_uri"):
+                if not self._code_ok(platform, form):
                     return self._send(400, {"error": "invalid_grant"})
                 return self._send(200, self.fake._issue(platform))
             refresh = form.get("refresh_token", "")
@@ -288,6 +341,16 @@ class _Routes(YouTubeRoutes, XRoutes, BaseHTTPRequestHandler):
             else:
                 del self.fake.refresh_tokens[refresh]
             return self._send(200, issued)
+
+
+    def _code_ok(self, platform: str, form: dict[str, str]) -> bool:
+        """The code was issued for this platform and redirect, to this PKCE verifier."""
+        code = self.fake.codes.pop(form.get("code", ""), None)
+        digest = hashlib.sha256(form.get("code_verifier", "").encode())
+        challenge = digest.hexdigest() if platform == "tiktok" else \
+            base64.urlsafe_b64encode(digest.digest()).decode().rstrip("=")  # TikTok: hex
+        return code is not None and code["platform"] == platform and \
+            code["challenge"] == challenge and code["redirect_uri"] == form.get("redirect_uri")
 
 
 @contextmanager

@@ -221,8 +221,8 @@ def test_publishing_needs_an_approved_clip_and_a_connected_account(
     with pytest.raises(errors.NoAccount, match="no YouTube or X account") as refused:
         orchestrator.publish(clip.clip_id, ["youtube", "x"])  # every platform is named
     assert refused.value.platforms == ["youtube", "x"]
-    with pytest.raises(errors.BadOption, match="youtube and/or x"):
-        orchestrator.publish(clip.clip_id, ["tiktok"])
+    with pytest.raises(errors.BadOption, match="youtube, x, tiktok or instagram"):
+        orchestrator.publish(clip.clip_id, ["myspace"])
     with pytest.raises(errors.BadOption, match="in the past"):
         orchestrator.publish(clip.clip_id, ["youtube"], "2001-01-01T00:00:00Z")
     orchestrator.review(clip.clip_id, approved=False)

@@ -108,9 +108,10 @@ def _review(found: Services, member: Member, clip_id: str, approved: bool) -> sc
              responses=schemas.responses(404, 409, 422))
 def publish_clip(clip_id: ClipIdPath, body: schemas.PublishIn, found: ServicesDep,
                  member: Editor) -> list[schemas.Publication]:
-    """Publish an approved clip to YouTube Shorts and/or X, with the streamer's connected
-    accounts. Runs in the background; `clip.published` (or `job.failed`) tells the end.
-    A platform the clip is already on is left as it is: never a second video or post."""
+    """Publish an approved clip to YouTube Shorts, X, TikTok and/or Instagram Reels, with
+    the streamer's connected accounts. Runs in the background; `clip.published` (or
+    `job.failed`) tells the end. A platform the clip is already on is left as it is: never
+    a second video or post."""
     _own_clip(found, member, clip_id)
     rows = found.orchestrator.publish(clip_id, list(body.platforms), body.publish_at)
     return [publication_view(r) for r in rows]

@@ -1,5 +1,5 @@
-"""Connecting a streamer's YouTube or X account from the web UI: the OAuth redirect out
-to the platform and the callback back in.
+"""Connecting a streamer's YouTube, X, TikTok or Instagram account from the web UI: the
+OAuth redirect out to the platform and the callback back in.
 
 The flow's secrets (state and PKCE verifier) travel in a short-lived signed, HttpOnly
 cookie; the callback accepts only the state it finds there, so a forged or replayed

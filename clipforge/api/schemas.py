@@ -342,7 +342,8 @@ class Publication(BaseModel):
 
 class PublishIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    platforms: list[Literal["youtube", "x"]] = Field(min_length=1, max_length=2)
+    platforms: list[Literal["youtube", "x", "tiktok", "instagram"]] = Field(min_length=1,
+                                                                          max_length=4)
     publish_at: Annotated[str, Field(max_length=40)] | None = Field(
         default=None, description="ISO 8601: the YouTube video goes public then")
 

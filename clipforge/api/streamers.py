@@ -158,7 +158,7 @@ def delete_face(streamer_id: IdPath, face_id: IdPath, s: SessionDep,
 def list_accounts(streamer_id: IdPath, s: SessionDep, member: Viewer
                   ) -> list[schemas.Account]:
     """The streamer's connected YouTube and X accounts (connect one on the Streamers page,
-    or with `clipforge account connect youtube|x --streamer NAME`)."""
+    or with `clipforge account connect youtube|x|tiktok|instagram --streamer NAME`)."""
     workspaces.streamer(s, member, streamer_id)
     return [account_view(a) for a in s.scalars(select(AccountRow).where(
         AccountRow.streamer_id == streamer_id).order_by(AccountRow.id))]

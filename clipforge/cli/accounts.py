@@ -46,7 +46,7 @@ app.add_typer(account_app, name="account")
 
 @account_app.command("connect")
 def account_connect(
-    platform: Annotated[str, typer.Argument(help="youtube or x")],
+    platform: Annotated[str, typer.Argument(help="youtube, x, tiktok or instagram")],
     streamer: Annotated[str, typer.Option(help="Whose account it is.")] = "default",
     port: Annotated[int, typer.Option(
         help="Loopback port for the redirect (register http://127.0.0.1:PORT/callback "
@@ -54,8 +54,9 @@ def account_connect(
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the sign-in.")] = 600,
     workspace: Annotated[str, typer.Option(help="The streamer's workspace.")] = "default",
 ) -> None:
-    """Connect a YouTube channel or an X account: open the printed address, sign in and
-    allow access; the redirect comes back to this command on a loopback port."""
+    """Connect a YouTube channel, an X, TikTok or Instagram account: open the printed
+    address, sign in and allow access; the redirect comes back to this command on a
+    loopback port."""
     from clipforge.services import accounts
     from clipforge.services.loopback import authorize_on_loopback
     from clipforge.services.queries import workspace_id

@@ -196,14 +196,14 @@ def _publish_queued(settings: Any, clip_ids: list[str]) -> None:
 def publish(
     clip_ids: Annotated[list[str], typer.Argument(help="Approved clip ids.")],
     to: Annotated[str | None, typer.Option(
-        "--to", help="Platforms, comma-separated: youtube,x [default: run what approval "
-                     "queued]")] = None,
+        "--to", help="Platforms, comma-separated: youtube,x,tiktok,instagram [default: "
+                     "run what approval queued]")] = None,
     at: Annotated[str | None, typer.Option(
         help="Schedule the YouTube video public at this ISO 8601 time (UTC if no zone); "
-             "X posts at once.")] = None,
+             "X, TikTok and Instagram post at once (their APIs do not schedule).")] = None,
 ) -> None:
-    """Publish approved clips to YouTube Shorts and X (exactly once; run it again after
-    an interruption to resume the same uploads)."""
+    """Publish approved clips to YouTube Shorts, X, TikTok and Instagram Reels (exactly
+    once; run it again after an interruption to resume the same uploads)."""
     from clipforge.services.orchestrator import publish_now
 
     platforms = [p for p in to.split(",")] if to else None

@@ -19,7 +19,7 @@ from clipforge import domain, errors
 from clipforge.config import Settings
 from clipforge.jobs.base import Result, spec
 from clipforge.jobs.context import Run
-from clipforge.publish import credentials, x, youtube
+from clipforge.publish import credentials, instagram, tiktok, x, youtube
 from clipforge.publish.base import Published, Publisher, Video
 from clipforge.storage import artifacts, ledger, store
 from clipforge.storage.ledger import JobSpec
@@ -60,8 +60,11 @@ class Checkpoint:
             # The two a person (or a support question) most wants to see, as columns.
             if "upload_uri" in changes:
                 row.upload_uri = changes["upload_uri"]
-            if "media_id" in changes:
-                row.media_id = changes["media_id"]
+            if "upload_url" in changes:  # TikTok's
+                row.upload_uri = changes["upload_url"]
+            if "media_id" in changes or "publish_id" in changes or "container_id" in changes:
+                row.media_id = (changes.get("media_id") or changes.get("publish_id") or
+                                changes.get("container_id") or row.media_id or "")[:64] or None
 
     def note(self, **fields: Any) -> None:
         with self.repo.session() as s:
@@ -109,7 +112,10 @@ def _video(s: Session, row: PublicationRow) -> Video:
                  description=request.get("description", ""),
                  tags=list(request.get("tags", [])), privacy=request.get("privacy", "public"),
                  publish_at=request.get("publish_at"), thumbnail=file.with_suffix(".jpg"),
-                 text=request.get("text", clip.title))
+                 text=request.get("text", clip.title), duration=clip.end - clip.start,
+                 cover_at=min(max(0.0, clip.peak - clip.start), clip.end - clip.start),
+                 options={k: request[k] for k in ("mode", "privacy", "share_to_feed")
+                          if k in request})
 
 
 def _publish(repo: Repository, settings: Settings, video: Video, account: AccountRow | None,
@@ -119,9 +125,16 @@ def _publish(repo: Repository, settings: Settings, video: Video, account: Accoun
                                "streamer; connect one, then publish again")
     with httpx.Client(timeout=settings.publish_timeout_seconds) as client:
         auth = credentials.credentials(repo, settings, client, account)
-        publisher: Publisher = youtube.YouTube(client, auth, settings) \
-            if platform == "youtube" else \
-            x.X(client, auth, settings, account.external_id or "", account.name)
+        publisher: Publisher
+        if platform == "youtube":
+            publisher = youtube.YouTube(client, auth, settings)
+        elif platform == "tiktok":
+            publisher = tiktok.TikTok(client, auth, settings, account.name)
+        elif platform == "instagram":
+            publisher = instagram.Instagram(client, auth, settings,
+                                            account.external_id or "", account.name)
+        else:
+            publisher = x.X(client, auth, settings, account.external_id or "", account.name)
         return with_retries(publisher, video, progress, settings)
 
 

@@ -7,14 +7,14 @@ import httpx
 
 from clipforge import errors
 from clipforge.config import Settings, secret_key
-from clipforge.publish import oauth, secrets
+from clipforge.publish import PLATFORM_NAMES, oauth, secrets
 from clipforge.storage.models import AccountRow
 from clipforge.storage.repository import Repository
 
 
 def credentials(repo: Repository, settings: Settings, client: httpx.Client,
                 account: AccountRow) -> oauth.Credentials:
-    label = f"{'YouTube' if account.platform == 'youtube' else 'X'} account {account.name}"
+    label = f"{PLATFORM_NAMES.get(account.platform, account.platform)} account {account.name}"
     if account.status != "connected":
         raise errors.AccountRevoked(f"{label}: {account.error or 'disconnected'}; connect "
                                     "it again on the Streamers page or with `clipforge "

@@ -1,9 +1,15 @@
-"""OAuth 2.0 for both platforms: the authorization-code flow with PKCE (S256), the code
+"""OAuth 2.0 for the platforms: the authorization-code flow with PKCE (S256), the code
 exchange, and refreshing an access token when it expires or a platform answers 401.
 
 Google: offline access (a refresh token) needs `access_type=offline`; `prompt=consent`
 makes Google issue a refresh token again on a reconnect. X: `offline.access` in the
 scopes; a confidential client authenticates to the token endpoint with HTTP Basic.
+TikTok (Login Kit): the app is named by `client_key`, scopes are comma-separated, the
+S256 code challenge is written in hex (Login Kit for Desktop), access tokens last a day
+and refresh tokens may rotate. Instagram (Facebook Login for Business):
+there is no refresh token; the short-lived user token is traded for a long-lived one
+(`grant_type=fb_exchange_token`, about 60 days), and refreshing trades the current one
+again before it expires.
 """
 
 from __future__ import annotations
@@ -26,6 +32,10 @@ from clipforge.config import Settings
 YOUTUBE_SCOPES = ("https://www.googleapis.com/auth/youtube.upload",
                   "https://www.googleapis.com/auth/youtube.readonly")
 X_SCOPES = ("tweet.read", "tweet.write", "users.read", "media.write", "offline.access")
+TIKTOK_SCOPES = ("user.info.basic", "video.publish", "video.upload")
+INSTAGRAM_SCOPES = ("instagram_basic", "instagram_content_publish", "pages_show_list",
+                    "pages_read_engagement", "business_management")
+FB_EXCHANGE = "fb_exchange_token"  # Facebook's long-lived token grant
 EARLY = 60.0  # refresh this long before the expiry, not after a request failed
 
 
@@ -40,6 +50,11 @@ class Provider:
     scopes: tuple[str, ...]
     extra: dict[str, str] = field(default_factory=dict)  # more authorize parameters
     basic_auth: bool = False  # client credentials in an Authorization header
+    setting: str = ""  # the CLIPFORGE_* setting that names the app
+    id_field: str = "client_id"  # TikTok says client_key
+    scope_separator: str = " "  # TikTok and Facebook: ","
+    refresh_grant: str = "refresh_token"  # Facebook: fb_exchange_token
+    hex_challenge: bool = False  # TikTok: the S256 challenge as hex, not base64url
 
 
 def provider(settings: Settings, platform: str) -> Provider:
@@ -53,12 +68,26 @@ def provider(settings: Settings, platform: str) -> Provider:
         found = Provider("x", "X", settings.x_auth_url, settings.x_token_url,
                          settings.x_client_id, settings.x_client_secret, X_SCOPES,
                          basic_auth=bool(settings.x_client_secret))
+    elif platform == "tiktok":
+        found = Provider("tiktok", "TikTok", settings.tiktok_auth_url,
+                         settings.tiktok_token_url, settings.tiktok_client_key,
+                         settings.tiktok_client_secret, TIKTOK_SCOPES,
+                         setting="CLIPFORGE_TIKTOK_CLIENT_KEY (and its _CLIENT_SECRET)",
+                         id_field="client_key", scope_separator=",", hex_challenge=True)
+    elif platform == "instagram":
+        found = Provider("instagram", "Instagram", settings.instagram_auth_url,
+                         settings.instagram_token_url, settings.instagram_client_id,
+                         settings.instagram_client_secret, INSTAGRAM_SCOPES,
+                         setting="CLIPFORGE_INSTAGRAM_CLIENT_ID (the Meta app id) and "
+                                 "CLIPFORGE_INSTAGRAM_CLIENT_SECRET",
+                         scope_separator=",", refresh_grant=FB_EXCHANGE)
     else:
-        raise errors.BadOption(f"platform {platform}: use youtube or x")
+        raise errors.BadOption(f"platform {platform}: use youtube, x, tiktok or instagram")
     if not found.client_id:
-        raise errors.BadOption(
-            f"{found.label}: no OAuth client configured; set CLIPFORGE_{platform.upper()}"
-            "_CLIENT_ID (and its _CLIENT_SECRET) to the app registered with the platform")
+        setting = found.setting or \
+            f"CLIPFORGE_{platform.upper()}_CLIENT_ID (and its _CLIENT_SECRET)"
+        raise errors.BadOption(f"{found.label}: no OAuth client configured; set {setting} "
+                               "to the app registered with the platform")
     return found
 
 
@@ -89,27 +118,39 @@ class Authorization:
 
 def start(found: Provider, redirect_uri: str) -> Authorization:
     verifier = secrets.token_urlsafe(64)
-    challenge = base64.urlsafe_b64encode(
-        hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+    digest = hashlib.sha256(verifier.encode())
+    challenge = digest.hexdigest() if found.hex_challenge else \
+        base64.urlsafe_b64encode(digest.digest()).decode().rstrip("=")
     state = secrets.token_urlsafe(24)
-    query = {"response_type": "code", "client_id": found.client_id,
-             "redirect_uri": redirect_uri, "scope": " ".join(found.scopes), "state": state,
+    query = {"response_type": "code", found.id_field: found.client_id,
+             "redirect_uri": redirect_uri, "scope": found.scope_separator.join(found.scopes),
+             "state": state,
              "code_challenge": challenge, "code_challenge_method": "S256", **found.extra}
     return Authorization(f"{found.auth_url}?{urlencode(query)}", state, verifier)
 
 
 def exchange(client: httpx.Client, found: Provider, code: str, redirect_uri: str,
              verifier: str) -> Tokens:
-    """Trade the authorization code for tokens."""
-    return _token_request(client, found, {
+    """Trade the authorization code for tokens (for Facebook: then for a long-lived one)."""
+    tokens = _token_request(client, found, {
         "grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
         "code_verifier": verifier}, None)
+    if found.refresh_grant == FB_EXCHANGE:
+        tokens = _token_request(client, found, {"grant_type": FB_EXCHANGE,
+                                                FB_EXCHANGE: tokens.access_token}, None)
+        tokens.refresh_token = tokens.access_token  # what the next trade spends
+    return tokens
 
 
 def refresh(client: httpx.Client, found: Provider, tokens: Tokens, account: str) -> Tokens:
     if not tokens.refresh_token:
         raise errors.AccountRevoked(f"{account}: the access token expired and there is no "
                                     f"refresh token; connect the account again")
+    if found.refresh_grant == FB_EXCHANGE:  # trade the long-lived token for a new one
+        fresh = _token_request(client, found, {"grant_type": FB_EXCHANGE,
+                                               FB_EXCHANGE: tokens.access_token}, account)
+        fresh.refresh_token = fresh.access_token
+        return fresh
     fresh = _token_request(client, found, {"grant_type": "refresh_token",
                                            "refresh_token": tokens.refresh_token}, account)
     # Google keeps the refresh token; X rotates it. Keep whichever is current.
@@ -119,7 +160,7 @@ def refresh(client: httpx.Client, found: Provider, tokens: Tokens, account: str)
 
 def _token_request(client: httpx.Client, found: Provider, form: dict[str, str],
                    account: str | None) -> Tokens:
-    form = {**form, "client_id": found.client_id}
+    form = {**form, found.id_field: found.client_id}
     headers = {}
     if found.basic_auth:  # X's confidential clients: HTTP Basic with id and secret
         pair = f"{quote(found.client_id)}:{quote(found.client_secret)}".encode()
@@ -137,8 +178,13 @@ def _token_request(client: httpx.Client, found: Provider, form: dict[str, str],
             f"{what}: {found.label}'s token endpoint answered {response.status_code}")
     body = _json(response)
     if response.status_code != 200 or "access_token" not in body:
-        reason = body.get("error_description") or body.get("error") or response.text[:200]
-        if body.get("error") == "invalid_grant" and account:
+        error = body.get("error")
+        reason = body.get("error_description") or (
+            error.get("message") if isinstance(error, dict) else error) or response.text[:200]
+        # Facebook answers an expired or revoked token with OAuthException code 190.
+        revoked = error == "invalid_grant" or (isinstance(error, dict)
+                                                and error.get("code") == 190)
+        if revoked and account:
             raise errors.AccountRevoked(
                 f"{account}: {found.label} refused its refresh token ({reason}): the access "
                 f"was revoked or expired; connect the account again")

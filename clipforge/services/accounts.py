@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clipforge.config import Settings, secret_key
-from clipforge.publish import oauth, secrets, x, youtube
+from clipforge.publish import instagram, oauth, secrets, tiktok, x, youtube
 from clipforge.services.streamers import find_streamer
 from clipforge.storage.models import AccountRow
 from clipforge.storage.repository import Repository
@@ -41,7 +41,8 @@ def connect(repo: Repository, settings: Settings, platform: str, streamer: str, 
         holder = [tokens]
         auth = oauth.Credentials(client, found, tokens, f"{found.label} account",
                                  holder.append)
-        who = youtube.whoami if platform == "youtube" else x.whoami
+        who = {"youtube": youtube.whoami, "x": x.whoami, "tiktok": tiktok.whoami,
+               "instagram": instagram.whoami}[platform]
         external_id, name = who(client, auth, settings)
     key = secret_key(settings)
     with repo.session() as s:

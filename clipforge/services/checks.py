@@ -14,8 +14,8 @@ from clipforge import errors
 from clipforge.analysis.captions import PRESETS, SIZES
 from clipforge.analysis.layout import ASPECTS, LAYOUTS
 from clipforge.domain import ChatMessage, Options
-from clipforge.publish import PLATFORMS
-from clipforge.publish.templates import PRIVACY
+from clipforge.publish import CHOICES, PLATFORMS
+from clipforge.publish.templates import CAPTION_MAX, PRIVACY, TIKTOK_MODES, TIKTOK_PRIVACY
 from clipforge.sources import chat as chat_files
 
 __all__ = ["ASPECTS", "LAYOUTS", "PRESETS", "check_aspect", "check_caption_style",
@@ -98,12 +98,18 @@ def _text_of(limit: int) -> Callable[[str, object], object]:
     return check
 
 
+def _flag(name: str, value: object) -> object:
+    if not isinstance(value, bool):
+        raise errors.BadOption(f"{name} {value!r}: use true or false")
+    return value
+
+
 def _platforms(name: str, value: object) -> object:
     items = value if isinstance(value, list) else str(value).replace(",", " ").split()
     chosen = list(dict.fromkeys(str(p).strip().lower() for p in items if str(p).strip()))
     unknown = [p for p in chosen if p not in PLATFORMS]
     if unknown:
-        raise errors.BadOption(f"{name} {', '.join(unknown)}: use {' and/or '.join(PLATFORMS)}")
+        raise errors.BadOption(f"{name} {', '.join(unknown)}: use {CHOICES}")
     return ",".join(chosen)
 
 
@@ -114,6 +120,9 @@ STREAMER_SETTINGS: dict[str, Callable[[str, object], object]] = {
     "aspect": _choice(ASPECTS), "auto_publish": _platforms,
     "privacy": _choice(PRIVACY), "hashtags": _text_of(500), "title_template": _text_of(500),
     "description_template": _text_of(5000), "post_template": _text_of(1000),
+    "tiktok_template": _text_of(CAPTION_MAX), "tiktok_mode": _choice(TIKTOK_MODES),
+    "tiktok_privacy": _choice(TIKTOK_PRIVACY), "instagram_template": _text_of(CAPTION_MAX),
+    "instagram_share_to_feed": _flag,
 }
 
 

@@ -1,6 +1,7 @@
 """The CLI's OAuth sign-in: the authorization address is printed, and the platform's
-redirect comes back to a one-shot HTTP server on 127.0.0.1 (the loopback redirect both
-Google and X allow), which checks `state` and hands over the code."""
+redirect comes back to a one-shot HTTP server on 127.0.0.1 (the loopback redirect that
+Google, X and TikTok's desktop Login Kit allow; Facebook allows localhost redirects for
+apps in development), which checks `state` and hands over the code."""
 
 from __future__ import annotations
 

@@ -366,7 +366,7 @@ def publish_now(clip_ids: list[str], settings: Settings, platforms: list[str] | 
         jobs = [j.id for c in clip_ids for j in publishing.publish_jobs(s, c)]
     if not jobs and platforms is None:
         raise errors.BadOption(f"clips {', '.join(clip_ids)}: nothing is queued to publish; "
-                               "say where with --to youtube,x")
+                               "say where with --to youtube,x,tiktok,instagram")
     if jobs:
         pool = LocalPool(repo, settings, lease=settings.job_lease_seconds)
         pool.start(job_ids=jobs)

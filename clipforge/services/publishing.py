@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from clipforge import errors
 from clipforge.jobs import registry
 from clipforge.jobs.publish import publish_spec
-from clipforge.publish import PLATFORM_NAMES, PLATFORMS, templates
+from clipforge.publish import CHOICES, PLATFORM_NAMES, PLATFORMS, templates
 from clipforge.services import accounts
 from clipforge.storage.models import ClipRow, JobRow, PublicationRow, StreamerRow, StreamRow
 from clipforge.storage.repository import publication
@@ -22,8 +22,7 @@ def check_platforms(platforms: list[str]) -> list[str]:
     chosen = list(dict.fromkeys(p.strip().lower() for p in platforms if p.strip()))
     unknown = [p for p in chosen if p not in PLATFORMS]
     if unknown or not chosen:
-        raise errors.BadOption(f"platforms {', '.join(platforms) or '(none)'}: use "
-                               f"{' and/or '.join(PLATFORMS)}")
+        raise errors.BadOption(f"platforms {', '.join(platforms) or '(none)'}: use {CHOICES}")
     return chosen
 
 
@@ -79,8 +78,7 @@ def queue_publish(s: Session, clip: ClipRow, platforms: list[str],
         rows.append(row)
         if row.status == "published":
             continue
-        words = templates.youtube(prefs, fields) if platform == "youtube" else \
-            templates.post(prefs, fields)
+        words = WORDS[platform](prefs, fields)
         row.request = {**words, "publish_at": when}
         row.account_id = account.id if account else None
         if account is None:
@@ -91,6 +89,10 @@ def queue_publish(s: Session, clip: ClipRow, platforms: list[str],
         row.status, row.error = "queued", None
         registry.enqueue(s, stream, publish_spec(clip.id, platform))
     return rows
+
+
+WORDS = {"youtube": templates.youtube, "x": templates.post, "tiktok": templates.tiktok,
+         "instagram": templates.instagram}
 
 
 def _no_account(streamer: str, missing: list[str]) -> str:
@@ -106,7 +108,7 @@ def _date(stream: StreamRow) -> str:
 
 
 def auto_publish(s: Session, clip: ClipRow, streamer: StreamerRow) -> list[PublicationRow]:
-    """On approval: the streamer's `auto_publish` platforms ("youtube,x"), if any."""
+    """On approval: the streamer's `auto_publish` platforms ("youtube,x,tiktok"), if any."""
     raw = str((streamer.settings or {}).get("auto_publish") or "").replace(",", " ")
     wanted = [p for p in raw.lower().split() if p in PLATFORMS]  # a typo never blocks approval
     return queue_publish(s, clip, wanted, strict=False) if wanted else []

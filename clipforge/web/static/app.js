@@ -3,7 +3,7 @@
 
 const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content || "";
 const $ = (sel, root = document) => root.querySelector(sel);
-const PLATFORM_NAMES = { youtube: "YouTube", x: "X" };
+const PLATFORM_NAMES = { youtube: "YouTube", x: "X", tiktok: "TikTok", instagram: "Instagram" };
 const REACH = 30;  // s either side of a clip the trim handles reach (services/captions.py)
 const STAGES = ["ingest", "chunk", "transcribe", "analyze", "score", "render", "report"];
 
@@ -463,7 +463,7 @@ async function clipPage() {
       li.dataset.platform = p.platform;
       const badge = document.createElement("span");
       badge.className = "badge"; setStatus(badge, p.status);
-      li.append(`${p.platform === "x" ? "X" : "YouTube"}: `, badge, " ");
+      li.append(`${PLATFORM_NAMES[p.platform] || p.platform}: `, badge, " ");
       if (p.url) {
         const link = document.createElement("a");
         link.href = p.url; link.textContent = p.url; link.rel = "noopener";
@@ -517,7 +517,7 @@ async function clipPage() {
     e.preventDefault();
     const platforms = Object.keys(PLATFORM_NAMES).filter((p) => $(`#pub-${p}`).checked);
     const when = $("#pub-at").value;
-    if (!platforms.length) { publishError("Tick YouTube Shorts or X to publish to."); return; }
+    if (!platforms.length) { publishError("Tick a platform to publish to."); return; }
     if (!["approved", "published"].includes($("#clip-status").dataset.status)) {
       publishError("Approve the clip before publishing it."); return;
     }
@@ -572,6 +572,10 @@ async function clipPage() {
 }
 
 // ---- Streamers -------------------------------------------------------------------
+// A streamer's text settings: hashtags and each platform's template.
+const TEXT_SETTINGS = ["hashtags", "title_template", "description_template", "post_template",
+                       "tiktok_template", "instagram_template"];
+
 async function streamersPage() {
   const list = $("#streamers");
 
@@ -595,12 +599,14 @@ async function streamersPage() {
     form.gameplay.value = s.settings.gameplay || "";
     form.aspect.value = s.settings.aspect || "9:16";
     const auto = String(s.settings.auto_publish || "").split(/[\s,]+/);
-    form.auto_youtube.checked = auto.includes("youtube");
-    form.auto_x.checked = auto.includes("x");
-    form.privacy.value = s.settings.privacy || "public";
-    for (const name of ["hashtags", "title_template", "description_template", "post_template"]) {
-      form[name].value = s.settings[name] || "";
+    for (const platform of Object.keys(PLATFORM_NAMES)) {
+      form[`auto_${platform}`].checked = auto.includes(platform);
     }
+    form.privacy.value = s.settings.privacy || "public";
+    form.tiktok_mode.value = s.settings.tiktok_mode || "direct";
+    form.tiktok_privacy.value = s.settings.tiktok_privacy || "PUBLIC_TO_EVERYONE";
+    form.instagram_share_to_feed.checked = s.settings.instagram_share_to_feed !== false;
+    for (const name of TEXT_SETTINGS) form[name].value = s.settings[name] || "";
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
       // Unset fields are left out: new streams then take the style preset's own values.
@@ -610,12 +616,13 @@ async function streamersPage() {
       if (form.facecam.value.trim()) settings.facecam = form.facecam.value.trim();
       if (form.gameplay.value.trim()) settings.gameplay = form.gameplay.value.trim();
       settings.aspect = form.aspect.value;
-      settings.auto_publish = [form.auto_youtube.checked && "youtube",
-                               form.auto_x.checked && "x"].filter(Boolean).join(",");
+      settings.auto_publish = Object.keys(PLATFORM_NAMES)
+        .filter((p) => form[`auto_${p}`].checked).join(",");
       settings.privacy = form.privacy.value;
-      for (const name of ["hashtags", "title_template", "description_template", "post_template"]) {
-        settings[name] = form[name].value;
-      }
+      settings.tiktok_mode = form.tiktok_mode.value;
+      settings.tiktok_privacy = form.tiktok_privacy.value;
+      settings.instagram_share_to_feed = form.instagram_share_to_feed.checked;
+      for (const name of TEXT_SETTINGS) settings[name] = form[name].value;
       try {
         await api("PATCH", `/api/streamers/${s.id}`, {
           name: form.name.value, channel: form.channel.value || null, settings });
@@ -637,15 +644,16 @@ async function streamersPage() {
       item.append(img, remove);
       faces.append(item);
     }
-    $(".connect-youtube", li).href = `/accounts/connect/youtube?streamer_id=${s.id}`;
-    $(".connect-x", li).href = `/accounts/connect/x?streamer_id=${s.id}`;
+    for (const platform of Object.keys(PLATFORM_NAMES)) {
+      $(`.connect-${platform}`, li).href = `/accounts/connect/${platform}?streamer_id=${s.id}`;
+    }
     const accounts = $(".accounts", li);
     for (const account of await api("GET", `/api/streamers/${s.id}/accounts`)) {
       const item = document.createElement("li");
       item.dataset.platform = account.platform;
       const badge = document.createElement("span");
       badge.className = "badge"; setStatus(badge, account.status);
-      item.append(`${account.platform === "x" ? "X" : "YouTube"}: ${account.name} `, badge);
+      item.append(`${PLATFORM_NAMES[account.platform] || account.platform}: ${account.name} `, badge);
       if (account.error) {
         const why = document.createElement("span");
         why.className = "error"; why.textContent = ` ${account.error}`;
@@ -675,7 +683,7 @@ async function streamersPage() {
 
   // Back from the OAuth callback: codes only (api/connect.py FLASHES), never free text.
   const FLASHES = {
-    unknown_platform: "Connect YouTube or X.",
+    unknown_platform: "Connect YouTube, X, TikTok or Instagram.",
     not_configured: "This platform's OAuth client is not configured on the server (see its log).",
     no_public_url: "This server does not know its public address yet, so accounts cannot be connected; ask whoever runs it to set it.",
     stale_state: "The sign-in came back expired or from another browser; press Connect again.",
