@@ -153,6 +153,10 @@ def build(words: list[Word], clip_start: float, clip_end: float,
     text = scripts.join_words([w.word for w in inside])
     style = replace(style, font=scripts.font_for(text, style.font, language))
     subs.styles["Default"] = _ass_style(style)
+    if scripts.script(text) in scripts.RIGHT_TO_LEFT:
+        # libass's auto base direction: without it the colour tags around each word cut
+        # the line in left-to-right runs and Arabic and Hebrew words come out reversed.
+        subs.styles["Default"].encoding = -1
     duration = clip_end - clip_start
     all_pages = pages(inside, style)
     for n, page in enumerate(all_pages):

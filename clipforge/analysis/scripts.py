@@ -33,12 +33,13 @@ RIGHT_TO_LEFT = ("arabic", "hebrew")
 # preset's own font is kept where it draws the script (COVERS); else the script's font.
 SCRIPT_FONTS = {
     "cyrillic": "Noto Sans", "greek": "Noto Sans",  # fonts-noto-core
-    "arabic": "Noto Sans Arabic", "hebrew": "Noto Sans Hebrew",  # fonts-noto-core
+    # Noto Sans Hebrew has no Latin punctuation ("!", ","); DejaVu Sans has both.
+    "arabic": "Noto Sans Arabic", "hebrew": "DejaVu Sans",  # fonts-noto-core
     "cjk": "Noto Sans CJK JP", "hangul": "Noto Sans CJK KR",  # fonts-noto-cjk
 }
 CJK_FONTS = {"zh": "Noto Sans CJK SC", "ja": "Noto Sans CJK JP", "ko": "Noto Sans CJK KR"}
 COVERS = {
-    "DejaVu Sans": {"latin", "cyrillic", "greek"},
+    "DejaVu Sans": {"latin", "cyrillic", "greek", "hebrew"},
     "Roboto Black": {"latin", "cyrillic", "greek"},
     "Lato": {"latin", "cyrillic", "greek"},
     "Bebas Neue": {"latin"},
@@ -75,6 +76,8 @@ def joiner(before: str, after: str) -> str:
     if not before or not after:
         return ""
     last, first = before[-1], after[0]
+    if first in "'’":  # French and Italian elision: "l" + "'intro" is "l'intro"
+        return ""
     if _unspaced(last) and (_unspaced(first) or not first.isalnum()):
         return ""
     if _unspaced(first) and not last.isalnum() and any(_unspaced(ch) for ch in before):
