@@ -23,29 +23,47 @@ from clipforge.media import ffmpeg
 class Speech:
     voice: str  # espeak-ng's
     rate: int  # words a minute
-    text: str
+    text: str  # what espeak-ng says
     script: str  # what the transcript is written in
+    written: str = ""  # the reference, when it is written otherwise than TEXT is said
+
+    @property
+    def reference(self) -> str:
+        return self.written or self.text
 
 
-# Kana only for Japanese: espeak-ng reads every kanji as "Chinese letter".
+# A streamer's opening words: 14-25 s of several sentences each (whisper hears short
+# synthetic snippets worse, and detects their language less surely). Portuguese in
+# espeak-ng's Brazilian voice (its European one: 30-45% word errors) at 110-125 words a
+# minute: from 130 on, whisper base hears that voice as Spanish. Japanese is said in kana
+# (espeak-ng reads every kanji as "Chinese letter") and compared as it is written, with
+# kanji, as whisper writes it.
 STREAMS = {
-    "es": Speech("es", 150, "Hola a todos, bienvenidos al directo de hoy. Vamos a jugar una "
-                 "partida nueva y creo que va a ser increíble. Mirad esto, no me lo puedo "
-                 "creer.", "latin"),
-    "pt": Speech("pt", 140, "Boa noite a todos. Obrigado por estarem aqui comigo. Hoje vamos "
-                 "jogar juntos durante muitas horas. Que coisa fantástica, não acredito no "
-                 "que aconteceu.", "latin"),
-    "de": Speech("de", 150, "Hallo zusammen, willkommen zum heutigen Stream. Wir spielen "
-                 "heute ein neues Spiel und ich glaube, es wird großartig. Schaut euch das "
+    "es": Speech("es", 150, "Hola a todos, bienvenidos al directo de hoy. Muchas gracias por "
+                 "estar aquí otra vez. Hoy vamos a jugar una partida nueva y creo que va a ser "
+                 "increíble. Si os gusta el canal, no olvidéis seguirme. Mirad esto, no me lo "
+                 "puedo creer.", "latin"),
+    "pt": Speech("pt-br", 120, "Boa noite a todos, obrigado por estarem aqui comigo. Hoje "
+                 "vamos jogar juntos durante muitas horas. Antes de começar, quero agradecer a "
+                 "todos que seguiram o canal. Vamos tentar passar esta fase hoje. Que coisa "
+                 "fantástica, não acredito no que aconteceu.", "latin"),
+    "de": Speech("de", 150, "Hallo zusammen, willkommen zum heutigen Stream. Wir spielen heute "
+                 "ein neues Spiel und ich glaube, es wird großartig. Vielen Dank an alle, die "
+                 "neu dabei sind. Wir versuchen heute, das Level zu schaffen. Schaut euch das "
                  "an, unglaublich.", "latin"),
-    "fr": Speech("fr", 150, "Bonjour à tous, bienvenue dans le live d'aujourd'hui. On va jouer "
-                 "une nouvelle partie et je pense que ça va être incroyable. Regardez ça, je "
-                 "n'y crois pas.", "latin"),
-    "ru": Speech("ru", 140, "Всем привет, ребята. Спасибо, что вы здесь. Сегодня мы будем "
-                 "играть очень долго. Вот это да, я просто не могу поверить. Это было круто.",
+    "fr": Speech("fr", 150, "Salut tout le monde, merci d'être là ce soir. On commence une "
+                 "nouvelle partie ensemble. Je vais essayer de finir ce niveau avant la fin du "
+                 "live. N'oubliez pas de vous abonner à la chaîne. C'est vraiment incroyable, "
+                 "je n'y crois pas.", "latin"),
+    "ru": Speech("ru", 150, "Всем привет, ребята. Спасибо, что вы здесь. Сегодня мы будем "
+                 "играть очень долго. Сначала попробуем пройти этот уровень. Не забудьте "
+                 "подписаться на канал. Вот это да, я просто не могу поверить. Это было круто.",
                  "cyrillic"),
     "ja": Speech("ja", 150, "みなさん、こんにちは。きょうの はいしんへ ようこそ。あたらしい "
-                 "ゲームを やります。すごい、しんじられない。", "cjk"),
+                 "ゲームを やります。さいごまで いっしょに あそびましょう。すごい、"
+                 "しんじられない。", "cjk",
+                 written="みなさん、こんにちは。今日の配信へようこそ。新しいゲームをやります。"
+                 "最後まで一緒に遊びましょう。すごい、信じられない。"),
 }
 MAX_ERROR = 0.35
 FOUND: dict[str, dict[str, float]] = {}  # what each language measured, printed at the end
@@ -87,17 +105,7 @@ def speak(tmp: Path, speech: Speech) -> Path:
     return wav
 
 
-# Whisper base hears espeak-ng's French and Portuguese voices at 40-75% word errors
-# (measured at several rates and texts), its Russian at 37.5% at the one rate (140) where
-# detection holds (130, 135 and 160 are heard as German or Polish). The language is
-# still detected right for all three.
-POOR_VOICES = {"fr", "pt", "ru"}
-
-
-@pytest.mark.parametrize("language", [
-    pytest.param(code, marks=pytest.mark.xfail(
-        strict=True, reason="espeak-ng's voice: word error rate over 35%"))
-    if code in POOR_VOICES else code for code in STREAMS])
+@pytest.mark.parametrize("language", list(STREAMS))
 def test_a_stream_in_the_language(language: str, model: object, tmp_path: Path) -> None:
     speech = STREAMS[language]
     wav = speak(tmp_path, speech)
@@ -109,7 +117,7 @@ def test_a_stream_in_the_language(language: str, model: object, tmp_path: Path) 
     segments = list(transcribe.transcribe(Chunk(0, 0.0, length, str(wav)), model, language))
     spent = time.perf_counter() - began
     said = scripts.join_words([w.word for s in segments for w in s.words])
-    rate = error_rate(language, speech.text, said)
+    rate = error_rate(language, speech.reference, said)
     FOUND[language] = {"probability": detected.probability, "error": round(rate, 3),
                        "realtime": round(length / spent, 1)}
     print(f"\n{language}: detected {detected.probability:.2f}, error {rate:.1%}, "
@@ -121,7 +129,7 @@ def test_a_stream_in_the_language(language: str, model: object, tmp_path: Path) 
 def assert_in_language(segments: list[Segment], speech: Speech, length: float) -> None:
     """Sentences, captions and a title, all in the stream's script."""
     spoken = bounds.sentences(segments)
-    assert spoken and sum(len(s.text) for s in spoken) >= len(speech.text) // 2
+    assert spoken and sum(len(s.text) for s in spoken) >= len(speech.reference) // 2
     assert all(scripts.script(s.text) == speech.script for s in spoken), spoken
     if speech.script == "cjk":  # no spaces between Japanese words
         assert not any(" " in s.text.strip() for s in spoken), spoken
