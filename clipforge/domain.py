@@ -194,6 +194,9 @@ class Options:
     facecam: list[float] | None = None  # a streamer's fixed facecam: x, y, w, h in 0..1
     gameplay: list[float] | None = None  # a streamer's gameplay pane: x, y, w, h in 0..1
     aspect: str = ""  # 9:16, 1:1 or 16:9; empty: the streamer's default, else 9:16
+    # Spoken language: a whisper code (en, es, ja, ...) or "auto"; empty: the streamer's
+    # default, else the `language` setting.
+    language: str = ""
 
     def to_json(self) -> dict[str, Any]:
         raw = asdict(self)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from clipforge.analysis import scripts
 from clipforge.domain import Segment, Word
 
-SENTENCE_END = (".", "!", "?", "…")
+SENTENCE_END = scripts.SENTENCE_END  # with CJK full stops: 。！？
 PAUSE = 1.0  # a silence this long ends a sentence even without punctuation
 PAD_BEFORE = 0.25
 PAD_AFTER = 0.35
@@ -34,7 +35,7 @@ def sentences(segments: list[Segment]) -> list[Sentence]:
         ends = word.word.endswith(SENTENCE_END)
         paused = next_start is not None and next_start - word.end >= PAUSE
         if ends or paused or next_start is None:
-            text = " ".join(w.word for w in current)
+            text = scripts.join_words([w.word for w in current])
             result.append(Sentence(current[0].start, current[-1].end, text))
             current = []
     return result

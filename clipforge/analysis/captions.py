@@ -5,7 +5,10 @@ while a word is spoken it is drawn in the highlight colour. A style preset says 
 size, colours, outline, where the captions sit and how many words go on a line
 (`PRESETS`); bottom captions sit above the bottom fifth of the frame, which the
 Shorts/Reels interface covers. In the `stacked` layout captions never cover the facecam
-pane (`placed`). The fonts come from Debian packages (the Makefile's APT list).
+pane (`placed`). The fonts come from Debian packages (the Makefile's APT list); text in
+a script the preset's font does not draw (Cyrillic in Bebas Neue, Japanese, Arabic,
+Hebrew, ...) takes a Noto font that does (analysis/scripts.py). Chinese and Japanese
+words are character groups, joined without spaces and measured as double width.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from pathlib import Path
 import pysubs2
 
 from clipforge import errors
-from clipforge.analysis import word_edits
+from clipforge.analysis import scripts, word_edits
 from clipforge.domain import Word
 
 PLAY_W, PLAY_H = 1080, 1920
@@ -109,7 +112,7 @@ def pages(words: list[Word], style: CaptionStyle = DEFAULT_STYLE) -> list[list[l
     lines: list[list[Word]] = [[]]
     for i, word in enumerate(words):
         line = lines[-1]
-        width = len(" ".join(w.word for w in [*line, word]))
+        width = scripts.width(scripts.join_words([w.word for w in [*line, word]]))
         full = len(line) >= style.words_per_line if style.words_per_line else \
             width > style.line_chars
         if line and full:
@@ -120,7 +123,8 @@ def pages(words: list[Word], style: CaptionStyle = DEFAULT_STYLE) -> list[list[l
                 lines.append([])
         lines[-1].append(word)
         nxt = words[i + 1] if i + 1 < len(words) else None
-        if nxt is None or word.word.endswith((".", "!", "?")) or nxt.start - word.end > PAGE_PAUSE:
+        if nxt is None or word.word.endswith(scripts.SENTENCE_END) \
+                or nxt.start - word.end > PAGE_PAUSE:
             result.append(lines)
             lines = [[]]
     return [p for p in result if p[0]]
@@ -139,13 +143,20 @@ def retext(words: list[Word], text: str, clip_start: float, clip_end: float) -> 
 
 
 def build(words: list[Word], clip_start: float, clip_end: float,
-          style: CaptionStyle = DEFAULT_STYLE) -> pysubs2.SSAFile:
-    """Subtitles for the words inside [clip_start, clip_end], timed from the clip start."""
+          style: CaptionStyle = DEFAULT_STYLE, language: str = "") -> pysubs2.SSAFile:
+    """Subtitles for the words inside [clip_start, clip_end], timed from the clip start,
+    in a font that draws their script (LANGUAGE picks among the CJK fonts)."""
     subs = pysubs2.SSAFile()
     subs.info.update({"PlayResX": str(style.play_w), "PlayResY": str(style.play_h),
                       "WrapStyle": "2", "ScaledBorderAndShadow": "yes"})
-    subs.styles["Default"] = _ass_style(style)
     inside = clip_words(words, clip_start, clip_end)
+    text = scripts.join_words([w.word for w in inside])
+    style = replace(style, font=scripts.font_for(text, style.font, language))
+    subs.styles["Default"] = _ass_style(style)
+    if scripts.script(text) in scripts.RIGHT_TO_LEFT:
+        # libass's auto base direction: without it the colour tags around each word cut
+        # the line in left-to-right runs and Arabic and Hebrew words come out reversed.
+        subs.styles["Default"].encoding = -1
     duration = clip_end - clip_start
     all_pages = pages(inside, style)
     for n, page in enumerate(all_pages):
@@ -191,15 +202,18 @@ def write(path: Path, subs: pysubs2.SSAFile) -> None:
 
 
 def _page_text(page: list[list[Word]], current: Word, style: CaptionStyle) -> str:
+    """The page with CURRENT (a word, or a character group where words have no spaces)
+    in the highlight colour."""
     lines = []
     for line in page:
-        parts = []
+        text, previous = "", ""
         for w in line:
-            text = escape(w.word.upper() if style.uppercase else w.word)
+            part = escape(w.word.upper() if style.uppercase else w.word)
             if w is current:
-                text = f"{{\\1c{style.highlight}&}}{text}{{\\r}}"
-            parts.append(text)
-        lines.append(" ".join(parts))
+                part = f"{{\\1c{style.highlight}&}}{part}{{\\r}}"
+            text += scripts.joiner(previous, w.word) + part
+            previous = w.word
+        lines.append(text)
     return "\\N".join(lines)
 
 

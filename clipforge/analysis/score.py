@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from clipforge.analysis import bounds, semantics, titles
+from clipforge.analysis import bounds, languages, scripts, semantics, titles
 from clipforge.analysis.signals import AudioSignals, ChatSignals, estimate_chat_lag, shift_back
 from clipforge.domain import Candidate, ChatMessage, FaceSample, Segment
 
@@ -56,10 +56,7 @@ NO_CHAT_WEIGHTS: dict[str, float] = {
 }
 VOICED_ENOUGH = 0.3  # a second with fewer voiced frames has no pitch worth judging
 
-HYPE_LEXICON = frozenset({
-    "insane", "crazy", "unbelievable", "clutch", "wow", "omg", "amazing", "incredible",
-    "holy", "wild", "no way", "oh my god", "let's go", "what", "huge", "yes",
-})
+HYPE_LEXICON = languages.WORDS["en"].hype
 
 
 @dataclass
@@ -74,6 +71,7 @@ class Inputs:
     chat: ChatSignals | None = None
     chat_lag: int | None = None  # known lag (s); None: estimate it from this stream
     lexicon: frozenset[str] = HYPE_LEXICON  # hype words and phrases, lower case
+    setup: frozenset[str] = languages.WORDS["en"].setup  # "watch this": a payoff follows
 
 
 def chat_lag(inp: Inputs, excitement: np.ndarray) -> int:
@@ -118,7 +116,7 @@ def feature_table(inp: Inputs) -> tuple[dict[str, np.ndarray], int]:
         "faces": _face_presence(inp.faces, n),
     }
     spoken = bounds.sentences(inp.segments)
-    table["payoff"] = semantics.payoff(spoken, n, inp.lexicon)
+    table["payoff"] = semantics.payoff(spoken, n, inp.lexicon, inp.setup)
     lag = chat_lag(inp, loud_z + table["brightness"])
     if inp.chat is not None:
         table.update(chat_features(inp.chat, lag))
@@ -220,7 +218,7 @@ def _candidates(inp: Inputs, smooth: np.ndarray, table: dict[str, np.ndarray],
             rank=len(clips) + 1, start=start, end=end, peak=peak + 0.5,
             score=round(sum(reasons.values()), 3), reasons=reasons,
             title=titles.title(spoken, start, end, peak + 0.5,
-                               chat_during(inp.chat, start + lag, end + lag)),
+                               chat_during(inp.chat, start + lag, end + lag), inp.lexicon),
             features=_around(table, peak, keep_zero=True),
         ))
     return clips
@@ -274,9 +272,8 @@ def _speech_coverage(segments: list[Segment], n: int) -> np.ndarray:
 def _keyword_hits(segments: list[Segment], n: int, lexicon: frozenset[str]) -> np.ndarray:
     hits = np.zeros(n)
     for seg in segments:
-        # Padded with spaces so "what" matches the word, not "whatever".
-        text = " " + " ".join(w.word.lower().strip(".,!?") for w in seg.words) + " "
-        found = sum(text.count(f" {term} ") for term in lexicon)
+        # Whole words ("what", not "whatever"), or runs of characters in CJK text.
+        found = scripts.count_terms(scripts.join_words([w.word for w in seg.words]), lexicon)
         if found and 0 <= int(seg.start) < n:
             span = slice(int(seg.start), min(n, int(np.ceil(seg.end))))
             hits[span] += found / max(1, span.stop - span.start) * 3

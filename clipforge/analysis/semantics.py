@@ -1,8 +1,9 @@
 """What is said, as setup and payoff: per-second transcript features.
 
 * `payoff`: an exclamation (a sentence ending in "!" or carrying two hype words) after
-  CALM seconds without one, and the answer right after a question: the moment a setup
-  pays off, not the tenth shout in a row.
+  CALM seconds without one, and what is said right after a question or a setup ("watch
+  this", "mirad esto": the language's setup cues): the moment a setup pays off, not the
+  tenth shout in a row.
 * `chat_echo`: the streamer's words that chat repeats. Distinct chatters who, within
   ECHO_REACH seconds after a sentence (chat lag removed), use one of its content words:
   people quoting what was just said.
@@ -10,10 +11,9 @@
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
+from clipforge.analysis import scripts
 from clipforge.analysis.bounds import Sentence
 from clipforge.domain import ChatMessage
 
@@ -29,18 +29,22 @@ COMMON = frozenset(
     "then them than when here very much more".split())
 
 
-def plain_words(text: str) -> list[str]:
-    """TEXT's words, lower case, without punctuation (titles and semantics agree on them)."""
-    return re.findall(r"[a-z']+", text.lower())
+plain_words = scripts.plain_words  # titles and semantics agree on what a word is
 
 
 def exclaimed(sentence: Sentence, lexicon: frozenset[str]) -> bool:
-    text = " " + " ".join(plain_words(sentence.text)) + " "
-    hype = sum(text.count(f" {term} ") for term in lexicon)
-    return sentence.text.rstrip().endswith("!") or hype >= 2
+    hype = scripts.count_terms(sentence.text, lexicon)
+    return sentence.text.rstrip().endswith(("!", "！")) or hype >= 2
 
 
-def payoff(spoken: list[Sentence], seconds: int, lexicon: frozenset[str]) -> np.ndarray:
+def set_up(sentence: Sentence, setup: frozenset[str]) -> bool:
+    """A question, or a setup cue ("watch this"): what follows it may pay it off."""
+    return sentence.text.rstrip().endswith(("?", "？")) or \
+        scripts.count_terms(sentence.text, setup) > 0
+
+
+def payoff(spoken: list[Sentence], seconds: int, lexicon: frozenset[str],
+           setup: frozenset[str] = frozenset()) -> np.ndarray:
     values = np.zeros(seconds)
     last_exclaimed = -np.inf
     for i, sentence in enumerate(spoken):
@@ -49,7 +53,7 @@ def payoff(spoken: list[Sentence], seconds: int, lexicon: frozenset[str]) -> np.
             if sentence.start - last_exclaimed >= CALM:
                 value = PAYOFF
             last_exclaimed = sentence.end
-        elif i and spoken[i - 1].text.rstrip().endswith("?") \
+        elif i and set_up(spoken[i - 1], setup) \
                 and sentence.start - spoken[i - 1].end <= ANSWER_WITHIN:
             value = ANSWER
         _mark(values, sentence, value)

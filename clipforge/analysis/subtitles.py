@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from clipforge.analysis import scripts
 from clipforge.analysis.captions import DEFAULT_STYLE, CaptionStyle, clip_words, pages
 from clipforge.domain import Word
 
@@ -27,7 +28,7 @@ def cues(words: list[Word], clip_start: float, clip_end: float,
         flat = [w for line in page for w in line]
         start = max(0.0, flat[0].start - clip_start)
         end = min(duration, max(flat[-1].end - clip_start, start + 0.05))
-        text = "\n".join(" ".join(w.word for w in line) for line in page)
+        text = "\n".join(scripts.join_words([w.word for w in line]) for line in page)
         if end > start:
             result.append(Cue(start, end, text.upper() if style.uppercase else text))
     return result

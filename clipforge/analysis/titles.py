@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from clipforge.analysis import scripts
 from clipforge.analysis.bounds import Sentence
 from clipforge.analysis.semantics import plain_words
 from clipforge.domain import ChatMessage
@@ -30,14 +31,15 @@ FILLER = frozenset({
     "um", "uh", "erm", "er", "ah", "hmm", "mm", "like", "so", "well", "okay", "ok",
     "right", "anyway", "basically", "actually", "and", "but", "then",
 })
-_CLAUSE = re.compile(r"(?<=[.!?…,;:])\s+")
+_CLAUSE = re.compile(r"(?<=[.!?…,;:])\s+|(?<=[。！？、])")
 
 
 def title(spoken: list[Sentence], start: float, end: float, peak: float,
-          chat: list[ChatMessage] | None = None) -> str:
-    """The clip's title: its punchiest phrase, else chat's dominant reaction."""
+          chat: list[ChatMessage] | None = None, hype: frozenset[str] = HYPE_WORDS) -> str:
+    """The clip's title, in the clip's language: its punchiest phrase (HYPE: the
+    language's hype words), else chat's dominant reaction."""
     inside = [s for s in spoken if s.end > start and s.start < end]
-    phrases = [(punch(p, s, peak), p) for s in inside for p in _phrases(s.text)]
+    phrases = [(punch(p, s, peak, hype), p) for s in inside for p in _phrases(s.text)]
     best = max(phrases, key=lambda sp: sp[0], default=None)
     if best is not None and best[0] >= STRONG:
         return best[1]
@@ -47,13 +49,15 @@ def title(spoken: list[Sentence], start: float, end: float, peak: float,
     return best[1] if best is not None else FALLBACK
 
 
-def punch(phrase: str, sentence: Sentence, peak: float) -> float:
+def punch(phrase: str, sentence: Sentence, peak: float,
+          hype: frozenset[str] = HYPE_WORDS) -> float:
     """How much a phrase sounds like the moment: exclaimed, asked, hype words, short,
     said near the peak."""
     tokens = plain_words(phrase)
-    score = 1.5 * phrase.count("!") + 0.8 * ("?" in phrase)
-    score += 0.8 * len(HYPE_WORDS & set(tokens))
-    score += 0.5 * (len(tokens) <= 8)
+    score = 1.5 * (phrase.count("!") + phrase.count("！"))
+    score += 0.8 * ("?" in phrase or "？" in phrase)
+    score += 0.8 * min(3, scripts.count_terms(phrase, hype | HYPE_WORDS))
+    score += 0.5 * (len(tokens) <= 8 or scripts.width(phrase) <= 2 * MAX_CHARS // 3)
     distance = max(0.0, sentence.start - peak, peak - sentence.end)
     return score - 0.1 * distance
 
@@ -100,16 +104,16 @@ def _clean(text: str) -> str:
         words.pop(0)
     while words and _bare(words[-1]) in FILLER and len(words) > MIN_WORDS:
         words.pop()
-    if len(words) < MIN_WORDS:
+    if len(plain_words(" ".join(words))) < MIN_WORDS:  # CJK: characters count
         return ""
-    phrase = " ".join(words).rstrip(",;:-")
+    phrase = " ".join(words).rstrip(",;:-、")
     return phrase[0].upper() + phrase[1:]
 
 
 def _cut(text: str) -> str:
     """A long clause cut at a word, within MAX_CHARS (its first words)."""
-    cut = text[:MAX_CHARS + 1].rsplit(" ", 1)[0]
-    return cut.rstrip(",;:-")
+    cut = text[:MAX_CHARS + 1].rsplit(" ", 1)[0] if " " in text else text[:MAX_CHARS]
+    return cut.rstrip(",;:-、")
 
 
 def _bare(word: str) -> str:

@@ -54,6 +54,9 @@ class StreamOptions(BaseModel):
     captions: bool = True
     caption_style: CaptionStyle | None = None
     aspect: Aspect | None = None
+    language: Annotated[str, Field(max_length=8, description=(
+        "Spoken language: auto (detected) or a code such as en, es, pt, de, fr, ru, ja; "
+        "unset: the streamer's, else the server's"))] | None = None
     streamer: Name = "default"
     full_transcript: bool = False
     chat: PathText | None = Field(default=None, description="Chat replay file on the server")
@@ -78,6 +81,9 @@ class Stream(BaseModel):
     name: str
     source: str
     duration: float
+    language: str | None = Field(default=None, description=(
+        "The spoken language's code (en, es, ja, ...): as asked for, or detected with "
+        "`auto`; null until the stream is ingested"))
     status: str
     error: str | None
     streamer_id: int | None

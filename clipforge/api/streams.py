@@ -33,7 +33,7 @@ def _options(found: ServicesDep, body: schemas.StreamOptions, key: str) -> Optio
         chat=Path(body.chat) if body.chat else None, top=body.top or s.top,
         layout=body.layout or "",  # empty: the streamer's default, else the setting
         caption_style=body.caption_style or "",
-        aspect=body.aspect or "",
+        aspect=body.aspect or "", language=body.language or "",
         min_len=body.min_len if body.min_len is not None else s.min_len,
         max_len=body.max_len if body.max_len is not None else s.max_len,
         captions=body.captions, streamer=body.streamer or "default",

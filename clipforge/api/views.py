@@ -58,7 +58,8 @@ def page(items: list[Item], total: int, limit: int, offset: int) -> schemas.Page
 
 def stream_view(row: StreamRow) -> schemas.Stream:
     return schemas.Stream(id=row.id, name=row.name, source=hide_paths(row.source),
-                          duration=row.duration, status=row.status, error=_maybe(row.error),
+                          duration=row.duration, language=row.language,
+                          status=row.status, error=_maybe(row.error),
                           streamer_id=row.streamer_id,
                           created_at=row.created_at, updated_at=row.updated_at)
 

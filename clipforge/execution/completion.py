@@ -24,7 +24,7 @@ from clipforge.storage.repository import Repository
 
 
 def load_run(s: Session, settings: Settings, stream: StreamRow, progress: Progress,
-             transcriber: Callable[[], object] | None) -> Run:
+             transcriber: Callable[[str], object] | None) -> Run:
     """Everything a job of this stream needs, from its row."""
     streamer = s.get(StreamerRow, stream.streamer_id) if stream.streamer_id else None
     work = store.work_root(settings.storage_url) / stream.key
@@ -32,7 +32,7 @@ def load_run(s: Session, settings: Settings, stream: StreamRow, progress: Progre
     return Run(
         stream_id=stream.id, stream_key=stream.key, info=MediaInfo(**stream.info),
         options=Options.from_json(stream.options), settings=settings, work=work,
-        source=stream.source,
+        source=stream.source, language=stream.language or "",
         streamer_lag=streamer.chat_lag if streamer else None,
         ranker=Reranker.from_json(streamer.ranker) if streamer and streamer.ranker else None,
         progress=progress, transcriber=transcriber,

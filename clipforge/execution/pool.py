@@ -62,8 +62,9 @@ class LocalPool:
         # serves many streams for a long time: their errors are on the jobs, not here).
         self.failures: dict[int, BaseException] = {}
         self._only: int | None = None
-        self.model = ModelCache(lambda: transcribe.load_model(
-            settings.whisper_model, settings.whisper_compute_type, 1, max(1, settings.workers)))
+        self.model = ModelCache(lambda name: transcribe.load_model(
+            name, settings.whisper_compute_type, 1, max(1, settings.workers),
+            settings.models_dir))
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 

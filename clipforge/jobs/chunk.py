@@ -14,12 +14,13 @@ from clipforge.analysis import chunk as chunking
 from clipforge.domain import Chunk
 from clipforge.jobs.analyze import AnalyzeInput, recognition_settings
 from clipforge.jobs.base import Finished, Result, spec, unkeyed
-from clipforge.jobs.chat import chat_signal
+from clipforge.jobs.chat import chat_signal, known_chat_lag
 from clipforge.jobs.context import Run
 from clipforge.jobs.transcribe import TranscribeInput
 from clipforge.media import ffmpeg
 from clipforge.storage import artifacts, store
 from clipforge.storage.ledger import JobSpec
+from clipforge.storage.models import JobRow
 from clipforge.storage.repository import save_chunks
 
 
@@ -76,16 +77,30 @@ def load_chunking(path: Path) -> tuple[list[Chunk], list[tuple[float, float]], i
             raw["lag"])
 
 
+def chunk_spec(run: Run, ingested: JobRow) -> JobSpec:
+    """The chunk job that follows the stream's ingest job (INGESTED)."""
+    out, opts = ingested.output or {}, run.options
+    lag = known_chat_lag(run.seconds, out.get("chat_messages"), run.streamer_lag)
+    assert ingested.result is not None
+    return spec("chunk", "stream", ChunkInput(
+        after=ingested.key, seconds=run.settings.chunk_seconds,
+        full=opts.full_transcript, top=opts.top, max=opts.max_len, weights=run.weights,
+        chat=out.get("chat_digest"), lag=lag, emotes=list(run.settings.emotes),
+        signals=ingested.result))
+
+
 def follow(done: Finished, _inp: ChunkInput) -> list[JobSpec]:
-    """Fan out: transcribe and analyze each chunk."""
+    """Fan out: transcribe (in the stream's language, with the model for it) and analyze
+    each chunk."""
     chunks = [Chunk(**c) for c in done.output["chunks"]]
     save_chunks(done.s, done.stream.id, chunks)
     s = done.run.settings
+    language = done.stream.language or s.language
     specs = []
     for piece in chunks:
         span = f"{piece.start:010.3f}-{piece.end:010.3f}"
         specs.append(spec("transcribe", span, TranscribeInput(
-            model=s.whisper_model, language=s.language, chunk=piece)))
+            model=s.speech_model(language), language=language, chunk=piece)))
         specs.append(spec("analyze", span, AnalyzeInput(
             width=s.analysis_width, faces=recognition_settings(s), chunk=piece)))
     return specs

@@ -29,9 +29,11 @@ class Run:
     work: Path  # the stream's artifacts
     source: str = ""  # the stream's file (absolute path) or URL
     streamer_lag: float | None = None
+    language: str = ""  # the stream's spoken language, once known
     ranker: Reranker | None = None  # the streamer's learned preferences, if any
     progress: Progress = NullProgress()
-    transcriber: Callable[[], object] | None = None  # the shared speech model, loaded once
+    # The shared speech models by name, each loaded once.
+    transcriber: Callable[[str], object] | None = None
     # The state database, for a step that records progress as it goes (publish: what a
     # crash must not lose is committed before the next request to the platform).
     repo: Repository | None = None
@@ -68,15 +70,15 @@ class JobRef:
 
 
 class ModelCache:
-    """Load the speech model once per process, on first use, whatever thread asks."""
+    """Load each speech model once per process, on first use, whatever thread asks."""
 
-    def __init__(self, load: Callable[[], object]) -> None:
+    def __init__(self, load: Callable[[str], object]) -> None:
         self._load = load
-        self._model: object | None = None
+        self._models: dict[str, object] = {}
         self._lock = threading.Lock()
 
-    def __call__(self) -> object:
+    def __call__(self, name: str) -> object:
         with self._lock:
-            if self._model is None:
-                self._model = self._load()
-            return self._model
+            if name not in self._models:
+                self._models[name] = self._load(name)
+            return self._models[name]

@@ -12,13 +12,14 @@ import numpy as np
 
 from clipforge import domain, errors
 from clipforge.analysis import chunk as chunking
-from clipforge.analysis import signals
+from clipforge.analysis import languages, signals
 from clipforge.config import Settings
 from clipforge.domain import MediaInfo
 from clipforge.jobs.base import Finished, Result, spec
-from clipforge.jobs.chat import chat_messages, known_chat_lag
-from clipforge.jobs.chunk import ChunkInput, audio_path
+from clipforge.jobs.chat import chat_messages
+from clipforge.jobs.chunk import audio_path, chunk_spec
 from clipforge.jobs.context import Run
+from clipforge.jobs.language import language_spec
 from clipforge.media import ffmpeg
 from clipforge.sources import ingest as sources
 from clipforge.sources import twitch_chat
@@ -118,7 +119,8 @@ def reads(run: Run, _inp: IngestInput) -> list[str]:
 
 def follow(done: Finished, _inp: IngestInput) -> list[JobSpec]:
     """A URL stream's media is, from ingest on, the file ingest downloaded (and its chat
-    replay the one that came with it, unless the user gave one). Then: chunk."""
+    replay the one that came with it, unless the user gave one). Then: detect the
+    language (`auto`), or chunk in the language asked for."""
     stream, run, out = done.stream, done.run, done.output
     if out.get("media"):
         info = MediaInfo(**out["media"])
@@ -128,11 +130,8 @@ def follow(done: Finished, _inp: IngestInput) -> list[JobSpec]:
         stream.options = run.options.to_json()
     if out.get("chat_error"):
         ledger.emit(done.s, domain.STREAM_NOTICE, stream.id, message=out["chat_error"])
-    opts = run.options
-    lag = known_chat_lag(run.seconds, out.get("chat_messages"), run.streamer_lag)
-    assert done.job.result is not None
-    return [spec("chunk", "stream", ChunkInput(
-        after=done.job.key, seconds=run.settings.chunk_seconds,
-        full=opts.full_transcript, top=opts.top, max=opts.max_len, weights=run.weights,
-        chat=out.get("chat_digest"), lag=lag, emotes=list(run.settings.emotes),
-        signals=done.job.result))]
+    requested = run.options.language or run.settings.language
+    if requested == languages.AUTO:
+        return [language_spec(done)]
+    stream.language = requested
+    return [chunk_spec(run, done.job)]

@@ -21,6 +21,7 @@ from clipforge.jobs import (
     chunk,
     enrol,
     ingest,
+    language,
     plan,
     publish,
     render,
@@ -96,6 +97,8 @@ class Stage:
 STAGES: dict[str, Stage] = {stage.name: stage for stage in (
     Stage("ingest", ingest.IngestInput, ingest.run, ingest.follow, INGEST,
           domain.STREAM_INGESTED, reads=ingest.reads),
+    Stage("language", language.LanguageInput, language.run, language.follow, ASR,
+          reads=language.reads),
     Stage("chunk", chunk.ChunkInput, chunk.run, chunk.follow, INGEST,
           domain.STREAM_CHUNKED, reads=chunk.reads),
     Stage("transcribe", transcribe.TranscribeInput, transcribe.run, score.after_chunk, ASR,

@@ -97,7 +97,7 @@ def run(run: Run, inp: RenderInput) -> Result:
     out_w, out_h = layout.out_size(inp.aspect)
     crop_w, crop_h = crop_size(info, inp.aspect)
     style = caption_style_for(inp, regions, scale, (info.width, info.height), crop_h)
-    captions.write(ass, captions.build(words, start, end, style))
+    captions.write(ass, captions.build(words, start, end, style, run.language))
     write_subtitles(ass, subtitles.cues(words, start, end, style))
     path = top_path = None
     if inp.layout == "crop":

@@ -55,7 +55,7 @@ def run(run: Run, inp: ReportInput) -> Result:
     segments = artifacts.load_transcripts(inp.transcripts)
     report: dict[str, Any] = {
         "stream": {"source": run.source if ingest.is_url(run.source) else run.info.path,
-                   "duration": round(run.info.duration, 3)},
+                   "duration": round(run.info.duration, 3), "language": run.language},
         "clips": [asdict(c) for c in clips],
         "transcript": [asdict(s) for s in segments],
         "timings": inp.timings,

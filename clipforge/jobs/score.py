@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy import select
 
 from clipforge import domain
-from clipforge.analysis import cascade, score
+from clipforge.analysis import cascade, languages, score
 from clipforge.domain import Candidate, clip_id
 from clipforge.jobs import flow
-from clipforge.jobs.base import Finished, Result, spec, unkeyed
+from clipforge.jobs.base import Finished, Result, keyed_if_set, spec, unkeyed
 from clipforge.jobs.chat import chat_signal
 from clipforge.jobs.chunk import load_chunking, load_signals
 from clipforge.jobs.context import Run
@@ -33,18 +33,24 @@ class ScoreInput:
     chat: str | None  # the chat file's digest
     weights: dict[str, float]
     ranker: dict[str, Any] | None  # the streamer's learned preferences
-    lexicon: list[str]
+    lexicon: list[str]  # the stream language's hype and laughter words
     emotes: list[str]
     inputs: list[str]  # the keys of the chunk, transcribe and analyze jobs
     chunking: str = unkeyed()
     signals: str = unkeyed()
     transcripts: list[str] = unkeyed()
     analyses: list[str] = unkeyed()
+    setup: list[str] | None = keyed_if_set()  # the language's setup cues ("watch this")
 
 
-def lexicon(run: Run) -> frozenset[str]:
-    words = run.settings.hype_words.get(run.settings.language)
-    return frozenset(w.lower() for w in words) if words else score.HYPE_LEXICON
+def lexicon(run: Run, language: str) -> frozenset[str]:
+    """The hype and laughter words of LANGUAGE (the `hype_words` setting's, if it has
+    some for it)."""
+    words = run.settings.hype_words.get(language)
+    if words:
+        return frozenset(w.lower() for w in words)
+    found = languages.words_for(language)
+    return found.hype | found.laughter
 
 
 def after_chunk(done: Finished, _inp: object) -> list[JobSpec]:
@@ -54,13 +60,14 @@ def after_chunk(done: Finished, _inp: object) -> list[JobSpec]:
     s, stream, run = done.s, done.stream, done.run
     chunked, ingested = flow.one(s, stream, "chunk"), flow.one(s, stream, "ingest")
     heard, seen = flow.results(s, stream, "transcribe"), flow.results(s, stream, "analyze")
-    opts = run.options
+    opts, language = run.options, stream.language or run.settings.language
     assert chunked.result is not None and ingested.result is not None
     return [spec("score", "stream", ScoreInput(
         top=opts.top, min=opts.min_len, max=opts.max_len,
         chat=(ingested.output or {}).get("chat_digest"), weights=run.weights,
         ranker=run.ranker.to_json() if run.ranker else None,
-        lexicon=sorted(lexicon(run)), emotes=list(run.settings.emotes),
+        lexicon=sorted(lexicon(run, language)),
+        setup=sorted(languages.words_for(language).setup), emotes=list(run.settings.emotes),
         inputs=[j.key for j in (chunked, *heard, *seen)],
         chunking=chunked.result, signals=ingested.result,
         transcripts=[str(j.result) for j in heard], analyses=[str(j.result) for j in seen]))]
@@ -75,6 +82,7 @@ def run(run: Run, inp: ScoreInput) -> Result:
         cuts=[c for a in analyses for c in a.cuts],
         faces=[f for a in analyses for f in a.faces], chat=chat_signal(run),
         chat_lag=lag, lexicon=frozenset(inp.lexicon),
+        setup=frozenset(inp.setup or languages.WORDS["en"].setup),
     )
     # Peaks only where the transcript and vision ran, clear of the windows' edges.
     allowed = cascade.mask(spans, run.seconds, inset=inp.min / 2)

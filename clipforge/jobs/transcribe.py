@@ -23,7 +23,8 @@ def run(run: Run, inp: TranscribeInput) -> Result:
     assert run.transcriber is not None, "the pool gives every run its speech model"
     done = piece.start
     segments: list[Segment] = []
-    for seg in transcribe.transcribe(piece, run.transcriber(), inp.language):
+    for seg in transcribe.transcribe(piece, run.transcriber(inp.model),
+                                     inp.language):
         segments.append(seg)
         run.progress.advance("transcribe", max(0.0, seg.end - done))
         done = max(done, seg.end)

@@ -96,7 +96,7 @@ def report(s: Session, stream: StreamRow, listed: dict[str, dict[str, Any]]
     if "://" not in source:  # a path on the server is nobody else's business
         source = Path(source).name
     return {**stored, "stream": {"source": source, "name": stream.name,
-                                 "duration": stream.duration},
+                                 "duration": stream.duration, "language": stream.language},
             "clips": list(listed.values())}
 
 

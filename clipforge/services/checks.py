@@ -11,6 +11,7 @@ from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 
 from clipforge import errors
+from clipforge.analysis import languages, transcribe
 from clipforge.analysis.captions import PRESETS, SIZES
 from clipforge.analysis.layout import ASPECTS, LAYOUTS
 from clipforge.domain import ChatMessage, Options
@@ -19,7 +20,7 @@ from clipforge.publish.templates import CAPTION_MAX, PRIVACY, TIKTOK_MODES, TIKT
 from clipforge.sources import chat as chat_files
 
 __all__ = ["ASPECTS", "LAYOUTS", "PRESETS", "check_aspect", "check_caption_style",
-           "check_clip_bounds", "check_layout", "check_options", "check_out_dir",
+           "check_clip_bounds", "check_language", "check_layout", "check_options", "check_out_dir",
            "check_streamer_settings", "parse_fractions"]
 
 
@@ -36,6 +37,17 @@ def check_aspect(value: str | None, name: str = "aspect") -> None:
     """An aspect ratio (empty or None: the default applies)."""
     if value and value not in ASPECTS:
         raise errors.BadOption(f"{name} {value}: use one of {', '.join(ASPECTS)}")
+
+
+def check_language(value: str | None, name: str = "language") -> str:
+    """A spoken language: `auto` or a whisper language code (empty or None: the default
+    applies). Returns it as kept (lower case)."""
+    code = languages.normalise(value or "")
+    if code and code != languages.AUTO and code not in transcribe.LANGUAGES:
+        raise errors.BadOption(
+            f"{name} {value}: use auto or a language code such as "
+            f"{', '.join(languages.NAMES)} (any of whisper's {len(transcribe.LANGUAGES)})")
+    return code
 
 
 def check_caption_style(value: str | None, name: str = "caption style") -> None:
@@ -84,6 +96,10 @@ def _colour(name: str, value: object) -> object:
     return value.lower()
 
 
+def _language(name: str, value: object) -> object:
+    return check_language(str(value), name)
+
+
 def _facecam(name: str, value: object) -> object:
     if value:
         parse_fractions(str(value), name)
@@ -117,7 +133,7 @@ def _platforms(name: str, value: object) -> object:
 STREAMER_SETTINGS: dict[str, Callable[[str, object], object]] = {
     "layout": _choice(LAYOUTS), "caption_style": _choice(PRESETS), "caption_size": _size,
     "caption_colour": _colour, "facecam": _facecam, "gameplay": _facecam,
-    "aspect": _choice(ASPECTS), "auto_publish": _platforms,
+    "aspect": _choice(ASPECTS), "auto_publish": _platforms, "language": _language,
     "privacy": _choice(PRIVACY), "hashtags": _text_of(500), "title_template": _text_of(500),
     "description_template": _text_of(5000), "post_template": _text_of(1000),
     "tiktok_template": _text_of(CAPTION_MAX), "tiktok_mode": _choice(TIKTOK_MODES),
@@ -153,6 +169,7 @@ def check_options(options: Options) -> list[ChatMessage] | None:
     check_layout(options.layout, "layout (--layout)")
     check_caption_style(options.caption_style, "caption style (--caption-style)")
     check_aspect(options.aspect, "aspect (--aspect)")
+    check_language(options.language, "language (--language)")
     if not 1.0 <= options.min_len <= options.max_len <= MAX_CLIP_SECONDS:
         raise errors.BadOption(
             f"min-len {options.min_len} / max-len {options.max_len} (--min-len, --max-len): "

@@ -326,6 +326,8 @@ def with_streamer_defaults(options: Options, prefs: dict[str, Any],
         gameplay=options.gameplay or (parse_fractions(gameplay, "gameplay") if gameplay
                                       else None),
         aspect=options.aspect or prefs.get("aspect") or "9:16",
+        language=checks.check_language(options.language) or str(prefs.get("language") or "")
+        or checks.check_language(settings.language, "CLIPFORGE_LANGUAGE"),
     )
 
 

@@ -137,6 +137,9 @@ class StreamRow(Base):
     options: Mapped[dict] = mapped_column(JSON, default=dict)  # how it is processed
     run: Mapped[int] = mapped_column(Integer, default=0)  # bumped by every (re)submit
     chat_lag: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # The spoken language's whisper code: as asked for, or detected (`auto`); None
+    # until ingest is done.
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow,
