@@ -61,7 +61,7 @@ def test_connect_auto_publish_and_disconnect_tiktok_and_instagram(
     card.locator("input[name=auto_instagram]").check()
     card.locator("select[name=tiktok_mode]").select_option("draft")
     card.get_by_role("button", name="Save", exact=True).click()
-    page.wait_for_selector("#flash.ok")
+    page.wait_for_selector("#flash.ok:has-text('Saved alice.')")
     settings = db(server, "SELECT settings FROM streamers WHERE name = 'alice'")[0]["settings"]
     assert '"auto_publish": "tiktok,instagram"' in settings
     assert '"tiktok_mode": "draft"' in settings

@@ -83,7 +83,7 @@ def test_connect_auto_publish_on_approve_and_a_revoked_account(
     card.locator("input[name=auto_x]").check()
     card.locator("input[name=hashtags]").fill("speedrun")
     card.get_by_role("button", name="Save", exact=True).click()
-    page.wait_for_selector("#flash.ok")
+    page.wait_for_selector("#flash.ok:has-text('Saved ')")  # not the "Connected" one
     shoot(page, "streamers-accounts")
 
     # Approving publishes (auto-publish); the clip page shows where it went.

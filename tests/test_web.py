@@ -69,10 +69,12 @@ class Watch:
 
     def _failed(self, request: Any) -> None:
         # Chromium aborts a video's range request once it has buffered what it needs
-        # (that is how media loads), and whatever a page still fetches when the next page
-        # opens (a user who moves on): neither is a failure.
+        # (that is how media loads), an image whose src the page replaced before it
+        # loaded (the next clip's frame), and whatever a page still fetches when the next
+        # page opens (a user who moves on): none is a failure. A broken image still shows
+        # as its error status.
         if request.failure == "net::ERR_ABORTED" and (
-                request.resource_type == "media"
+                request.resource_type in ("media", "image")
                 or self.opened_at.get(request, self.pages_opened) < self.pages_opened):
             return
         self.problems.append(f"failed: {request.url} ({request.failure})")
