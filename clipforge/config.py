@@ -41,6 +41,15 @@ class Settings(BaseSettings):
     # Twitch VOD chat: the GraphQL endpoint Twitch's web player reads it from.
     twitch_gql_url: str = "https://gql.twitch.tv/gql"
     twitch_client_id: str = "kimne78kx3ncx6brgo4mv6wki5h1ko"
+    # Twitch live chat: IRC over WebSocket, read anonymously (tests point it elsewhere).
+    twitch_irc_url: str = "wss://irc-ws.chat.twitch.tv:443"
+    # Following a live HLS playlist: the newest `live_ring_seconds` of segments are kept
+    # on disk (plus pinned clip windows); a playlist with no new segment for
+    # `live_stall_seconds` ends the follow with an error; renditions up to
+    # `live_max_height` lines are picked from a master playlist.
+    live_ring_seconds: float = 120.0
+    live_stall_seconds: float = 300.0
+    live_max_height: int = 720
     # URL sources: analyze a rendition of at most `analysis_height` lines and fetch only
     # the clips' time ranges in full quality; `download_full` fetches everything in full
     # quality instead. Downloads larger or longer than the limits are refused.

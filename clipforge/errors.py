@@ -149,6 +149,13 @@ class LiveStillRunning(InputError):
     http_status = 409
 
 
+class LiveStalled(InputError):
+    """A live playlist gained no segment for longer than `live_stall_seconds`."""
+
+    code = "live_stalled"
+    http_status = 504
+
+
 class NoNetwork(InputError):
     # 422 like other bad input: to the API's client, an unreachable URL is a bad URL.
     code = "no_network"

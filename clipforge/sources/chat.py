@@ -153,12 +153,12 @@ def _chat_downloader(items: Any, path: Path) -> Iterator[ChatMessage]:
             yield ChatMessage(
                 t=float(item["time_in_seconds"]), user=str(item["author"]["name"]),
                 text=str(item["message"]),
-                emotes=_placed_emotes(item.get("emotes") or []))
+                emotes=placed_emotes(item.get("emotes") or []))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise _bad(path, f"message {index + 1}", exc) from exc
 
 
-def _placed_emotes(emotes: list[dict[str, Any]]) -> list[str]:
+def placed_emotes(emotes: list[dict[str, Any]]) -> list[str]:
     """chat-downloader lists an emote once with every place ("0-2", "4-6") it is used."""
     placed = [(int(str(where).split("-")[0]), str(e["name"]))
               for e in emotes for where in e.get("locations") or ["0"]]
