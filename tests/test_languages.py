@@ -5,6 +5,7 @@ in that language and script. One model load for the module."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import time
@@ -17,6 +18,7 @@ from clipforge.analysis import bounds, captions, scripts, speech_models, titles,
 from clipforge.config import Settings
 from clipforge.domain import Chunk, Segment
 from clipforge.media import ffmpeg
+from tests.conftest import CliRunner
 
 
 @dataclass(frozen=True)
@@ -145,3 +147,40 @@ def assert_in_language(segments: list[Segment], speech: Speech, length: float) -
             assert width <= captions.LINE_CHARS + 12 or len(line) == 1, line
     title = titles.title(spoken, 0.0, length, length / 2)
     assert title != titles.FALLBACK and scripts.script(title) == speech.script, title
+
+
+def test_a_spanish_recording_through_the_cli(tmp_path: Path, run_cli: CliRunner) -> None:
+    """`--language auto` end to end: detected once, written into report.json, and the
+    transcript, the clip's title and its burned-in captions are Spanish."""
+    said = [(150, 1, "Hola a todos, bienvenidos al directo de hoy. Muchas gracias por estar "
+                     "aquí otra vez. Hoy vamos a jugar una partida nueva."),
+            (170, 4, "Mirad esto, no me lo puedo creer. Es increíble, qué locura."),  # loud
+            (150, 1, "Bueno, seguimos con la partida. Vamos a ver qué pasa ahora.")]
+    parts = []
+    for i, (rate, _gain, text) in enumerate(said):
+        part = tmp_path / f"part{i}.wav"
+        subprocess.run(["espeak-ng", "-v", "es", "-s", str(rate), "-w", str(part), text],
+                       check=True, timeout=60)
+        parts += ["-i", str(part)]
+    video = tmp_path / "directo.mp4"
+    mix = "".join(f"[{i}]aresample=16000,volume={gain}[a{i}];"
+                  for i, (_, gain, _) in enumerate(said))
+    subprocess.run(["ffmpeg", "-v", "error", "-y", *parts, "-f", "lavfi", "-i",
+                    "color=c=0x335577:s=640x360:r=15:d=40", "-filter_complex",
+                    mix + "[a0][a1][a2]concat=n=3:v=0:a=1[a]", "-map", "3:v", "-map", "[a]",
+                    "-shortest", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac",
+                    str(video)], check=True, timeout=120)
+    out = tmp_path / "out"
+    proc = run_cli("process", str(video), "--language", "auto", "--min-len", "6",
+                   "--max-len", "12", "--top", "1", "--out", str(out), "-q")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["stream"]["language"] == "es"
+    text = " ".join(s["text"] for s in report["transcript"])
+    assert error_rate("es", " ".join(t for *_, t in said), text) <= MAX_ERROR, text
+    (clip,) = report["clips"]
+    assert scripts.script(clip["title"]) == "latin" and clip["title"] != titles.FALLBACK
+    burned = (out / clip["file"]).with_suffix(".srt").read_text()
+    shown = re.findall(r"[^\W\d_]+", burned.lower())
+    # The burned-in captions are words of the Spanish transcript.
+    assert shown and set(shown) <= set(re.findall(r"[^\W\d_]+", text.lower())), burned
