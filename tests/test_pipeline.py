@@ -27,7 +27,8 @@ def probe(path: Path) -> dict[str, Any]:
 def test_report_has_exactly_the_documented_shape(processed: Any, stream_3min: Any) -> None:
     _, report, _ = processed
     assert set(report) == {"stream", "clips", "transcript", "timings"}
-    assert set(report["stream"]) == {"source", "duration"}
+    assert set(report["stream"]) == {"source", "duration", "language"}
+    assert report["stream"]["language"] == "en"  # the default: English, not detected
     assert abs(report["stream"]["duration"] - stream_3min.duration) < 0.5
     assert 1 <= len(report["clips"]) <= 5
     for clip in report["clips"]:
