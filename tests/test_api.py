@@ -117,6 +117,7 @@ def test_review_flow_over_http_and_websocket(server: Server, stream_small: synth
         detail = api.get(f"/api/streams/{sid}").json()
         assert detail["status"] == "done" and detail["clips"] == TOP
         assert detail["language"] == "en"  # the server's default
+        assert "language" not in {s["stage"] for s in detail["stages"]}  # only auto detects
         assert {s["stage"]: s["status"] for s in detail["stages"]}["render"] == "done"
         clips = api.get(f"/api/streams/{sid}/clips").json()["items"]
         assert [c["rank"] for c in clips] == [1, 2]

@@ -24,7 +24,8 @@ from clipforge.storage.models import (
     StreamRow,
 )
 
-STAGES = ("ingest", "chunk", "transcribe", "analyze", "score", "render", "report")
+STAGES = ("ingest", "language", "chunk", "transcribe", "analyze", "score", "render", "report")
+ONLY_WHEN_RUN = ("language",)  # a stage most streams skip (only `auto` detects a language)
 Item = TypeVar("Item")
 
 
@@ -79,7 +80,8 @@ def stream_detail(s: Session, row: StreamRow) -> schemas.StreamDetail:
         EventRow.created_at >= row.submitted_at).order_by(EventRow.id))
     return schemas.StreamDetail(
         **stream_view(row).model_dump(), options=_hidden(row.options), chat_lag=row.chat_lag,
-        stages=[_stage(stage, counts.get(stage, {})) for stage in STAGES], clips=clips,
+        stages=[_stage(stage, counts.get(stage, {})) for stage in STAGES
+                if stage in counts or stage not in ONLY_WHEN_RUN], clips=clips,
         notices=[hide_paths(str(p.get("message", ""))) for p in notices])
 
 

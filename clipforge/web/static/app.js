@@ -99,6 +99,23 @@ const EVENT_STAGE = {
   "stream.ingested": "ingest", "stream.chunked": "chunk", "highlights.scored": "score",
 };
 
+// "1:30.0 · 3 clips · es": length, clips so far and the spoken language.
+function streamMeta(stream) {
+  const clips = stream.clips ?? 0;
+  const language = stream.language ? ` · ${stream.language}` : "";
+  return `${clock(stream.duration)} · ${clips} clip${clips === 1 ? "" : "s"}${language}`;
+}
+
+function stageCell(streamId, stage) {
+  const id = `p-${streamId}-${stage}`;
+  const cell = document.createElement("div");
+  cell.className = "stage";
+  cell.innerHTML = `<label for="${id}"></label><progress id="${id}" max="1" value="0"></progress>`;
+  $("label", cell).textContent = stage;
+  cell.dataset.stage = stage;
+  return cell;
+}
+
 async function dashboard() {
   const list = $("#streams"), rows = new Map();
 
@@ -108,15 +125,7 @@ async function dashboard() {
       li = $("#stream-row").content.firstElementChild.cloneNode(true);
       li.dataset.streamId = stream.id;
       const stages = $(".stages", li);
-      for (const stage of STAGES) {
-        const id = `p-${stream.id}-${stage}`;
-        const cell = document.createElement("div");
-        cell.className = "stage";
-        cell.innerHTML = `<label for="${id}"></label><progress id="${id}" max="1" value="0"></progress>`;
-        $("label", cell).textContent = stage;
-        cell.dataset.stage = stage;
-        stages.append(cell);
-      }
+      for (const stage of STAGES) stages.append(stageCell(stream.id, stage));
       rows.set(stream.id, li);
       list.prepend(li);
     }
@@ -124,7 +133,12 @@ async function dashboard() {
     link.textContent = stream.name || `Stream ${stream.id}`;
     link.href = `/streams/${stream.id}`;
     setStatus($(".status", li), stream.status);
-    $(".meta", li).textContent = `${clock(stream.duration)} · ${stream.clips ?? 0} clips`;
+    $(".meta", li).textContent = streamMeta(stream);
+    // Only a stream asked to detect its language has that stage: its bar follows ingest.
+    if ((stream.stages || []).some((s) => s.stage === "language")
+        && !document.getElementById(`p-${stream.id}-language`)) {
+      $(`.stage[data-stage=ingest]`, li).after(stageCell(stream.id, "language"));
+    }
     const error = $(".error", li);
     error.hidden = !stream.error;
     error.textContent = stream.error || "";
@@ -212,7 +226,7 @@ async function streamPage() {
     const [stream, timeline] = await Promise.all([
       api("GET", `/api/streams/${id}`), api("GET", `/api/streams/${id}/timeline`)]);
     setStatus($("#stream-status"), stream.status);
-    $("#stream-meta").textContent = `${clock(stream.duration)} · ${stream.clips} clips`;
+    $("#stream-meta").textContent = streamMeta(stream);
     $("#stream-notices").replaceChildren(...stream.notices.map((text) => {
       const li = document.createElement("li"); li.textContent = text; return li; }));
     drawTimeline(timeline);
