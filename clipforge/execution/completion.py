@@ -32,7 +32,7 @@ def load_run(s: Session, settings: Settings, stream: StreamRow, progress: Progre
     return Run(
         stream_id=stream.id, stream_key=stream.key, info=MediaInfo(**stream.info),
         options=Options.from_json(stream.options), settings=settings, work=work,
-        source=stream.source, language=stream.language or "",
+        source=stream.source, language=stream.language or settings.language,
         streamer_lag=streamer.chat_lag if streamer else None,
         ranker=Reranker.from_json(streamer.ranker) if streamer and streamer.ranker else None,
         progress=progress, transcriber=transcriber,

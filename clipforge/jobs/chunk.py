@@ -95,7 +95,7 @@ def follow(done: Finished, _inp: ChunkInput) -> list[JobSpec]:
     chunks = [Chunk(**c) for c in done.output["chunks"]]
     save_chunks(done.s, done.stream.id, chunks)
     s = done.run.settings
-    language = done.stream.language or s.language
+    language = done.run.language
     specs = []
     for piece in chunks:
         span = f"{piece.start:010.3f}-{piece.end:010.3f}"

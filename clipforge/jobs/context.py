@@ -29,7 +29,7 @@ class Run:
     work: Path  # the stream's artifacts
     source: str = ""  # the stream's file (absolute path) or URL
     streamer_lag: float | None = None
-    language: str = ""  # the stream's spoken language, once known
+    language: str = ""  # the stream's spoken language (the default until detected)
     ranker: Reranker | None = None  # the streamer's learned preferences, if any
     progress: Progress = NullProgress()
     # The shared speech models by name, each loaded once.

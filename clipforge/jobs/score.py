@@ -60,7 +60,7 @@ def after_chunk(done: Finished, _inp: object) -> list[JobSpec]:
     s, stream, run = done.s, done.stream, done.run
     chunked, ingested = flow.one(s, stream, "chunk"), flow.one(s, stream, "ingest")
     heard, seen = flow.results(s, stream, "transcribe"), flow.results(s, stream, "analyze")
-    opts, language = run.options, stream.language or run.settings.language
+    opts, language = run.options, run.language
     assert chunked.result is not None and ingested.result is not None
     return [spec("score", "stream", ScoreInput(
         top=opts.top, min=opts.min_len, max=opts.max_len,
