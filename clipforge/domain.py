@@ -197,6 +197,7 @@ class Options:
     # Spoken language: a whisper code (en, es, ja, ...) or "auto"; empty: the streamer's
     # default, else the `language` setting.
     language: str = ""
+    live: bool = False  # followed while it is streamed (services/live.py)
 
     def to_json(self) -> dict[str, Any]:
         raw = asdict(self)

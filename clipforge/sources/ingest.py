@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from yt_dlp import YoutubeDL
 from yt_dlp.networking.exceptions import NoSupportingHandlers
@@ -103,6 +104,23 @@ def resolve(url: str, limits: Limits) -> RemoteMedia:
         height=int(info.get("height") or 0),
         live_chat="live_chat" in (info.get("subtitles") or {}),
     )
+
+
+def live_playlist(url: str, limits: Limits) -> str:
+    """The HLS playlist a live stream is followed by: the URL itself when it names one
+    (`.m3u8`), else the one yt-dlp finds for a live Twitch, YouTube or Kick page."""
+    check(url, limits)
+    if urlsplit(url).path.endswith(".m3u8"):
+        return url
+    with _ydl({"format": "best"}, limits) as ydl:
+        info = _run(url, lambda: ydl.extract_info(url, download=False))
+    if not (info.get("is_live") or info.get("live_status") == "is_live"):
+        raise errors.UnsupportedSource(f"{url}: is not live now; for a recording, use "
+                                       "`clipforge process`")
+    found = info.get("manifest_url") or info.get("url")
+    if not found or not str(found).startswith(("http://", "https://")):
+        raise errors.UnsupportedSource(f"{url}: no HLS playlist found for the live stream")
+    return str(found)
 
 
 def analysis_format(height: int) -> str:

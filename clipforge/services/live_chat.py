@@ -1,0 +1,71 @@
+"""A live stream's chat as its moments are scored: a chat file given in advance, or
+Twitch chat recorded as it comes (`twitch:CHANNEL`, sources/twitch_irc.py) into
+`OUT/live/chat.jsonl` and read back as it grows. Only the messages of the newest
+seconds are kept; per-second chat signals are made for the history being scored (the
+chat lag is estimated over it, as a VOD's is over the whole stream)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from clipforge import errors
+from clipforge.analysis import signals
+from clipforge.config import Settings
+from clipforge.domain import ChatMessage
+from clipforge.sources import chat as chat_files
+from clipforge.sources import twitch_irc
+
+KEEP = 400  # seconds of messages kept: the scored history and the chat's lag behind it
+
+
+class ChatFeed:
+    def __init__(self, path: Path, emotes: frozenset[str],
+                 recorder: twitch_irc.ChatRecorder | None = None) -> None:
+        self.path, self.emotes, self.recorder = path, emotes, recorder
+        self.messages: list[ChatMessage] = []
+        self.read_to = 0  # bytes of a growing file read so far
+        if recorder is None:  # a file given in advance: all of it now
+            self.messages = chat_files.read_chat(path)
+
+    def signals(self, first: int, seconds: int) -> signals.ChatSignals:
+        """Chat signals over stream seconds FIRST .. FIRST + SECONDS, in their time."""
+        if self.recorder is not None:
+            self._read_new()
+            self.messages = [m for m in self.messages if m.t >= first + seconds - KEEP]
+        shown = [ChatMessage(m.t - first, m.user, m.text, m.emotes) for m in self.messages
+                 if first <= m.t < first + seconds]
+        return signals.chat_signals(shown, seconds, self.emotes)
+
+    def _read_new(self) -> None:
+        if not self.path.exists():
+            return
+        with self.path.open("rb") as source:
+            source.seek(self.read_to)
+            data = source.read()
+        whole = data[: data.rfind(b"\n") + 1]  # a line still being written waits
+        self.read_to += len(whole)
+        if whole:
+            text = whole.decode("utf-8", "replace")
+            self.messages.extend(chat_files.parse_chat(text, self.path))
+
+    def close(self) -> None:
+        if self.recorder is not None:
+            self.recorder.stop()
+
+
+def feed(spec: str | None, folder: Path, epoch: float, settings: Settings,
+         notice: Callable[[str], None]) -> ChatFeed | None:
+    """The chat SPEC names: None, `twitch:CHANNEL`, or a chat file."""
+    if spec is None:
+        return None
+    emotes = frozenset(e.lower() for e in settings.emotes) or signals.DEFAULT_EMOTES
+    if spec.startswith("twitch:"):
+        chat = twitch_irc.LiveChat(spec.split(":", 1)[1], epoch,
+                                   twitch_irc.endpoint_from(settings), on_notice=notice)
+        out = folder / "chat.jsonl"
+        return ChatFeed(out, emotes, twitch_irc.ChatRecorder(chat, out).start())
+    if spec == "youtube":
+        raise errors.BadOption("--chat youtube: YouTube live chat is not followed yet; give "
+                               "twitch:CHANNEL or a chat file")
+    return ChatFeed(Path(spec), emotes)
