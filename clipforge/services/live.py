@@ -49,11 +49,12 @@ from clipforge.jobs import report as report_job
 from clipforge.jobs.context import ModelCache, Run
 from clipforge.media import ffmpeg
 from clipforge.services import live_chat, workspaces
-from clipforge.services.live_clips import History, Window, join_window, make_clip
+from clipforge.services.live_clips import History, Window, fix_bounds, join_window, make_clip
 from clipforge.services.streamers import find_streamer
-from clipforge.sources import ingest
+from clipforge.sources import hls, ingest
 from clipforge.sources.addresses import limits_from
-from clipforge.sources.live_hls import LiveSegment, follower_from
+from clipforge.sources.checked_http import CheckedHttp, Transient
+from clipforge.sources.live_hls import MAX_PLAYLIST_BYTES, LiveSegment, follower_from
 from clipforge.storage import artifacts, ledger
 from clipforge.storage.models import ClipRow, StreamRow, utcnow
 from clipforge.storage.repository import Repository, one_or_add
@@ -155,6 +156,8 @@ class LiveRun:
         self.model = ModelCache(lambda name: transcribe.load_model(
             name, settings.whisper_compute_type, 1, 1, settings.models_dir))
         playlist = ingest.live_playlist(source, limits_from(settings))
+        if not (self.folder / "follow" / "follow.json").exists():
+            first_contact(playlist, settings)
         self.follower = follower_from(settings, playlist, self.folder / "follow", until,
                                       self.notice)
         self.chat: live_chat.ChatFeed | None = None
@@ -280,7 +283,9 @@ class LiveRun:
         pin = self.follower.pin(lo, hi)
         seen = [self.arrived.get(s.sequence, time.time()) for s in kept if s.end >= found.end]
         with self.lock:
-            self.state.after = max(self.state.after, found.end)
+            # Peaks closer than half a clip would share a clip (as the VOD cascade's).
+            self.state.after = max(self.state.after, found.end,
+                                   found.peak + self.options.max_len / 2)
             self.state.moments.append({
                 "moment": asdict(found), "clip_id": clip, "window": [lo, hi],
                 "status": "confirmed", "confirmed_at": time.time(),
@@ -312,8 +317,14 @@ class LiveRun:
         window = join_window(item.segments, self.folder / "windows", item.clip_id)
         info = ffmpeg.probe(window.video)
         run = replace(self.run_ctx, info=info, source=str(window.video))
-        made = make_clip(run, window, item.history, item.moment, item.clip_id,
-                         self.model(self.settings.speech_model(run.language)))
+        heard = fix_bounds(run, window, item.history, item.moment,
+                           self.model(self.settings.speech_model(run.language)))
+        twin = self._overlapping(heard.candidate.start, heard.candidate.end)
+        if twin is not None:  # the same moment seen twice: one clip
+            self._note(item.clip_id, status="merged", into=twin)
+            self._discard(window)
+            return
+        made = make_clip(run, window, heard, item.clip_id)
         with self.repo.session() as s:
             stream = s.get_one(StreamRow, self.stream_id)
             row = s.get(ClipRow, item.clip_id)
@@ -334,6 +345,17 @@ class LiveRun:
                    transcript=str(made.transcript), start=c.start, end=c.end)
         self._discard(window)
         self.notice(f"clip {item.clip_id} rendered: {c.start:.1f}-{c.end:.1f} s, {c.title}")
+
+    def _overlapping(self, start: float, end: float) -> str | None:
+        """A clip rendered already that holds most of START..END (or it most of it)."""
+        with self.lock:
+            for item in self.state.moments:
+                if item["status"] != "rendered":
+                    continue
+                shared = min(end, item["end"]) - max(start, item["start"])
+                if shared > 0.5 * min(end - start, item["end"] - item["start"]):
+                    return str(item["clip_id"])
+        return None
 
     def _discard(self, window: Window) -> None:
         for path in (window.video, window.audio, window.video.with_suffix(".txt")):
@@ -429,6 +451,20 @@ class LiveRun:
             ledger.emit(s, domain.STREAM_COMPLETED, stream.id, report=str(path),
                         clips=len(listed))
         return report
+
+
+def first_contact(url: str, settings: Settings) -> None:
+    """A new live stream's playlist is there and is one, or a clear error at once (a
+    stream followed already rides out its faults instead)."""
+    try:
+        answer = CheckedHttp(limits_from(settings), timeout=15.0).get(url, MAX_PLAYLIST_BYTES)
+    except Transient as exc:
+        raise errors.NoNetwork(f"{url}: cannot be reached ({exc}); check the URL and that "
+                               "the stream is live") from exc
+    if answer.status != 200:
+        raise errors.DownloadFailed(f"{url}: answered HTTP {answer.status}; check the URL "
+                                    "and that the stream is live")
+    hls.parse(answer.body.decode("utf-8", "replace"), answer.url)
 
 
 def _next_rank(s: Any, stream_id: int) -> int:

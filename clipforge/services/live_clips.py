@@ -24,7 +24,7 @@ from clipforge.media import ffmpeg
 from clipforge.sources.live_hls import LiveSegment
 from clipforge.storage import artifacts
 
-__all__ = ["History", "Made", "Window", "join_window", "make_clip"]
+__all__ = ["Heard", "History", "Made", "Window", "fix_bounds", "join_window", "make_clip"]
 
 
 @dataclass
@@ -74,40 +74,50 @@ def join_window(segments: list[LiveSegment], folder: Path, name: str) -> Window:
     return Window(segments[0].start, segments[-1].end, video, audio)
 
 
-def make_clip(run: Run, window: Window, history: History, found: moments.Moment,
-              clip_id: str, model: object) -> Made:
-    """Transcribe the window, fix the clip's bounds and render it (RUN: the stream's,
-    its info and source the window's)."""
-    language = run.language
+@dataclass(frozen=True)
+class Heard:
+    candidate: Candidate  # in stream time
+    segments: list[Segment]  # the window's speech, in stream time
+    transcript: Path  # the same, as a file
+
+
+def fix_bounds(run: Run, window: Window, history: History, found: moments.Moment,
+               model: object) -> Heard:
+    """Transcribe the window and fix the clip around the moment."""
     heard = list(transcribe.transcribe(
         Chunk(index=0, start=window.start, end=window.end, audio=str(window.audio)),
-        model, language))
+        model, run.language))
     transcript = window.video.with_suffix(".words.json")
     artifacts.write_json(transcript, artifacts.to_json(heard))
-    cand = _candidate(run, history, heard, found, window)
-    local = _shifted(heard, -window.start)
+    return Heard(_candidate(run, history, heard, found, window), heard, transcript)
+
+
+def make_clip(run: Run, window: Window, heard: Heard, clip_id: str) -> Made:
+    """Plan and render the clip (RUN: the stream's, its info and source the window's)."""
+    cand = heard.candidate
     words_file = window.video.with_suffix(".local.json")
-    artifacts.write_json(words_file, artifacts.to_json(local))
+    artifacts.write_json(words_file, artifacts.to_json(_shifted(heard.segments,
+                                                                -window.start)))
     bounds_local = render.ClipBounds(clip_id, round(cand.start - window.start, 3),
                                      round(cand.end - window.start, 3),
                                      cand.peak - window.start, cand.title)
+    style = asdict(plan.caption_style(run.options, None))
     planned = plan.run(run.for_job("plan", clip_id, clip_id + "-live"), plan.PlanInput(
         clip=bounds_local, layout=run.options.layout or "auto", edited=None,
-        captions_text=None, caption_edits=None,
-        style=asdict(plan.caption_style(run.options, None)), inputs=[], references=[],
+        captions_text=None, caption_edits=None, style=style, inputs=[], references=[],
         aspect=run.options.aspect or "9:16", vision=plan.vision_settings(run.settings),
         transcripts=[str(words_file)]))
     out = planned.output or {}
     s = run.settings
     rendered = render.run(run.for_job("render", clip_id, clip_id + "-live"),
                           render.RenderInput(
-        clip=bounds_local, layout=out["layout"], regions=out["regions"],
-        style=asdict(plan.caption_style(run.options, None)), captions_text=None,
-        caption_edits=None, captions=run.options.captions, lufs=s.target_lufs,
-        preset=s.x264_preset, crf=s.x264_crf, out=str(run.options.out_dir),
-        content=out["content"], references=[], transcripts=[str(words_file)],
-        analyses=[out["vision"]], aspect=run.options.aspect or "9:16"))
-    return Made(cand, rendered.path, out["layout"], out["regions"], transcript)
+        clip=bounds_local, layout=out["layout"], regions=out["regions"], style=style,
+        captions_text=None, caption_edits=None, captions=run.options.captions,
+        lufs=s.target_lufs, preset=s.x264_preset, crf=s.x264_crf,
+        out=str(run.options.out_dir), content=out["content"], references=[],
+        transcripts=[str(words_file)], analyses=[out["vision"]],
+        aspect=run.options.aspect or "9:16"))
+    return Made(cand, rendered.path, out["layout"], out["regions"], heard.transcript)
 
 
 def _shifted(segments: list[Segment], by: float) -> list[Segment]:

@@ -1,0 +1,155 @@
+"""`clipforge live`: clips while the stream is still on (services/live.py).
+
+The live source is a generated 3-minute stream (tools/synth.py: planted highlights and
+chat) cut into 2-s segments and published as a growing event playlist by
+tests/live_hls_server.py, a segment every half second (4x real time: the CI's budget).
+`clipforge live` is killed -9 mid-stream, once a moment is confirmed, and run again in
+the same folder: every planted highlight gets exactly one clip, none twice.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sqlite3
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from clipforge.analysis import moments
+from tests.conftest import CACHE, cli_env, clipforge_cmd
+from tests.live_hls_server import LiveSimulator
+from tests.procs import kill_group, run_in_group, spawn
+from tools import synth
+
+CLIP_ARGS = ("--min-len", "6", "--max-len", "12")
+
+
+@pytest.fixture(scope="module")
+def live_stream() -> tuple[synth.StreamSpec, Path]:
+    """The generated stream and its 2-s HLS segments (made once, cached)."""
+    spec = synth.cached_stream(CACHE / "streams", duration=180.0, width=640, height=360,
+                               fps=15, seed=3)
+    folder = CACHE / "live" / spec.video.stem
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.parent / f"{folder.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / "index.m3u8").exists():
+            part = folder.with_name(folder.name + ".part")
+            part.mkdir(exist_ok=True)
+            done = run_in_group([
+                "ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", str(spec.video),
+                "-c:v", "libx264", "-preset", "ultrafast", "-g", "30", "-keyint_min", "30",
+                "-sc_threshold", "0", "-c:a", "aac", "-b:a", "64k", "-f", "hls",
+                "-hls_time", "2", "-hls_playlist_type", "vod",
+                "-hls_segment_filename", str(part / "seg%03d.ts"), str(part / "index.m3u8")],
+                timeout=300)
+            assert done.returncode == 0, done.stderr
+            os.replace(part, folder)
+    return spec, folder
+
+
+@pytest.fixture
+def sim(live_stream: tuple[synth.StreamSpec, Path]) -> Iterator[LiveSimulator]:
+    server = LiveSimulator(live_stream[1], interval=0.5).start()
+    yield server
+    server.stop()
+
+
+def live_env(data: Path) -> dict[str, str]:
+    env = cli_env(data)
+    env["CLIPFORGE_ALLOW_PRIVATE_URLS"] = "true"
+    return env
+
+
+def state(out: Path) -> dict[str, Any]:
+    path = out / "live" / "moments.json"
+    return json.loads(path.read_text()) if path.exists() else {"moments": []}
+
+
+def db_rows(data: Path, sql: str) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(data / "clipforge.db", timeout=10) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def test_killed_mid_stream_and_resumed_one_clip_per_moment(
+        live_stream: tuple[synth.StreamSpec, Path], sim: LiveSimulator,
+        tmp_path: Path) -> None:
+    spec, _ = live_stream
+    out, data = tmp_path / "out", tmp_path / "data"
+    args = ["live", sim.url(), "--out", str(out), "--chat", str(spec.chat), *CLIP_ARGS]
+    victim = spawn(clipforge_cmd(*args, "-q"), env=live_env(data),
+                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 300
+        while not state(out)["moments"]:  # kill -9 once a moment is confirmed
+            assert victim.poll() is None, victim.stderr.read() if victim.stderr else ""
+            assert time.monotonic() < deadline, "no moment confirmed in time"
+            time.sleep(0.2)
+    finally:
+        kill_group(victim)
+        victim.wait()
+    before = state(out)["moments"]
+    assert sim.revealed < len(sim.segments), "the stream ended before the kill"
+    assert not (out / "report.json").exists()
+
+    resumed = run_in_group(clipforge_cmd(*args, "--json"), timeout=900, env=live_env(data))
+    assert resumed.returncode == 0, resumed.stderr
+    report = json.loads(resumed.stdout)
+    assert report == json.loads((out / "report.json").read_text())
+    assert report["stream"]["duration"] == pytest.approx(spec.duration, abs=2.5)
+    after = {m["clip_id"]: m for m in report["live"]["moments"]}
+    # No lost moment: every one confirmed before the kill was cut after it.
+    for moment in before:
+        assert after[moment["clip_id"]]["status"] in ("rendered", "merged"), moment
+    clips = report["clips"]
+    rendered = [m for m in after.values() if m["status"] == "rendered"]
+    assert sorted(c["id"] for c in clips) == sorted(m["clip_id"] for m in rendered)
+    for clip in clips:
+        assert (out / clip["file"]).stat().st_size > 0
+        assert 6.0 - 0.5 <= clip["end"] - clip["start"] <= 12.0 + 0.7
+    # No duplicate: no two clips share most of their time.
+    spans = sorted((c["start"], c["end"]) for c in clips)
+    for (a0, a1), (b0, b1) in zip(spans, spans[1:], strict=False):
+        assert min(a1, b1) - max(a0, b0) < 0.5 * min(a1 - a0, b1 - b0), spans
+    # Every planted highlight has its clip.
+    for planted in spec.highlights:
+        assert any(c["start"] - 1.0 <= planted <= c["end"] for c in clips), (planted, spans)
+    # In the review queue: rendered clips of the stream, each announced.
+    rows = db_rows(data, "SELECT id, status FROM clips")
+    assert sorted(rows) == sorted((c["id"], "rendered") for c in clips)
+    announced = {json.loads(p)["clip_id"] for (p,) in db_rows(
+        data, "SELECT payload FROM events WHERE name = 'clip.rendered'")}
+    assert announced == {c["id"] for c in clips}
+    streams = db_rows(data, "SELECT status, options FROM streams")
+    assert [(s, json.loads(o)["live"]) for s, o in streams] == [("done", True)]
+
+
+def test_bad_live_sources_fail_clearly(live_stream: tuple[synth.StreamSpec, Path],
+                                       sim: LiveSimulator, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    for url, said in ((sim.url("seg000.ts"), "is not live now"),
+                      (sim.url("nothing.m3u8"), "HTTP 404"),
+                      ("http://127.0.0.1:9/live.m3u8", "cannot be reached")):
+        done = run_in_group(clipforge_cmd("live", url, "--out", str(tmp_path / "out")),
+                            timeout=120, env=live_env(data))
+        assert done.returncode != 0
+        assert said in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_moments_wait_for_the_reaction_to_end() -> None:
+    curve = np.zeros(40)
+    curve[10:16] = [1.2, 3.0, 5.0, 4.0, 2.0, 0.8]
+    assert moments.confirmed(curve[:18], 100, 0.0, 4, 30.0) is None  # still ringing
+    found = moments.confirmed(curve[:25], 100, 0.0, 4, 30.0)
+    assert found == moments.Moment(peak=112.5, score=5.0, start=110.0, end=116.0)
+    assert moments.confirmed(curve[:25], 100, 116.0, 4, 30.0) is None  # done already
+    long = np.full(40, 2.0)
+    assert moments.confirmed(long[:20], 0, 0.0, 4, 30.0) is None
+    assert moments.confirmed(long, 0, 0.0, 4, 30.0) is not None  # a whole clip long
