@@ -16,6 +16,11 @@ from clipforge.analysis import score
 from clipforge.analysis.signals import AudioSignals, ChatSignals
 
 QUIET = score.MIN_PEAK / 2  # below this the reaction is over
+# A live moment must peak twice as high as a VOD's pick may: a VOD keeps its top N
+# peaks, a live run keeps every moment it confirms, so the weak ones must not pass. On
+# the generated streams (tools/synth.py) planted highlights peak at 3 to 16, decoys
+# (music, a spam burst) at 1.2 to 1.6.
+LIVE_MIN_PEAK = 2.0 * score.MIN_PEAK
 
 
 @dataclass(frozen=True)
@@ -36,30 +41,41 @@ def cheap_curve(audio: AudioSignals, chat: ChatSignals | None, seconds: int,
 
 
 def confirmed(smooth: np.ndarray, first: int, after: float, settle: int,
-              longest: float) -> Moment | None:
+              longest: float, bar: float = LIVE_MIN_PEAK) -> Moment | None:
     """The first moment after stream second AFTER whose reaction is over, or None yet.
 
-    SMOOTH is the curve per second from stream second FIRST up to now. A moment still
-    rising or ringing at the live edge waits, unless it has lasted LONGEST seconds (a
-    clip cannot hold more): then it is taken as it is."""
+    SMOOTH is the curve per second from stream second FIRST up to now. A burst is where
+    the curve rises above MIN_PEAK until it stays below QUIET for SETTLE seconds; it is a
+    moment if it peaks at BAR or more. A burst still rising or ringing at the live edge
+    waits, unless it has lasted LONGEST seconds (a clip cannot hold more): then it is
+    taken as it is."""
     n = len(smooth)
     begin = max(0, int(np.ceil(after)) - first)
-    above = np.flatnonzero(smooth[begin:] >= score.MIN_PEAK)
-    if len(above) == 0:
-        return None
-    rise = begin + int(above[0])
-    quiet = np.flatnonzero(smooth[rise:] < QUIET)
-    # The burst ends at the first second after which it stays quiet for `settle` s.
-    fall = None
-    for q in quiet:
-        lo = rise + int(q)
-        if lo + settle <= n and (smooth[lo: lo + settle] < QUIET).all():
-            fall = lo
-            break
-    if fall is None:
-        if n - rise < longest:
+    while begin < n:
+        above = np.flatnonzero(smooth[begin:] >= score.MIN_PEAK)
+        if len(above) == 0:
             return None
-        fall = n
-    peak = rise + int(np.argmax(smooth[rise:fall]))
-    return Moment(peak=float(first + peak) + 0.5, score=round(float(smooth[peak]), 3),
-                  start=float(first + rise), end=float(first + fall))
+        rise = begin + int(above[0])
+        fall = _fall(smooth, rise, settle)
+        if fall is None:
+            if n - rise < longest:
+                return None
+            fall = n
+        peak = rise + int(np.argmax(smooth[rise:fall]))
+        if smooth[peak] >= bar:
+            return Moment(peak=float(first + peak) + 0.5, score=round(float(smooth[peak]), 3),
+                          start=float(first + rise), end=float(first + fall))
+        begin = fall
+    return None
+
+
+def _fall(smooth: np.ndarray, rise: int, settle: int) -> int | None:
+    """The first second after RISE from which the curve stays quiet SETTLE seconds."""
+    n = len(smooth)
+    for q in np.flatnonzero(smooth[rise:] < QUIET):
+        lo = rise + int(q)
+        if lo + settle > n:
+            return None
+        if (smooth[lo: lo + settle] < QUIET).all():
+            return lo
+    return None

@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None, workers: bool = True) -> FastAP
             try:
                 yield
             finally:
+                app.state.services.followers.close()
                 orchestrator.stop()
             return
         repo = Repository(settings.database_url)  # upgrades the schema to this version
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, workers: bool = True) -> FastAP
         try:
             yield
         finally:
+            app.state.services.followers.close()
             pool.stop()
             repo.engine.dispose()
 

@@ -17,6 +17,7 @@ from clipforge.api import sessions
 from clipforge.api.throttle import LoginThrottle
 from clipforge.config import Settings
 from clipforge.services import workspaces
+from clipforge.services.live import Followers
 from clipforge.services.orchestrator import Orchestrator
 from clipforge.services.workspaces import Member
 from clipforge.storage import users
@@ -33,9 +34,11 @@ class Services:
     orchestrator: Orchestrator
     key: bytes  # signs the OAuth flow's cookie
     throttle: LoginThrottle = field(init=False)
+    followers: Followers = field(init=False)  # the live streams this server follows
 
     def __post_init__(self) -> None:
         s = self.settings
+        self.followers = Followers(self.repo, s)
         self.throttle = LoginThrottle(s.login_attempts, s.login_attempts_per_address,
                                       s.login_window_seconds)
 

@@ -66,6 +66,11 @@ class StreamCreate(StreamOptions):
     path: PathText | None = Field(default=None, description="A file on the server")
     url: PathText | None = Field(default=None, description="A VOD URL")
     name: Name | None = None
+    live: bool = Field(default=False, description=(
+        "Follow `url` while it is streamed (a Twitch, YouTube or Kick live URL, or an HLS "
+        "playlist) and make clips as moments happen; `chat` may then be twitch:CHANNEL"))
+    until: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = Field(
+        default=None, description="live: stop after this many seconds of stream")
 
 
 class StageProgress(BaseModel):
@@ -87,6 +92,9 @@ class Stream(BaseModel):
     status: str
     error: str | None
     streamer_id: int | None
+    live: bool = Field(default=False, description=(
+        "Followed while it is streamed; status `processing` while it is live, `stopping` "
+        "once asked to stop"))
     created_at: datetime
     updated_at: datetime
 

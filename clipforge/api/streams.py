@@ -15,7 +15,8 @@ from clipforge.api import schemas
 from clipforge.api.deps import Editor, IdPath, ServicesDep, SessionDep, Viewer
 from clipforge.api.views import page, stream_detail, stream_view
 from clipforge.domain import Options
-from clipforge.services import submission, workspaces
+from clipforge.services import live, submission, workspaces
+from clipforge.services.live import live_key
 from clipforge.services.workspaces import Member
 from clipforge.sources import ingest
 from clipforge.storage import artifacts, store
@@ -67,6 +68,8 @@ def create_stream(body: schemas.StreamCreate, found: ServicesDep,
     finished work."""
     if bool(body.path) == bool(body.url):
         raise errors.BadOption("give exactly one of `path` (a file on the server) or `url`")
+    if body.live or body.until is not None:
+        return _follow(found, member, body)
     if body.chat:
         body = body.model_copy(update={"chat": str(submission.server_file(
             body.chat, found.settings, "chat"))})
@@ -75,6 +78,37 @@ def create_stream(body: schemas.StreamCreate, found: ServicesDep,
     assert body.path is not None
     return _submit(found, member, submission.server_file(body.path, found.settings, "path"),
                    body, body.name)
+
+
+def _follow(found: ServicesDep, member: Editor,
+            body: schemas.StreamCreate) -> schemas.StreamDetail:
+    """A live stream, followed by this server until it ends (or is stopped)."""
+    if not body.live or not body.url:
+        raise errors.BadOption("a live stream needs `url` and `live`: true (`until` is for "
+                               "live streams only)")
+    chat = body.chat
+    if chat and not chat.startswith("twitch:"):
+        chat = str(submission.server_file(chat, found.settings, "chat"))
+    with found.repo.session() as s:
+        if member.workspace_id != workspaces.default_id(s):
+            raise errors.BadOption("live streams are followed in the default workspace only")
+    options = _options(found, body.model_copy(update={"chat": None}), live_key(body.url))
+    stream_id = found.followers.start(body.url, options, chat, body.until, body.name)
+    with found.repo.session() as s:
+        return stream_detail(s, s.get_one(StreamRow, stream_id))
+
+
+@router.post("/{stream_id}/stop", response_model=schemas.StreamDetail,
+             responses=schemas.responses(404, 409))
+def stop_stream(stream_id: IdPath, found: ServicesDep,
+                member: Editor) -> schemas.StreamDetail:
+    """Stop following a live stream: its last clips are made and its report written,
+    as when the stream ends."""
+    with found.repo.session() as s:
+        workspaces.stream(s, member, stream_id)
+    live.stop_stream(found.repo, stream_id)
+    with found.repo.session() as s:
+        return stream_detail(s, workspaces.stream(s, member, stream_id))
 
 
 @router.post("/upload", status_code=201, response_model=schemas.StreamDetail,

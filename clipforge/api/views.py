@@ -62,6 +62,7 @@ def stream_view(row: StreamRow) -> schemas.Stream:
                           duration=row.duration, language=row.language,
                           status=row.status, error=_maybe(row.error),
                           streamer_id=row.streamer_id,
+                          live=bool((row.options or {}).get("live")),
                           created_at=row.created_at, updated_at=row.updated_at)
 
 

@@ -65,9 +65,11 @@ Notice = Callable[[str], None]
 HISTORY = 300  # seconds of features kept: the 121-s baseline, a clip, and room
 SETTLE = 4  # quiet seconds after a burst: the reaction is over
 CHAT_WAIT = 20  # seconds chat may trail the stream (the lag estimate's largest)
+WARMUP = 60  # seconds of stream before a first moment is judged: a baseline to judge by
 MARGIN = 5.0  # seconds of window beyond a clip's longest reach, for sentence bounds
 STATE = "moments.json"
-__all__ = ["LiveRun", "live_key", "moment_clip_id"]
+__all__ = ["Followers", "LiveRun", "follow_live", "live_key", "moment_clip_id",
+           "stop_stream"]
 
 
 def live_key(source: str) -> str:
@@ -167,10 +169,28 @@ class LiveRun:
         self.follower.stop()
 
     # --- the whole run --------------------------------------------------------------
+    def open(self) -> int:
+        """The stream's row (made, or found again to resume): its id."""
+        if self.stream_id is None or not (self.folder / STATE).exists():
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._load()
+            self.stream_id = self._stream()
+        return self.stream_id
+
     def run(self) -> dict[str, Any]:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self._load()
-        self.stream_id = self._stream()
+        """Follow to the end; a failure is kept on the stream's row too."""
+        self.open()
+        try:
+            return self._follow()
+        except errors.ClipForgeError as exc:
+            with self.repo.session() as s:
+                stream = s.get_one(StreamRow, self.stream_id)
+                stream.status, stream.error = "failed", exc.message
+                ledger.emit(s, domain.JOB_FAILED, stream.id, stage="live", error=exc.message,
+                            code=exc.code)
+            raise
+
+    def _follow(self) -> dict[str, Any]:
         self.chat = live_chat.feed(self.chat_source, self.folder, self.state.epoch,
                                    self.settings, self.notice)
         self._resume()
@@ -259,7 +279,7 @@ class LiveRun:
             return
         while True:
             history = self._history()
-            if history.seconds < 1:
+            if history.seconds < (1 if final else WARMUP):
                 return
             opts = self.options
             smooth = moments.cheap_curve(history.audio, history.chat, history.seconds,
@@ -475,6 +495,61 @@ def _next_rank(s: Any, stream_id: int) -> int:
 def _name(source: str) -> str:
     return source.rsplit("/", 2)[-2] if source.count("/") > 3 else source
 
+
+
+class Followers:
+    """The live streams a server follows (`POST /api/streams` with `live`), each in a
+    thread of its own; stopped through the stream's row (`stop_stream`), from anywhere."""
+
+    def __init__(self, repo: Repository, settings: Settings) -> None:
+        self.repo, self.settings = repo, settings
+        self.runs: dict[int, tuple[LiveRun, threading.Thread]] = {}
+
+    def start(self, source: str, options: Options, chat: str | None = None,
+              until: float | None = None, name: str | None = None) -> int:
+        run = LiveRun(source, replace(options, live=True), self.settings, self.repo,
+                      until=until, chat=chat)
+        stream_id = run.open()
+        if name:
+            with self.repo.session() as s:
+                s.get_one(StreamRow, stream_id).name = name
+        known = self.runs.get(stream_id)
+        if known is not None and known[1].is_alive():
+            raise errors.Conflict(f"stream {stream_id} is being followed already")
+        thread = threading.Thread(target=self._run, args=(run,), daemon=True,
+                                  name=f"clipforge-live-{stream_id}")
+        self.runs[stream_id] = (run, thread)
+        thread.start()
+        return stream_id
+
+    def _run(self, run: LiveRun) -> None:
+        try:
+            run.run()
+        except errors.ClipForgeError as exc:  # kept on the stream's row
+            log.warning("live stream %s: %s", run.stream_id, exc.message)
+        except Exception:
+            log.exception("live stream %s", run.stream_id)
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Stop following (the streams resume when the server starts again)."""
+        for run, _ in self.runs.values():
+            run.stop()
+        for _, thread in self.runs.values():
+            thread.join(timeout)
+
+
+def stop_stream(repo: Repository, stream_id: int) -> None:
+    """Ask a live stream to end as if its playlist ended: its last clips are made and
+    its report written."""
+    with repo.session() as s:
+        stream = ledger.lock_stream(s, stream_id)
+        if not (stream.options or {}).get("live"):
+            raise errors.Conflict(f"stream {stream_id} is not live; cancel it instead")
+        if stream.status != "processing":
+            raise errors.Conflict(f"stream {stream_id} is {stream.status}, not live now")
+        stream.status = "stopping"
+        ledger.emit(s, domain.STREAM_NOTICE, stream.id, message="Stopping: the last "
+                    "clips are being made and the report written.")
 
 
 def follow_live(source: str, out_dir: Path, settings: Settings, *, chat: str | None = None,
