@@ -55,6 +55,9 @@ function clock(seconds) {
   return h ? `${h}:${String(m % 60).padStart(2, "0")}:${rest}` : `${m}:${rest}`;
 }
 
+// A live stream still being followed (or finishing its last clips after a stop).
+function isLive(stream) { return stream.live && ["processing", "stopping"].includes(stream.status); }
+
 function setStatus(el, status) { el.textContent = status; el.dataset.status = status; }
 
 // Live events, resumed from the last id after a reconnect.
@@ -133,6 +136,7 @@ async function dashboard() {
     link.textContent = stream.name || `Stream ${stream.id}`;
     link.href = `/streams/${stream.id}`;
     setStatus($(".status", li), stream.status);
+    $(".live", li).hidden = !isLive(stream);
     $(".meta", li).textContent = streamMeta(stream);
     // Only a stream asked to detect its language has that stage: its bar follows ingest.
     if ((stream.stages || []).some((s) => s.stage === "language")
@@ -226,6 +230,8 @@ async function streamPage() {
     const [stream, timeline] = await Promise.all([
       api("GET", `/api/streams/${id}`), api("GET", `/api/streams/${id}/timeline`)]);
     setStatus($("#stream-status"), stream.status);
+    $("#stream-live").hidden = !isLive(stream);
+    $("#stop-live").hidden = !(isLive(stream) && stream.status === "processing");
     $("#stream-meta").textContent = streamMeta(stream);
     $("#stream-notices").replaceChildren(...stream.notices.map((text) => {
       const li = document.createElement("li"); li.textContent = text; return li; }));
@@ -305,6 +311,14 @@ async function streamPage() {
   }
   window.addEventListener("resize", () => { if (axisDuration) drawAxis(axisDuration); });
 
+  $("#stop-live").addEventListener("click", async () => {
+    $("#stop-live").disabled = true;
+    try {
+      await api("POST", `/api/streams/${id}/stop`);
+      flash("Stopping: the last clips are being made.", true);
+      await load();
+    } catch (err) { flash(err.message); } finally { $("#stop-live").disabled = false; }
+  });
   window.streamBatch?.init(id, load);
   await load();
   listen((event) => {
