@@ -156,3 +156,31 @@ def test_moments_wait_for_the_reaction_to_end() -> None:
     long = np.full(40, 2.0)
     assert moments.confirmed(long[:20], 0, 0.0, 4, 30.0) is None
     assert moments.confirmed(long, 0, 0.0, 4, 30.0) is not None  # a whole clip long
+
+
+def test_twitch_chat_feeds_the_live_scores_and_rides_out_a_cut(tmp_path: Path) -> None:
+    """`--chat twitch:CHANNEL`: messages recorded as they come are read back as they grow
+    (a line half written waits), in stream time; a cut connection is ridden out."""
+    from clipforge.config import Settings
+    from clipforge.services import live_chat
+    from tests.fake_twitch_irc import FakeTwitchIrc
+    from tests.test_twitch_irc import START, privmsg
+
+    server = FakeTwitchIrc().start()
+    settings = Settings(twitch_irc_url=server.url)
+    feed = live_chat.feed("twitch:SomeChannel", tmp_path, START, settings, lambda _t: None)
+    assert feed is not None and feed.recorder is not None
+    try:
+        server.wait_for(lambda: server.joined() == [1])
+        for t in (10.2, 10.7, 11.1):
+            server.send(privmsg("LUL what", int((START + t) * 1000), name=f"v{t}"))
+        server.wait_for(lambda: feed.signals(0, 30).rate[10:12].sum() == 3)
+        server.cut()
+        server.wait_for(lambda: 2 in server.joined(), timeout=15)
+        server.send(privmsg("Pog", int((START + 25.5) * 1000)))
+        server.wait_for(lambda: feed.signals(0, 30).rate[25] == 1)
+        shifted = feed.signals(10, 20)  # in the history's own time
+        assert shifted.rate[0:2].sum() == 3 and shifted.rate[15] == 1
+    finally:
+        feed.close()
+        server.stop()

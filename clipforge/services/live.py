@@ -197,14 +197,18 @@ class LiveRun:
         worker = threading.Thread(target=self._render_loop, daemon=True,
                                   name="clipforge-live-render")
         worker.start()
+        followed = threading.Event()
+        watcher = threading.Thread(target=self._watch_stop, args=(followed,), daemon=True,
+                                   name="clipforge-live-stop")
+        watcher.start()
         try:
             for segment in self.follower.segments():
                 self._take(segment)
                 self._look(final=False)
-                if self.failure is not None or self._stop_asked():
-                    self.follower.stop()
             self._look(final=True)
         finally:
+            followed.set()
+            watcher.join()
             self.todo.put(None)
             worker.join()
             if self.chat is not None:
@@ -415,11 +419,18 @@ class LiveRun:
             s.flush()
             return stream.id
 
-    def _stop_asked(self) -> bool:
-        with self.repo.session() as s:
-            stream = s.get_one(StreamRow, self.stream_id)
-            stream.duration = float(self.features.end)
-            return stream.status != "processing"
+    def _watch_stop(self, followed: threading.Event) -> None:
+        """Every second until the follow ends: keep the stream's length current, and stop
+        following once the stream is asked to stop (its status changed, from anywhere)
+        or a clip failed with a bug. A stalled playlist is stopped as promptly."""
+        while not followed.wait(1.0):
+            with self.repo.session() as s:
+                stream = s.get_one(StreamRow, self.stream_id)
+                stream.duration = float(self.features.end)
+                asked = stream.status != "processing"
+            if asked or self.failure is not None:
+                self.follower.stop()
+                return
 
     def _load(self) -> None:
         path = self.folder / STATE
