@@ -299,10 +299,12 @@ class LiveRun:
             self._confirm(found, history)
 
     def _confirm(self, found: moments.Moment, history: History) -> None:
-        now = self.features.end
-        lo = max(self.recent[0].start, found.peak - self.options.max_len - MARGIN)
-        hi = float(now)
-        kept = [s for s in self.recent if s.end > lo and s.start < hi]
+        # The history reaches further back than the ring: only segments still on disk.
+        # (Nothing is trimmed before the next segment is asked for: after the pin below.)
+        on_disk = [s for s in self.recent if s.path.exists()]
+        lo = max(on_disk[0].start, found.peak - self.options.max_len - MARGIN)
+        hi = float(self.features.end)
+        kept = [s for s in on_disk if s.end > lo and s.start < hi]
         clip = moment_clip_id(live_key(self.source), found.peak)
         pin = self.follower.pin(lo, hi)
         seen = [self.arrived.get(s.sequence, time.time()) for s in kept if s.end >= found.end]
