@@ -20,7 +20,7 @@ def live(
         help="A live stream: a Twitch, YouTube or Kick live URL, or an HLS playlist "
              "(.m3u8) over HTTP(S).")],
     out: Annotated[Path | None, typer.Option(
-        help="Output folder [default: ./clipforge-out/<source name>]; run again with the "
+        help="Output folder (default: ./clipforge-out/NAME); run again with the "
              "same folder to resume after a crash.")] = None,
     chat: Annotated[str | None, typer.Option(
         help="Live chat: twitch:CHANNEL (read as it comes), or a chat file.")] = None,
@@ -31,7 +31,7 @@ def live(
     min_len: Annotated[float | None, typer.Option(help="Shortest clip, seconds.")] = None,
     max_len: Annotated[float | None, typer.Option(help="Longest clip, seconds.")] = None,
     layout: Annotated[str | None, typer.Option(
-        help="auto, crop, blur or stacked [default: the streamer's, else auto]")] = None,
+        help="auto, crop, blur or stacked (default: the streamer's, else auto)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print report.json.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No notices.")] = False,
 ) -> None:
