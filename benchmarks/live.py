@@ -120,6 +120,8 @@ def summary(spec: synth.StreamSpec, report: dict[str, Any]) -> dict[str, Any]:
                             "each": [round(v, 1) for v in latency]},
         "highlights": len(spec.highlights), "highlights_with_a_clip": len(found),
         "recall": round(len(found) / max(1, len(spec.highlights)), 3),
+        "missed": [h for h in spec.highlights if h not in found],
+        "clip_spans": [[c["start"], c["end"]] for c in sorted(clips, key=lambda c: c["start"])],
     }
 
 

@@ -148,11 +148,14 @@ def test_moments_wait_for_the_reaction_to_end() -> None:
     curve[10:16] = [1.2, 3.0, 5.0, 4.0, 2.0, 0.8]
     assert moments.confirmed(curve[:18], 100, 0.0, 4, 30.0) is None  # still ringing
     found = moments.confirmed(curve[:25], 100, 0.0, 4, 30.0)
-    assert found == moments.Moment(peak=112.5, score=5.0, start=110.0, end=116.0)
+    assert found == moments.Moment(peak=112.5, score=5.0, start=110.0, end=115.0)
     assert moments.confirmed(curve[:25], 100, 116.0, 4, 30.0) is None  # done already
     weak = curve.copy()
     weak[30:34] = [1.1, 1.5, 1.2, 0.2]  # above MIN_PEAK, below the live bar: skipped
     assert moments.confirmed(weak, 100, 117.0, 4, 30.0) is None
+    tail = curve.copy()
+    tail[15:40] = 1.0  # chat's tail: above MIN_PEAK, under a quarter of the peak
+    assert moments.confirmed(tail, 100, 0.0, 4, 30.0).end == 115.0  # type: ignore[union-attr]
     long = np.full(40, 2.0)
     assert moments.confirmed(long[:20], 0, 0.0, 4, 30.0) is None
     assert moments.confirmed(long, 0, 0.0, 4, 30.0) is not None  # a whole clip long

@@ -21,6 +21,7 @@ QUIET = score.MIN_PEAK / 2  # below this the reaction is over
 # the generated streams (tools/synth.py) planted highlights peak at 3 to 16, decoys
 # (music, a spam burst) at 1.2 to 1.6.
 LIVE_MIN_PEAK = 2.0 * score.MIN_PEAK
+FALL_SHARE = 0.25  # of a burst's peak: below it (for `settle` s) the reaction is over
 
 
 @dataclass(frozen=True)
@@ -70,12 +71,13 @@ def confirmed(smooth: np.ndarray, first: int, after: float, settle: int,
 
 
 def _fall(smooth: np.ndarray, rise: int, settle: int) -> int | None:
-    """The first second after RISE from which the curve stays quiet SETTLE seconds."""
+    """The first second after RISE from which the curve stays SETTLE seconds below
+    QUIET, or below FALL_SHARE of the burst's peak so far: chat's tail keeps a big
+    reaction's score up long after it is over, and waiting for it delays the clip."""
     n = len(smooth)
-    for q in np.flatnonzero(smooth[rise:] < QUIET):
-        lo = rise + int(q)
-        if lo + settle > n:
-            return None
-        if (smooth[lo: lo + settle] < QUIET).all():
+    top = np.maximum.accumulate(smooth[rise:])
+    for lo in range(rise + 1, n - settle + 1):
+        level = max(QUIET, FALL_SHARE * float(top[lo - rise - 1]))
+        if (smooth[lo: lo + settle] < level).all():
             return lo
     return None
