@@ -8,10 +8,16 @@ chat (10 minutes of 1280x720 at 30 fps by default; a longer one is a generated 1
 segment repeated with stream copy), processes it from scratch, and prints the figures:
 per stage, end to end, peak memory of the process tree (ffmpeg included), peak scratch
 disk, and the ratio to one full ffmpeg decode of the same file measured in the same run
-(on its first 10 minutes, scaled).
+(on its first 10 minutes, scaled). End to end also counts the CPU seconds of the run
+(the process and the ffmpeg children it waited for).
+
+With --profile the pool runs one job at a time, and each stage gets its CPU seconds
+(ffmpeg children included) and its top functions by cumulative and by own CPU time
+(cProfile per job, summed per stage; see benchmarks/profiles.py), so the next bottleneck
+is visible. Its wall-clock figures are then those of one worker, not the benchmark's.
 
     .venv/bin/python -m benchmarks.pipeline [--duration 600] [--fps 30] [--height 720]
-                                            [--clips 5] [--full-transcript]
+                                            [--clips 5] [--full-transcript] [--profile]
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import time
 from pathlib import Path
 
 from benchmarks.measure import Sampler, decode_floor
+from benchmarks.profiles import StageProfiler, cpu_seconds
 from clipforge.config import Settings
 from clipforge.domain import Options
 from clipforge.services.orchestrator import process
@@ -40,6 +47,8 @@ def main() -> None:
     parser.add_argument("--clips", "--top", dest="top", type=int, default=5)
     parser.add_argument("--full-transcript", action="store_true",
                         help="transcribe and analyze everything (no cascade)")
+    parser.add_argument("--profile", action="store_true",
+                        help="one job at a time; CPU seconds and top functions per stage")
     args = parser.parse_args()
     began = time.perf_counter()
     width = args.height * 16 // 9 // 2 * 2
@@ -49,11 +58,16 @@ def main() -> None:
     floor = decode_floor(spec.video, spec.duration)
     with tempfile.TemporaryDirectory() as tmp, Sampler(Path(tmp)) as sampled:
         settings = Settings(data_dir=Path(tmp) / "data")
+        if args.profile:
+            settings = settings.model_copy(update={"workers": 1})
+        profiler = StageProfiler() if args.profile else None
         options = Options(out_dir=Path(tmp) / "out", chat=spec.chat, top=args.top,
                           full_transcript=args.full_transcript)
+        cpu_before = sum(cpu_seconds())
         began = time.perf_counter()
-        report = process(spec.video, options, settings)
+        report = process(spec.video, options, settings, hooks=profiler)
         wall = time.perf_counter() - began
+        cpu = sum(cpu_seconds()) - cpu_before
         windows = window_seconds(settings.data_dir)
     source = report["stream"]["duration"]
     source_bytes = spec.video.stat().st_size
@@ -73,7 +87,9 @@ def main() -> None:
         "candidate_window_seconds": windows,
         "render_clip_seconds": round(clip_seconds, 1),
         "render_output_realtime_factor": round(clip_seconds / report["timings"]["render"], 2),
-        "end_to_end": {"seconds": round(wall, 1), "realtime_factor": round(source / wall, 1)},
+        "end_to_end": {"seconds": round(wall, 1), "realtime_factor": round(source / wall, 1),
+                       "cpu_seconds": round(cpu, 1)},
+        "workers": settings.workers,
         "decode_floor": floor,
         "times_the_decode_floor": round(wall / floor["seconds"], 2),
         "peak_rss_mb": round(sampled.peak_rss / 2**20),
@@ -84,6 +100,7 @@ def main() -> None:
         # Sanity on what the speed bought: clips that hold a planted highlight.
         "clips_on_planted_highlights": sum(
             any(c["start"] <= h <= c["end"] for h in spec.highlights) for c in report["clips"]),
+        **({"profile": profiler.report()} if profiler else {}),
     }, indent=2))
 
 

@@ -57,6 +57,25 @@ def test_every_frame_a_keyframe_is_thinned_out() -> None:
     assert np.allclose(times, [0.0, 1.0, 2.0, 3.0], atol=0.04)
 
 
+def test_frames_at_gives_ffmpegs_frames_in_two_sizes() -> None:
+    """A clip's frame-by-frame analysis: the frames ffmpeg's fps filter picks (the sharp
+    ones pixel for pixel, as ffmpeg scales them), each also small, every n-th sharp;
+    a 30 fps source sampled at 10, and at 60 (each frame fills two steps)."""
+    video = pattern(STREAMS / "gop60.mp4", gop=60)
+    for fps, start in ((10.0, 3.25), (60.0, 1.0)):
+        full = list(ffmpeg.decode_frames(video, start, 2.0, fps, 640, 360))
+        got = list(keyframes.frames_at(video, start, 2.0, fps, (320, 180), (640, 360), 4))
+        assert [round(t, 3) for t, _, _ in got] == [round(t, 3) for t, _ in full]
+        for index, ((_, small, sharp), (_, frame)) in enumerate(zip(got, full, strict=True)):
+            assert small.shape == (180, 320, 3)
+            shrunk = frame.reshape(180, 2, 320, 2, 3).mean(axis=(1, 3))
+            assert float(np.abs(small - shrunk).mean()) < 5.0  # swscale area vs a box mean
+            if index % 4:
+                assert sharp is None
+            else:
+                assert sharp is not None and np.array_equal(sharp, frame)
+
+
 @pytest.fixture(scope="module")
 def detector() -> FaceDetector:
     return FaceDetector()

@@ -8,8 +8,9 @@ Frames are decoded once at `fps` and low resolution (shot cuts need every sample
 faces are looked for on every n-th frame, since people move slowly compared with cuts.
 Recognition needs more pixels than detection: a face 14 px wide in the 320 px analysis
 frame is ~55 px in a 1280 px one, enough for a useful embedding. So, when an embedder is
-given, the chunk is decoded at `recognize_width` (each analysis frame shrunk from that),
-and at `recognize_fps` the faces are found in the sharp frame and embedded from it.
+given, each decoded frame is made at the analysis size and, at `recognize_fps`, also at
+`recognize_width` (one decode, no large frame shrunk for every small one); the faces are
+found in that sharp frame and embedded from it.
 """
 
 from __future__ import annotations
@@ -157,18 +158,16 @@ def _frames(info: MediaInfo, chunk: Chunk, fps: float, size: tuple[int, int],
             recognition: Recognition | None, every_sharp: int,
             ) -> Iterator[tuple[float, np.ndarray, np.ndarray | None]]:
     """(time, analysis frame, sharp frame or None) at `fps`. With recognition the chunk
-    is decoded once at the recognition width and each analysis frame is shrunk from it
-    (one decode, not two); every `every_sharp`-th frame also comes sharp."""
+    is decoded once (in this process) and each frame made at the analysis size, and
+    every `every_sharp`-th also at the recognition width (keyframes.frames_at)."""
     path = Path(info.path)
     if recognition is None:
         for t, frame in ffmpeg.decode_frames(path, chunk.start, chunk.duration, fps, *size):
             yield t, frame, None
         return
     big = analysis_size(info, max(recognition.width, size[0]))
-    decoded = ffmpeg.decode_frames(path, chunk.start, chunk.duration, fps, *big)
-    for index, (t, frame) in enumerate(decoded):
-        small = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
-        yield t, small, frame if index % every_sharp == 0 else None
+    yield from keyframes.frames_at(path, chunk.start, chunk.duration, fps, size, big,
+                                   every_sharp)
 
 
 def _recognised(sharp: np.ndarray, src_w: int, detector: FaceDetector,

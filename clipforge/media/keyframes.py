@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
 
@@ -38,13 +39,7 @@ def sample_frames(src: Path, start: float, duration: float, width: int, height: 
     Damaged packets are skipped, as ffmpeg does, so a damaged stretch yields fewer frames
     rather than an error."""
     end = start + duration
-    try:
-        container = av.open(str(src), format=ffmpeg.demuxer(src),
-                            options={"protocol_whitelist": ffmpeg.PROTOCOLS})
-    except av.FFmpegError as exc:
-        raise errors.CorruptMedia(f"{src.name}: its video cannot be read ({exc}); "
-                                  "re-download or re-export it") from exc
-    with container:
+    with _opened(src) as container:
         if not container.streams.video:
             return
         stream = container.streams.video[0]
@@ -65,6 +60,72 @@ def sample_frames(src: Path, start: float, duration: float, width: int, height: 
             # Keyframes closer than every / 2 (an all-intra source) are thinned out too.
             wanted = t + (every if sparse else every / 2) - 1e-3
             yield t - zero, frame.to_ndarray(format="bgr24", width=width, height=height)
+
+
+def frames_at(src: Path, start: float, duration: float, fps: float, size: tuple[int, int],
+              sharp: tuple[int, int], sharp_every: int,
+              ) -> Iterator[tuple[float, np.ndarray, np.ndarray | None]]:
+    """(time in source, BGR frame of `size`, BGR frame of `sharp` size or None) at `fps`
+    from start to start + duration, every frame decoded: a clip's frame-by-frame
+    analysis. Each step's frame is converted straight to the small size (area
+    averaging), and every `sharp_every`-th also to the sharp size (fast bilinear, as
+    `ffmpeg.decode_frames` scales): one decode in this process, and no large frame
+    made, piped and shrunk for each small one.
+
+    The frames `ffmpeg -ss start -t duration -vf fps=FPS` gives: step n, at
+    start + n / fps, shows the last frame before start + (n + 1/2) / fps, as the fps
+    filter rounds (a frame fills several steps of a source slower than `fps`)."""
+    end = start + duration
+    steps = round(duration * fps)
+    index = 0
+
+    def shown(frame: av.VideoFrame, until: float,
+              ) -> Iterator[tuple[float, np.ndarray, np.ndarray | None]]:
+        """The steps `frame` is the last of, the next frame coming at `until`."""
+        nonlocal index
+        small: np.ndarray | None = None
+        while index < steps and start + (index + 0.5) / fps <= until + 1e-6:
+            if small is None:
+                small = frame.to_ndarray(format="bgr24", width=size[0], height=size[1],
+                                         interpolation="AREA")
+            big = frame.to_ndarray(format="bgr24", width=sharp[0], height=sharp[1],
+                                   interpolation="FAST_BILINEAR") \
+                if sharp_every and index % sharp_every == 0 else None
+            yield start + index / fps, small, big
+            index += 1
+
+    with _opened(src) as container:
+        if not container.streams.video:
+            return
+        stream = container.streams.video[0]
+        zero = (container.start_time or 0) / av.time_base
+        stream.thread_type = "AUTO"
+        _seek(container, stream, start + zero)
+        last: tuple[float, av.VideoFrame] | None = None
+        for t, frame in _decoded(container, stream):
+            t -= zero
+            if t < start - 1e-6:
+                continue
+            if last is not None:
+                yield from shown(last[1], min(t, end))
+            if t >= end or index >= steps:
+                return
+            last = t, frame
+        if last is not None:  # the stream ended: its last frame is shown for a frame
+            rate = float(stream.average_rate or fps)
+            yield from shown(last[1], min(last[0] + 1 / rate, end))
+
+
+@contextmanager
+def _opened(src: Path) -> Iterator[av.container.InputContainer]:
+    try:
+        container = av.open(str(src), format=ffmpeg.demuxer(src),
+                            options={"protocol_whitelist": ffmpeg.PROTOCOLS})
+    except av.FFmpegError as exc:
+        raise errors.CorruptMedia(f"{src.name}: its video cannot be read ({exc}); "
+                                  "re-download or re-export it") from exc
+    with container:
+        yield container
 
 
 def _key_gap(container: av.container.InputContainer, stream: av.video.stream.VideoStream,

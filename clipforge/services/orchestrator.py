@@ -17,7 +17,7 @@ from clipforge import domain, errors
 from clipforge.config import Settings
 from clipforge.domain import Options
 from clipforge.execution.completion import Tracker, advance, load_run
-from clipforge.execution.pool import LocalPool
+from clipforge.execution.pool import JobHooks, LocalPool
 from clipforge.jobs import ingest, registry
 from clipforge.jobs.plan import plan_specs
 from clipforge.progress import NullProgress, Progress
@@ -332,11 +332,12 @@ def with_streamer_defaults(options: Options, prefs: dict[str, Any],
 
 
 def process(source: Path | str, options: Options, settings: Settings,
-            progress: Progress | None = None) -> dict[str, Any]:
+            progress: Progress | None = None, hooks: JobHooks | None = None) -> dict[str, Any]:
     """`clipforge process`: submit, run the local pool until the stream is finished, and
-    return its report. Killed and run again, it resumes where it stopped."""
+    return its report. Killed and run again, it resumes where it stopped. `hooks` see
+    each job (benchmarks/profiles.py profiles them)."""
     repo = Repository(settings.database_url)
-    pool = LocalPool(repo, settings, progress)
+    pool = LocalPool(repo, settings, progress, hooks=hooks)
     orchestrator = Orchestrator(repo, settings, pool.tracker, runner="process")
     stream_id = orchestrator.submit(source, options)  # validates: bad input costs nothing
     options.out_dir.mkdir(parents=True, exist_ok=True)
