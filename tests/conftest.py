@@ -25,9 +25,10 @@ CACHE = ROOT / ".cache" / "tests"
 # worker idles; started first, the short files fill in beside it. test_pipeline makes the
 # shared `processed` run early, so test_resume (which needs it) does not wait for it.
 LONGEST_FIRST = ("test_api.py", "test_pipeline.py", "test_distributed.py",
-                 "test_editor_batch.py", "test_editor_formats.py", "test_api_contract.py",
-                 "test_ingest.py", "test_web.py", "test_flow.py", "test_resume.py",
-                 "test_concurrent_uploads.py", "test_editor.py")
+                 "test_editor_batch.py", "test_editor_formats.py", "test_live.py",
+                 "test_api_contract.py", "test_ingest.py", "test_live_web.py", "test_web.py",
+                 "test_flow.py", "test_resume.py", "test_concurrent_uploads.py",
+                 "test_editor.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
