@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from clipforge.cli.app import app, stderr
-from clipforge.cli.process import _source_name, _summary
+from clipforge.cli.process import print_summary, source_name
 from clipforge.config import get_settings
 
 
@@ -40,7 +40,7 @@ def live(
     from clipforge.services.live import follow_live
 
     settings = get_settings()
-    out_dir = out or Path("clipforge-out") / _source_name(source)
+    out_dir = out or Path("clipforge-out") / source_name(source)
 
     def notice(text: str) -> None:
         if not quiet:
@@ -52,4 +52,4 @@ def live(
     if as_json:
         sys.stdout.write(json.dumps(report, indent=1) + "\n")
     elif not quiet:
-        _summary(report, out_dir)
+        print_summary(report, out_dir)

@@ -63,7 +63,7 @@ def _bars(quiet: bool) -> Progress:
     )
 
 
-def _summary(report: dict[str, Any], out: Path) -> None:
+def print_summary(report: dict[str, Any], out: Path) -> None:
     table = Table(title=f"{len(report['clips'])} clips from {report['stream']['source']}",
                   box=box.SIMPLE_HEAD)
     for column in ("#", "at", "score", "layout"):
@@ -88,7 +88,7 @@ def _clock(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:04.1f}" if hours else f"{minutes}:{secs:04.1f}"
 
 
-def _source_name(source: str) -> str:
+def source_name(source: str) -> str:
     """A folder name for a source: the file's stem; for a URL, its last path part and
     query (`watch?v=ID` -> `watch_v_ID`)."""
     if "://" not in source:
@@ -139,7 +139,7 @@ def process(
     from clipforge.services.orchestrator import process as run_pipeline
 
     settings = get_settings()
-    out_dir = out or Path("clipforge-out") / _source_name(source)
+    out_dir = out or Path("clipforge-out") / source_name(source)
     check_out_dir(out_dir, "--out")  # before any analysis: a render must have somewhere to go
     options = Options(
         out_dir=out_dir, chat=chat, top=top if top is not None else settings.top,
@@ -155,7 +155,7 @@ def process(
     if as_json:
         sys.stdout.write(json.dumps(report, indent=1) + "\n")
     elif not quiet:
-        _summary(report, out_dir)
+        print_summary(report, out_dir)
 
 
 @app.command("feedback")

@@ -354,6 +354,9 @@ class LiveRun:
         with self.repo.session() as s:
             stream = s.get_one(StreamRow, self.stream_id)
             row = s.get(ClipRow, item.clip_id)
+            # Rendered and announced before a kill -9 that came ahead of the note: the
+            # row is updated again, the event not repeated.
+            announced = row is not None and bool(row.file)
             if row is None:
                 row = ClipRow(id=item.clip_id, stream_id=stream.id, status="candidate",
                               revision=0, rank=0)
@@ -366,7 +369,8 @@ class LiveRun:
             row.file, row.rendered_layout, row.regions = str(made.file), made.layout, \
                 made.regions
             row.status = "rendered" if row.status == "candidate" else row.status
-            ledger.emit(s, domain.CLIP_RENDERED, stream.id, clip_id=row.id, live=True)
+            if not announced:
+                ledger.emit(s, domain.CLIP_RENDERED, stream.id, clip_id=row.id, live=True)
         self._note(item.clip_id, status="rendered", rendered_at=time.time(),
                    transcript=str(made.transcript), start=c.start, end=c.end)
         self._discard(window)
