@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from clipforge.analysis.analyze import scan
+from clipforge.analysis.analyze import Recognition, embed_every, scan
 from clipforge.analysis.faces import FaceDetector
-from clipforge.domain import Chunk
+from clipforge.domain import Chunk, MediaInfo
 from clipforge.media import ffmpeg, keyframes
 from tests.conftest import CACHE
 from tools import synth
@@ -32,11 +32,11 @@ def pattern(out: Path, gop: int, seconds: float = 12.0) -> Path:
 
 def test_keyframes_alone_at_their_own_times() -> None:
     video = pattern(STREAMS / "gop60.mp4", gop=60)
-    got = list(keyframes.sample_frames(video, 0.0, 12.0, 320, 180))
-    assert [round(t, 2) for t, _ in got] == [0.0, 2.0, 4.0, 6.0, 8.0, 10.0]
-    assert all(frame.shape == (180, 320, 3) for _, frame in got)
+    got = list(keyframes.sample_frames(video, 0.0, 12.0, (320, 180)))
+    assert [round(t, 2) for t, _, _ in got] == [0.0, 2.0, 4.0, 6.0, 8.0, 10.0]
+    assert all(frame.shape == (180, 320, 3) and sharp is None for _, frame, sharp in got)
     # A range starts at its first keyframe, not at the one before it.
-    assert [round(t, 2) for t, _ in keyframes.sample_frames(video, 3.0, 6.0, 320, 180)] == \
+    assert [round(t, 2) for t, _, _ in keyframes.sample_frames(video, 3.0, 6.0, (320, 180))] == \
         [4.0, 6.0, 8.0]
     # Each is the picture at its time: nearer the full decode's frame then than the
     # frames either side of it (the scalers differ, so the pixels do a little).
@@ -44,16 +44,23 @@ def test_keyframes_alone_at_their_own_times() -> None:
     change = [float(np.abs(got[2][1].astype(int) - f.astype(int)).mean()) for f in full]
     assert int(np.argmin(change)) == 3, change
 
+    # A sharp frame too, at most one per sharp_every s (for enrolment's embeddings).
+    both = list(keyframes.sample_frames(video, 0.0, 12.0, (320, 180), sharp=(640, 360),
+                                        sharp_every=4.0))
+    assert [round(t, 2) for t, _, sharp in both if sharp is not None] == [0.0, 4.0, 8.0]
+    assert all(sharp.shape == (360, 640, 3) for _, _, sharp in both if sharp is not None)
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(got, both, strict=True))
+
 
 def test_sparse_keyframes_are_decoded_through_and_sampled() -> None:
     video = pattern(STREAMS / "gop600.mp4", gop=600)  # one keyframe in 12 s
-    times = [t for t, _ in keyframes.sample_frames(video, 1.0, 10.0, 320, 180, every=2.0)]
+    times = [t for t, _, _ in keyframes.sample_frames(video, 1.0, 10.0, (320, 180), every=2.0)]
     assert np.allclose(times, [1.0, 3.0, 5.0, 7.0, 9.0], atol=0.04)
 
 
 def test_every_frame_a_keyframe_is_thinned_out() -> None:
     video = pattern(STREAMS / "gop1.mp4", gop=1, seconds=4.0)  # all intra
-    times = [t for t, _ in keyframes.sample_frames(video, 0.0, 4.0, 320, 180, every=2.0)]
+    times = [t for t, _, _ in keyframes.sample_frames(video, 0.0, 4.0, (320, 180), every=2.0)]
     assert np.allclose(times, [0.0, 1.0, 2.0, 3.0], atol=0.04)
 
 
@@ -93,3 +100,16 @@ def test_scan_finds_the_cut_and_the_face(detector: FaceDetector) -> None:
     assert seen.cuts == [5.0]  # the cut falls on a keyframe
     assert len(seen.faces) == 9
     assert sum(1 for s in seen.faces if s.faces) >= 8
+
+
+def test_enrolment_embeds_a_bounded_number_of_faces_per_stream() -> None:
+    """The keyframe scan embeds faces only for enrolment: a short stream every 2 s (the
+    settings' rate), a long one ~90 over the whole stream, not one every few seconds."""
+    recognition = Recognition(embedder=None, fps=0.5)  # type: ignore[arg-type]
+    short = MediaInfo("a.mp4", 60.0, True, True, 1280, 720, 30.0)
+    assert embed_every(short, Chunk(0, 0.0, 60.0, ""), recognition) == 2.0
+    hour = MediaInfo("b.mp4", 3600.0, True, True, 1280, 720, 30.0)
+    chunks = [Chunk(n, n * 300.0, (n + 1) * 300.0, "") for n in range(12)]
+    per_stream = sum(c.duration / embed_every(hour, c, recognition) for c in chunks)
+    assert 80 <= per_stream <= 100
+    assert embed_every(hour, chunks[0], None) == np.inf

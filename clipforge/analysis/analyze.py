@@ -45,10 +45,10 @@ def analysis_size(info: MediaInfo, width: int) -> tuple[int, int]:
 
 
 # Here faces are embedded for enrolment only (the streamer is the face seen most across
-# their streams), so one every EMBED_EVERY s is plenty, or EMBEDS_PER_CHUNK in a short
-# chunk (at the settings' rate at most); clips are recognised at the settings' rate when
-# they are planned.
-EMBED_EVERY = 10.0
+# their streams): EMBEDS_PER_STREAM spread over the stream are plenty for that, or
+# EMBEDS_PER_CHUNK in a short chunk (at the settings' rate at most). Clips are recognised
+# at the settings' rate when they are planned.
+EMBEDS_PER_STREAM = 90
 EMBEDS_PER_CHUNK = 30
 CUT_CHANGE = 27.0  # mean HSV change: ContentDetector's default threshold
 CUT_COLOURS = 0.6  # ... and at most this colour-histogram correlation (a new shot)
@@ -57,7 +57,7 @@ CUT_COLOURS = 0.6  # ... and at most this colour-histogram correlation (a new sh
 def scan(info: MediaInfo, chunk: Chunk, detector: FaceDetector, width: int = 320,
          on_progress: Callable[[float], None] | None = None,
          recognition: Recognition | None = None) -> Analysis:
-    """Shot cuts and faces (some embedded, see EMBED_EVERY) at the chunk's keyframes.
+    """Shot cuts and faces (some embedded, see EMBEDS_PER_STREAM) at the chunk's keyframes.
 
     A cut is placed at the first keyframe after it, so within a keyframe interval of
     where it is; keyframes seconds apart also differ within one moving shot, so a cut
@@ -65,22 +65,17 @@ def scan(info: MediaInfo, chunk: Chunk, detector: FaceDetector, width: int = 320
     if _blind(info):
         return Analysis(cuts=[], faces=[])
     w, h = analysis_size(info, width)
-    decoded = analysis_size(info, max(recognition.width, w)) if recognition else (w, h)
+    sharp = analysis_size(info, max(recognition.width, w)) if recognition else None
     cuts: list[float] = []
     faces: list[FaceSample] = []
     previous: np.ndarray | None = None
-    embedded_at = -np.inf
-    embed_every = min(EMBED_EVERY, max(1 / recognition.fps, chunk.duration / EMBEDS_PER_CHUNK)) \
-        if recognition else np.inf
-    for t, frame in keyframes.sample_frames(Path(info.path), chunk.start, chunk.duration,
-                                            *decoded):
-        small = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA) if recognition \
-            else frame
+    for t, small, frame in keyframes.sample_frames(
+            Path(info.path), chunk.start, chunk.duration, (w, h), sharp=sharp,
+            sharp_every=embed_every(info, chunk, recognition)):
         if previous is not None and is_cut(previous, small):
             cuts.append(round(t, 3))
-        if recognition is not None and t - embedded_at >= embed_every - 0.05:
+        if frame is not None and recognition is not None:
             found = _recognised(frame, info.width, detector, recognition.embedder)
-            embedded_at = t
         else:
             found = [_scaled(f, info.width / w) for f in detector.detect(small)]
         faces.append(FaceSample(t=round(t, 3), faces=found))
@@ -88,6 +83,14 @@ def scan(info: MediaInfo, chunk: Chunk, detector: FaceDetector, width: int = 320
         if on_progress is not None:
             on_progress(t - chunk.start)
     return Analysis(cuts=cuts, faces=faces)
+
+
+def embed_every(info: MediaInfo, chunk: Chunk, recognition: Recognition | None) -> float:
+    """Seconds between the keyframes whose faces `scan` embeds (see EMBEDS_PER_STREAM)."""
+    if recognition is None:
+        return np.inf
+    return max(1 / recognition.fps, chunk.duration / EMBEDS_PER_CHUNK,
+               info.duration / EMBEDS_PER_STREAM)
 
 
 def _blind(info: MediaInfo) -> bool:

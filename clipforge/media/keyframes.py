@@ -30,11 +30,15 @@ log = logging.getLogger(__name__)
 MAX_KEY_GAP = 4.0  # s: keyframes further apart than this are too few to sample from
 
 
-def sample_frames(src: Path, start: float, duration: float, width: int, height: int,
-                  every: float = 2.0) -> Iterator[tuple[float, np.ndarray]]:
-    """(time in source, BGR frame of width x height) from start to start + duration: the
-    keyframes when they are at most MAX_KEY_GAP apart (at most two per `every` s), else
-    a frame every `every` s.
+def sample_frames(src: Path, start: float, duration: float, size: tuple[int, int],
+                  every: float = 2.0, sharp: tuple[int, int] | None = None,
+                  sharp_every: float = np.inf,
+                  ) -> Iterator[tuple[float, np.ndarray, np.ndarray | None]]:
+    """(time in source, BGR frame of `size`, BGR frame of `sharp` size or None) from start
+    to start + duration: the keyframes when they are at most MAX_KEY_GAP apart (at most
+    two per `every` s), else a frame every `every` s. A frame is also made at the sharp
+    size when `sharp_every` s have passed since the last sharp one: each size straight
+    from the decoded picture, no large frame made for every small one.
 
     Damaged packets are skipped, as ffmpeg does, so a damaged stretch yields fewer frames
     rather than an error."""
@@ -51,7 +55,7 @@ def sample_frames(src: Path, start: float, duration: float, width: int, height: 
             stream.codec_context.skip_frame = "NONKEY"
         stream.thread_type = "AUTO"
         _seek(container, stream, start)
-        wanted = start - 1e-3
+        wanted, sharp_at = start - 1e-3, -np.inf
         for t, frame in _decoded(container, stream):
             if t >= end:
                 break
@@ -59,7 +63,15 @@ def sample_frames(src: Path, start: float, duration: float, width: int, height: 
                 continue
             # Keyframes closer than every / 2 (an all-intra source) are thinned out too.
             wanted = t + (every if sparse else every / 2) - 1e-3
-            yield t - zero, frame.to_ndarray(format="bgr24", width=width, height=height)
+            big = None
+            if sharp is not None and t - sharp_at >= sharp_every - 0.05:
+                big, sharp_at = _bgr(frame, sharp, "BILINEAR"), t
+            yield t - zero, _bgr(frame, size, "AREA"), big
+
+
+def _bgr(frame: av.VideoFrame, size: tuple[int, int], interpolation: str) -> np.ndarray:
+    return frame.to_ndarray(format="bgr24", width=size[0], height=size[1],
+                            interpolation=interpolation)
 
 
 def frames_at(src: Path, start: float, duration: float, fps: float, size: tuple[int, int],
@@ -86,10 +98,8 @@ def frames_at(src: Path, start: float, duration: float, fps: float, size: tuple[
         small: np.ndarray | None = None
         while index < steps and start + (index + 0.5) / fps <= until + 1e-6:
             if small is None:
-                small = frame.to_ndarray(format="bgr24", width=size[0], height=size[1],
-                                         interpolation="AREA")
-            big = frame.to_ndarray(format="bgr24", width=sharp[0], height=sharp[1],
-                                   interpolation="FAST_BILINEAR") \
+                small = _bgr(frame, size, "AREA")
+            big = _bgr(frame, sharp, "FAST_BILINEAR") \
                 if sharp_every and index % sharp_every == 0 else None
             yield start + index / fps, small, big
             index += 1
