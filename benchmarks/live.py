@@ -28,29 +28,10 @@ from typing import Any
 
 from tests.conftest import CACHE, cli_env, clipforge_cmd
 from tests.live_hls_server import LiveSimulator
-from tests.procs import kill_group, run_in_group, spawn
+from tests.procs import kill_group, spawn
 from tools import synth
 
 SEGMENT = 2.0
-
-
-def segments(spec: synth.StreamSpec, fps: int) -> Path:
-    """The stream cut in SEGMENT-s HLS segments (keyframes every segment), cached."""
-    folder = CACHE / "live" / spec.video.stem
-    if (folder / "index.m3u8").exists():
-        return folder
-    part = folder.with_name(folder.name + ".part")
-    part.mkdir(parents=True, exist_ok=True)
-    gop = str(int(fps * SEGMENT))
-    done = run_in_group(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i",
-                         str(spec.video), "-c:v", "libx264", "-preset", "veryfast", "-g", gop,
-                         "-keyint_min", gop, "-sc_threshold", "0", "-c:a", "aac", "-b:a",
-                         "128k", "-f", "hls", "-hls_time", str(SEGMENT),
-                         "-hls_playlist_type", "vod", "-hls_segment_filename",
-                         str(part / "seg%05d.ts"), str(part / "index.m3u8")], timeout=7200)
-    assert done.returncode == 0, done.stderr
-    os.replace(part, folder)
-    return folder
 
 
 def group_rss(pgid: int) -> tuple[int, int]:
@@ -136,7 +117,7 @@ def main() -> None:
     spec = synth.cached_long_stream(CACHE / "streams", args.minutes * 60, segment=600.0,
                                     width=args.width, height=args.height, fps=args.fps,
                                     seed=args.seed)
-    folder = segments(spec, args.fps)
+    folder = synth.cached_hls(spec, CACHE / "live", args.fps, preset="veryfast", segment=SEGMENT)
     sim = LiveSimulator(folder, playlist="index.m3u8", interval=SEGMENT).start()
     try:
         with tempfile.TemporaryDirectory(prefix="clipforge-live-bench-") as tmp:

@@ -9,9 +9,7 @@ the same folder: every planted highlight gets exactly one clip, none twice.
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 import sqlite3
 import subprocess
 import time
@@ -36,23 +34,7 @@ def live_stream() -> tuple[synth.StreamSpec, Path]:
     """The generated stream and its 2-s HLS segments (made once, cached)."""
     spec = synth.cached_stream(CACHE / "streams", duration=180.0, width=640, height=360,
                                fps=15, seed=3)
-    folder = CACHE / "live" / spec.video.stem
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with open(folder.parent / f"{folder.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (folder / "index.m3u8").exists():
-            part = folder.with_name(folder.name + ".part")
-            part.mkdir(exist_ok=True)
-            done = run_in_group([
-                "ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", str(spec.video),
-                "-c:v", "libx264", "-preset", "ultrafast", "-g", "30", "-keyint_min", "30",
-                "-sc_threshold", "0", "-c:a", "aac", "-b:a", "64k", "-f", "hls",
-                "-hls_time", "2", "-hls_playlist_type", "vod",
-                "-hls_segment_filename", str(part / "seg%03d.ts"), str(part / "index.m3u8")],
-                timeout=300)
-            assert done.returncode == 0, done.stderr
-            os.replace(part, folder)
-    return spec, folder
+    return spec, synth.cached_hls(spec, CACHE / "live", fps=15)
 
 
 @pytest.fixture

@@ -613,6 +613,30 @@ def repeat_stream(part: StreamSpec, times: int, out: Path) -> StreamSpec:
     return spec
 
 
+def cached_hls(spec: StreamSpec, cache_dir: Path, fps: int, preset: str = "ultrafast",
+               segment: float = 2.0) -> Path:
+    """SPEC's stream cut into SEGMENT-s HLS segments (a keyframe starting each, as a live
+    encoder makes them) with their playlist `index.m3u8`, in a folder of CACHE_DIR made
+    once: a live stream's parts, for tests/live_hls_server.py to reveal one by one."""
+    out = Path(cache_dir) / f"{spec.video.stem}-{preset}"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out.with_name(f"{out.name}.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one maker at a time, as in cached_at
+        if (out / "index.m3u8").exists():
+            return out
+        gop = str(round(fps * segment))
+        with tempfile.TemporaryDirectory(dir=out.parent, prefix=".synth-") as tmp:
+            part = Path(tmp) / out.name
+            part.mkdir()
+            run(ffmpeg("-i", str(spec.video), "-c:v", "libx264", "-preset", preset,
+                       "-g", gop, "-keyint_min", gop, "-sc_threshold", "0",
+                       "-c:a", "aac", "-b:a", "128k", "-f", "hls", "-hls_time", f"{segment:g}",
+                       "-hls_playlist_type", "vod",
+                       "-hls_segment_filename", str(part / "seg%05d.ts"),
+                       str(part / "index.m3u8")))
+            os.replace(part, out)
+    return out
+
 # --- bad inputs --------------------------------------------------------------------------
 
 def make_bad_inputs(dir: Path, data_dir: Path = DATA_DIR) -> dict[str, Path]:
