@@ -3,13 +3,16 @@ clip, the latency from its reaction's end (when the segment holding it came in) 
 clip rendered and in the review queue (median, worst); the average CPU cores used
 (CPU time of the command and everything it ran / wall time), the peak RSS of the whole
 process group (sampled each second) and of its largest process; how many planted
-highlights got a clip. The issue's targets: latency <= 60 s (median), CPU <= 1.5 cores.
+highlights got a clip; and the same stream processed as a VOD for as many clips, whose
+recall live's is compared with (`vod.recall_gap`). The issue's targets: latency <= 60 s
+(median), CPU <= 1.5 cores, recall within 0.1 of the VOD's.
 
 The stream (tools/synth.py: planted highlights, decoys, chat) is cut into 2-s segments
 beforehand (cached), and a local server reveals one segment every 2 s (an event
 playlist, as a live encoder writes it): the encoder's own CPU is not counted.
 
     .venv/bin/python -m benchmarks.live [--minutes 30] [--width 1280 --height 720 --fps 30]
+                                        [--no-vod]
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from typing import Any
 
 from tests.conftest import CACHE, cli_env, clipforge_cmd
 from tests.live_hls_server import LiveSimulator
-from tests.procs import kill_group, spawn
+from tests.procs import kill_group, run_in_group, spawn
 from tools import synth
 
 SEGMENT = 2.0
@@ -106,6 +109,22 @@ def summary(spec: synth.StreamSpec, report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def vod_recall(spec: synth.StreamSpec, clips: int, work: Path) -> dict[str, Any]:
+    """The same stream processed as a VOD (`clipforge process --no-render`) for as many
+    clips as live made: the recall live is held to (within 0.1 of it)."""
+    out = work / "vod"
+    done = run_in_group(clipforge_cmd("process", str(spec.video), "--chat", str(spec.chat),
+                                      "--out", str(out), "--top", str(max(1, clips)),
+                                      "--no-render", "-q"),
+                        timeout=7200, env=cli_env(work / "vod-data"))
+    assert done.returncode == 0, done.stderr
+    picked = json.loads((out / "report.json").read_text())["clips"]
+    found = [h for h in spec.highlights
+             if any(c["start"] - 1.0 <= h <= c["end"] for c in picked)]
+    return {"clips": len(picked), "highlights_with_a_clip": len(found),
+            "recall": round(len(found) / max(1, len(spec.highlights)), 3)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=30.0)
@@ -113,6 +132,8 @@ def main() -> None:
     parser.add_argument("--height", type=int, default=720)
     parser.add_argument("--fps", type=int, default=30)
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--no-vod", action="store_true",
+                        help="skip the VOD run that live's recall is compared with")
     args = parser.parse_args()
     spec = synth.cached_long_stream(CACHE / "streams", args.minutes * 60, segment=600.0,
                                     width=args.width, height=args.height, fps=args.fps,
@@ -122,6 +143,10 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory(prefix="clipforge-live-bench-") as tmp:
             report, usage = follow(sim.url(), spec.chat, Path(tmp))
+            live = summary(spec, report)
+            if not args.no_vod:
+                vod = vod_recall(spec, live["clips"], Path(tmp))
+                live["vod"] = vod | {"recall_gap": round(vod["recall"] - live["recall"], 3)}
     finally:
         sim.stop()
     print(json.dumps({"stream": {"minutes": args.minutes, "size": f"{args.width}x"
@@ -129,7 +154,7 @@ def main() -> None:
                                  "cpus": os.cpu_count(),
                                  "load_average_after": [round(v, 1)
                                                         for v in os.getloadavg()]},
-                      **summary(spec, report), **usage}, indent=1))
+                      **live, **usage}, indent=1))
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ from clipforge.analysis import moments
 from tests.conftest import CACHE, cli_env, clipforge_cmd
 from tests.live_hls_server import LiveSimulator
 from tests.procs import kill_group, run_in_group, spawn
+from tests.servers import Server
+from tests.test_api import SERVER_SETTINGS
 from tools import synth
 
 CLIP_ARGS = ("--min-len", "6", "--max-len", "12")
@@ -112,6 +114,51 @@ def test_killed_mid_stream_and_resumed_one_clip_per_moment(
     streams = db_rows(data, "SELECT status, options FROM streams")
     assert [(s, json.loads(o)["live"]) for s, o in streams] == [("done", True)]
 
+
+
+def test_a_server_killed_while_following_follows_on_when_started_again(
+        live_stream: tuple[synth.StreamSpec, Path], sim: LiveSimulator,
+        tmp_path: Path) -> None:
+    """`clipforge serve` following a live stream is killed -9 once a moment is confirmed
+    and started again: it follows on from the stream's folder, by itself, and the stream
+    ends `done` with one clip per moment, each announced once."""
+    spec, _ = live_stream
+    data, database = tmp_path / "data", tmp_path / "live.db"
+    server = Server(data, f"sqlite:///{database}", allow_private_urls="true",
+                    **SERVER_SETTINGS).start()
+    try:
+        api = server.client(server.cli("user", "create", "ed", "--password",
+                                       "correct horse").strip())
+        made = api.post("/api/streams", json={"url": sim.url(), "live": True,
+                                              "chat": str(spec.chat), "min_len": 6,
+                                              "max_len": 12})
+        assert made.status_code == 201, made.text
+        sid = made.json()["id"]
+        deadline = time.monotonic() + 300
+        while not (found := list(data.glob("**/live/moments.json"))) or \
+                not json.loads(found[0].read_text())["moments"]:
+            assert time.monotonic() < deadline, "no moment confirmed in time"
+            time.sleep(0.2)
+        server.kill()
+        assert sim.revealed < len(sim.segments), "the stream ended before the kill"
+        server.start()
+        deadline = time.monotonic() + 600
+        while (stream := api.get(f"/api/streams/{sid}").json())["status"] == "processing":
+            assert time.monotonic() < deadline, "the stream was not followed to its end"
+            time.sleep(1.0)
+        assert stream["status"] == "done", stream
+        clips = api.get(f"/api/streams/{sid}/clips").json()["items"]
+    finally:
+        server.stop()
+    spans = sorted((c["start"], c["end"]) for c in clips)
+    for (a0, a1), (b0, b1) in zip(spans, spans[1:], strict=False):
+        assert min(a1, b1) - max(a0, b0) < 0.5 * min(a1 - a0, b1 - b0), spans
+    for planted in spec.highlights:
+        assert any(start - 1.0 <= planted <= end for start, end in spans), (planted, spans)
+    with sqlite3.connect(database, timeout=10) as conn:
+        announced = [json.loads(p)["clip_id"] for (p,) in conn.execute(
+            "SELECT payload FROM events WHERE name = 'clip.rendered'")]
+    assert sorted(announced) == sorted(c["id"] for c in clips)
 
 def test_bad_live_sources_fail_clearly(live_stream: tuple[synth.StreamSpec, Path],
                                        sim: LiveSimulator, tmp_path: Path) -> None:

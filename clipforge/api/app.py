@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -69,6 +70,10 @@ def create_app(settings: Settings | None = None, workers: bool = True) -> FastAP
                                       secret_key(settings))
         if workers:
             pool.start()
+        # One server per database in this shape: the live streams it followed are its own.
+        # In a thread: a page URL is resolved again (yt-dlp), which may take seconds.
+        threading.Thread(target=app.state.services.followers.resume, daemon=True,
+                         name="clipforge-live-resume").start()
         try:
             yield
         finally:

@@ -100,6 +100,10 @@ class _State:
     epoch: float = 0.0  # Unix time of stream second 0 (for live chat's times)
     after: float = 0.0  # moments end after this stream second
     moments: list[dict[str, Any]] = field(default_factory=list)
+    # What is followed: a server started again follows it on (Followers.resume).
+    source: str = ""
+    chat: str | None = None
+    until: float | None = None
 
 
 class _Features:
@@ -439,12 +443,10 @@ class LiveRun:
                 return
 
     def _load(self) -> None:
-        path = self.folder / STATE
-        if path.exists():
-            self.state = _State(**json.loads(path.read_text()))
-        else:
-            self.state = _State(epoch=time.time())
-            self._save()
+        saved = load_state(self.folder)
+        self.state = replace(saved or _State(epoch=time.time()), source=self.source,
+                             chat=self.chat_source, until=self.until)
+        self._save()
 
     def _save(self) -> None:
         artifacts.write_json(self.folder / STATE, asdict(self.state))
@@ -488,6 +490,12 @@ class LiveRun:
             ledger.emit(s, domain.STREAM_COMPLETED, stream.id, report=str(path),
                         clips=len(listed))
         return report
+
+
+def load_state(folder: Path) -> _State | None:
+    """A live run's state in FOLDER (OUT/live), if it was started there."""
+    path = folder / STATE
+    return _State(**json.loads(path.read_text())) if path.exists() else None
 
 
 def first_contact(url: str, settings: Settings) -> None:
@@ -538,6 +546,39 @@ class Followers:
         self.runs[stream_id] = (run, thread)
         thread.start()
         return stream_id
+
+    def resume(self) -> list[int]:
+        """Follow on the live streams this server was following when it stopped (killed
+        or restarted): each resumes from its folder's state, so no moment is lost and no
+        clip made twice. One that cannot resume (no state yet, or its source fails) ends
+        `failed`, saying why, rather than staying live forever."""
+        with self.repo.session() as s:
+            found = [(r.id, r.status, r.options) for r in s.query(StreamRow).filter(
+                StreamRow.status.in_(("processing", "stopping"))) if (r.options or {}).get("live")]
+        resumed = []
+        for stream_id, status, raw in found:
+            options = Options.from_json(raw)
+            saved = load_state(options.out_dir / "live")
+            try:
+                if saved is None or not saved.source:
+                    raise errors.StreamFailed("the server stopped before this live stream "
+                                                "was first followed; submit it again")
+                self.start(saved.source, options, saved.chat, saved.until)
+            except errors.ClipForgeError as exc:
+                log.warning("live stream %s not resumed: %s", stream_id, exc.message)
+                self._failed(stream_id, exc)
+                continue
+            if status == "stopping":  # it was asked to stop: it stops now
+                stop_stream(self.repo, stream_id)
+            resumed.append(stream_id)
+        return resumed
+
+    def _failed(self, stream_id: int, exc: errors.ClipForgeError) -> None:
+        with self.repo.session() as s:
+            stream = s.get_one(StreamRow, stream_id)
+            stream.status, stream.error = "failed", exc.message
+            ledger.emit(s, domain.JOB_FAILED, stream.id, stage="live", error=exc.message,
+                        code=exc.code)
 
     def _run(self, run: LiveRun) -> None:
         try:
