@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     twitch_client_id: str = "kimne78kx3ncx6brgo4mv6wki5h1ko"
     # Twitch live chat: IRC over WebSocket, read anonymously (tests point it elsewhere).
     twitch_irc_url: str = "wss://irc-ws.chat.twitch.tv:443"
+    # YouTube live chat (`--chat youtube`): read through the Data API (youtube_api_url,
+    # below) with an API key; each poll costs 5 of the key's daily 10,000 quota units.
+    youtube_api_key: str = ""
+    youtube_chat_poll_seconds: float = 10.0
     # Following a live HLS playlist: the newest `live_ring_seconds` of segments are kept
     # on disk (plus pinned clip windows); a playlist with no new segment for
     # `live_stall_seconds` ends the follow with an error; renditions up to

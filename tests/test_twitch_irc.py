@@ -15,8 +15,8 @@ from clipforge import errors
 from clipforge.config import Settings
 from clipforge.domain import ChatMessage
 from clipforge.sources import chat
+from clipforge.sources.chat import ChatRecorder
 from clipforge.sources.twitch_irc import (
-    ChatRecorder,
     IrcEndpoint,
     LiveChat,
     backoff_delay,

@@ -68,7 +68,8 @@ class StreamCreate(StreamOptions):
     name: Name | None = None
     live: bool = Field(default=False, description=(
         "Follow `url` while it is streamed (a Twitch, YouTube or Kick live URL, or an HLS "
-        "playlist) and make clips as moments happen; `chat` may then be twitch:CHANNEL"))
+        "playlist) and make clips as moments happen; `chat` may then be twitch:CHANNEL, "
+        "youtube (the URL's live chat) or youtube:VIDEO_ID"))
     until: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = Field(
         default=None, description="live: stop after this many seconds of stream")
 

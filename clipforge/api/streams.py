@@ -87,7 +87,7 @@ def _follow(found: ServicesDep, member: Editor,
         raise errors.BadOption("a live stream needs `url` and `live`: true (`until` is for "
                                "live streams only)")
     chat = body.chat
-    if chat and not chat.startswith("twitch:"):
+    if chat and chat != "youtube" and not chat.startswith(("twitch:", "youtube:")):
         chat = str(submission.server_file(chat, found.settings, "chat"))
     with found.repo.session() as s:
         if member.workspace_id != workspaces.default_id(s):

@@ -23,7 +23,8 @@ def live(
         help="Output folder (default: ./clipforge-out/NAME); run again with the "
              "same folder to resume after a crash.")] = None,
     chat: Annotated[str | None, typer.Option(
-        help="Live chat: twitch:CHANNEL (read as it comes), or a chat file.")] = None,
+        help="Live chat: twitch:CHANNEL or youtube (read as it comes; youtube needs "
+             "CLIPFORGE_YOUTUBE_API_KEY), or a chat file.")] = None,
     streamer: Annotated[str, typer.Option(
         help="Whose stream: their preferences apply.")] = "default",
     until: Annotated[float | None, typer.Option(

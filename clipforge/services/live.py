@@ -196,7 +196,7 @@ class LiveRun:
 
     def _follow(self) -> dict[str, Any]:
         self.chat = live_chat.feed(self.chat_source, self.folder, self.state.epoch,
-                                   self.settings, self.notice)
+                                   self.settings, self.notice, self.source)
         self._resume()
         worker = threading.Thread(target=self._render_loop, daemon=True,
                                   name="clipforge-live-render")

@@ -1,5 +1,6 @@
 """A live stream's chat as its moments are scored: a chat file given in advance, or
-Twitch chat recorded as it comes (`twitch:CHANNEL`, sources/twitch_irc.py) into
+Twitch or YouTube chat recorded as it comes (`twitch:CHANNEL`, sources/twitch_irc.py;
+`youtube`, sources/youtube_chat.py) into
 `OUT/live/chat.jsonl` and read back as it grows. Only the messages of the newest
 seconds are kept; per-second chat signals are made for the history being scored (the
 chat lag is estimated over it, as a VOD's is over the whole stream)."""
@@ -14,14 +15,14 @@ from clipforge.analysis import signals
 from clipforge.config import Settings
 from clipforge.domain import ChatMessage
 from clipforge.sources import chat as chat_files
-from clipforge.sources import twitch_irc
+from clipforge.sources import twitch_irc, youtube_chat
 
 KEEP = 400  # seconds of messages kept: the scored history and the chat's lag behind it
 
 
 class ChatFeed:
     def __init__(self, path: Path, emotes: frozenset[str],
-                 recorder: twitch_irc.ChatRecorder | None = None) -> None:
+                 recorder: chat_files.ChatRecorder | None = None) -> None:
         self.path, self.emotes, self.recorder = path, emotes, recorder
         self.messages: list[ChatMessage] = []
         self.read_to = 0  # bytes of a growing file read so far
@@ -55,8 +56,9 @@ class ChatFeed:
 
 
 def feed(spec: str | None, folder: Path, epoch: float, settings: Settings,
-         notice: Callable[[str], None]) -> ChatFeed | None:
-    """The chat SPEC names: None, `twitch:CHANNEL`, or a chat file."""
+         notice: Callable[[str], None], source: str = "") -> ChatFeed | None:
+    """The chat SPEC names: None, `twitch:CHANNEL`, `youtube` (the chat of SOURCE, a
+    YouTube video), `youtube:VIDEO_ID`, or a chat file."""
     if spec is None:
         return None
     emotes = frozenset(e.lower() for e in settings.emotes) or signals.DEFAULT_EMOTES
@@ -64,8 +66,15 @@ def feed(spec: str | None, folder: Path, epoch: float, settings: Settings,
         chat = twitch_irc.LiveChat(spec.split(":", 1)[1], epoch,
                                    twitch_irc.endpoint_from(settings), on_notice=notice)
         out = folder / "chat.jsonl"
-        return ChatFeed(out, emotes, twitch_irc.ChatRecorder(chat, out).start())
-    if spec == "youtube":
-        raise errors.BadOption("--chat youtube: YouTube live chat is not followed yet; give "
-                               "twitch:CHANNEL or a chat file")
+        return ChatFeed(out, emotes, chat_files.ChatRecorder(chat, out).start())
+    if spec == "youtube" or spec.startswith("youtube:"):
+        video = spec.split(":", 1)[1] if ":" in spec else youtube_chat.video_id(source)
+        if not video:
+            raise errors.BadOption(f"--chat youtube: {source} is not a YouTube video URL; "
+                                   "give youtube:VIDEO_ID")
+        out = folder / "chat.jsonl"
+        youtube = youtube_chat.YouTubeLiveChat(
+            video, epoch, settings.youtube_api_url, settings.youtube_api_key,
+            settings.youtube_chat_poll_seconds, on_notice=notice)
+        return ChatFeed(out, emotes, chat_files.ChatRecorder(youtube, out).start())
     return ChatFeed(Path(spec), emotes)

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from clipforge import errors
 from clipforge.domain import ChatMessage
@@ -177,3 +179,52 @@ def _twitch_downloader(root: Any, path: Path) -> Iterator[ChatMessage]:
                 emotes=emotes)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise _bad(path, f"comment {index + 1}", exc) from exc
+
+
+class LiveSource(Protocol):
+    """A live chat followed as it comes (twitch_irc.LiveChat, youtube_chat.YouTubeLiveChat):
+    `messages()` runs in one thread until `stop()`, which any thread may call."""
+
+    channel: str
+
+    def messages(self) -> Iterator[ChatMessage]: ...
+
+    def stop(self) -> None: ...
+
+
+class ChatRecorder:
+    """Appends a live chat's messages to OUT as JSON Lines (`{"t", "user", "text",
+    "emotes"}`, our chat format), each line flushed as it comes, from a thread of its
+    own. Memory stays flat: nothing is kept but the open file."""
+
+    def __init__(self, chat: LiveSource, out: Path) -> None:
+        self.chat = chat
+        self.out = out
+        self.count = 0  # messages written so far
+        self.error: BaseException | None = None  # what ended the thread, if not a stop
+        self._thread = threading.Thread(target=self._run, name=f"chat-{chat.channel}",
+                                        daemon=True)
+
+    def start(self) -> ChatRecorder:
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop following and wait (up to TIMEOUT seconds) for the last line to be written."""
+        self.chat.stop()
+        self._thread.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def _run(self) -> None:
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with self.out.open("a", encoding="utf-8") as sink:
+                for message in self.chat.messages():
+                    sink.write(json.dumps(asdict(message), ensure_ascii=False) + "\n")
+                    sink.flush()
+                    self.count += 1
+        except BaseException as exc:  # kept for the caller, who owns the error path
+            self.error = exc

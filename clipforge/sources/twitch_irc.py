@@ -15,21 +15,19 @@ read-only client logs in anonymously: `CAP REQ :twitch.tv/tags twitch.tv/command
 
 A connection that fails or drops is opened again after an exponential backoff (doubled
 each failed attempt, capped, with jitter so many clients do not come back together);
-the backoff starts over once a connection is heard from again. `ChatRecorder` appends
-the messages to a JSON Lines file in our chat format, so the rest of the pipeline reads
-live chat the way it reads a chat file.
+the backoff starts over once a connection is heard from again. `chat.ChatRecorder`
+appends the messages to a JSON Lines file in our chat format, so the rest of the
+pipeline reads live chat the way it reads a chat file.
 """
 
 from __future__ import annotations
 
-import json
 import random
 import re
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field
 
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from websockets.sync.client import ClientConnection, connect
@@ -39,7 +37,7 @@ from clipforge.config import Settings
 from clipforge.domain import ChatMessage
 from clipforge.sources.chat import placed_emotes
 
-__all__ = ["ChatRecorder", "IrcEndpoint", "IrcLine", "LiveChat", "backoff_delay",
+__all__ = ["IrcEndpoint", "IrcLine", "LiveChat", "backoff_delay",
            "endpoint_from", "parse_line", "to_message"]
 
 CHANNEL = re.compile(r"^[a-z0-9_]{1,25}$")  # a Twitch login name
@@ -216,41 +214,3 @@ class LiveChat:
                     return
                 elif (message := to_message(line, self.start)) is not None:
                     yield message
-
-
-class ChatRecorder:
-    """Appends a LiveChat's messages to OUT as JSON Lines (`{"t", "user", "text",
-    "emotes"}`, our chat format), each line flushed as it comes, from a thread of its
-    own. Memory stays flat: nothing is kept but the open file."""
-
-    def __init__(self, chat: LiveChat, out: Path) -> None:
-        self.chat = chat
-        self.out = out
-        self.count = 0  # messages written so far
-        self.error: BaseException | None = None  # what ended the thread, if not a stop
-        self._thread = threading.Thread(target=self._run, name=f"chat-{chat.channel}",
-                                        daemon=True)
-
-    def start(self) -> ChatRecorder:
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop following and wait (up to TIMEOUT seconds) for the last line to be written."""
-        self.chat.stop()
-        self._thread.join(timeout)
-
-    @property
-    def running(self) -> bool:
-        return self._thread.is_alive()
-
-    def _run(self) -> None:
-        self.out.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            with self.out.open("a", encoding="utf-8") as sink:
-                for message in self.chat.messages():
-                    sink.write(json.dumps(asdict(message), ensure_ascii=False) + "\n")
-                    sink.flush()
-                    self.count += 1
-        except BaseException as exc:  # kept for the caller, who owns the error path
-            self.error = exc
