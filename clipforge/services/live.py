@@ -590,9 +590,10 @@ class Followers:
 
     def close(self, timeout: float = 30.0) -> None:
         """Stop following (the streams resume when the server starts again)."""
-        for run, _ in self.runs.values():
+        runs = list(self.runs.values())  # a resume may still be adding some
+        for run, _ in runs:
             run.stop()
-        for _, thread in self.runs.values():
+        for _, thread in runs:
             thread.join(timeout)
 
 
