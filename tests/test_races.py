@@ -25,6 +25,9 @@ def wait_until_blocked(repo: Repository, deadline: float = 30.0) -> None:
             waiting = db.scalar(sa.text(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                 "AND wait_event_type = 'Lock'"))
+            # PostgreSQL keeps the activity it showed until the transaction ends: end it, or
+            # every poll would see the first one's snapshot (taken, under load, too early).
+            db.rollback()
             if waiting:
                 return
             time.sleep(0.05)
@@ -49,9 +52,12 @@ def test_two_first_uses_of_a_streamer_make_one_row() -> None:
 
                 with ThreadPoolExecutor(1) as pool:
                     theirs: Future[int] = pool.submit(other)
-                    assert seen.wait(10)
-                    wait_until_blocked(repo)
-                    first.commit()
+                    try:
+                        assert seen.wait(10)
+                        wait_until_blocked(repo)
+                        first.commit()
+                    finally:  # on a failure too: the other insert waits on this one
+                        first.close()
                     assert theirs.result(timeout=30) == mine.id
             finally:
                 first.close()
