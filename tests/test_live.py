@@ -163,7 +163,7 @@ def test_a_server_killed_while_following_follows_on_when_started_again(
 def test_bad_live_sources_fail_clearly(live_stream: tuple[synth.StreamSpec, Path],
                                        sim: LiveSimulator, tmp_path: Path) -> None:
     data = tmp_path / "data"
-    for url, said in ((sim.url("seg000.ts"), "is not live now"),
+    for url, said in ((sim.url(sim.segments[0][0]), "is not live now"),
                       (sim.url("nothing.m3u8"), "HTTP 404"),
                       ("http://127.0.0.1:9/live.m3u8", "cannot be reached")):
         done = run_in_group(clipforge_cmd("live", url, "--out", str(tmp_path / "out")),
