@@ -116,8 +116,11 @@ def session(found: ServicesDep,
         yield s
 
 
-SessionDep = Annotated[Session, Depends(session)]
-OpenSessionDep = Annotated[Session, Depends(open_session)]  # for login only
+# scope="function": the session commits when the route returns, before the response is
+# sent. (By default FastAPI ends a dependency after the response has gone out: a client
+# told "saved" could read the old row, and a failed commit would still have answered 200.)
+SessionDep = Annotated[Session, Depends(session, scope="function")]
+OpenSessionDep = Annotated[Session, Depends(open_session, scope="function")]  # login only
 
 
 def credentials_ok(found: Services, headers: dict[str, str]) -> bool:
