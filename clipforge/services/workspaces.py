@@ -130,7 +130,7 @@ def members(s: Session, workspace_id: int) -> list[tuple[MemberRow, str]]:
     rows = s.execute(select(MemberRow, UserRow.name).join(
         UserRow, UserRow.id == MemberRow.user_id).where(
         MemberRow.workspace_id == workspace_id).order_by(MemberRow.id))
-    return [(row, name) for row, name in rows.tuples()]
+    return [(row, name) for row, name in rows]
 
 
 def membership(s: Session, user: UserRow, workspace: str | None = None) -> Member:
@@ -140,7 +140,7 @@ def membership(s: Session, user: UserRow, workspace: str | None = None) -> Membe
         MemberRow.user_id == user.id).order_by(MemberRow.id).limit(1)
     if workspace:
         query = query.where(WorkspaceRow.name == workspace[:100])
-    found = s.execute(query).tuples().first()
+    found = s.execute(query).first()
     if found is None:
         if workspace:
             raise errors.NotFound(f"workspace {workspace[:100]}: no such workspace of "

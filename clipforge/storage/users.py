@@ -109,7 +109,7 @@ def tokens(s: Session, workspace_id: int | None = None) -> list[tuple[ApiTokenRo
         UserRow, UserRow.id == ApiTokenRow.user_id).order_by(ApiTokenRow.id.desc())
     if workspace_id is not None:
         query = query.where(ApiTokenRow.user_id.in_(_members(workspace_id)))
-    return [(row, name) for row, name in s.execute(query).tuples()]
+    return [(row, name) for row, name in s.execute(query)]
 
 
 def revoke_token(s: Session, token_id: int, workspace_id: int | None = None) -> ApiTokenRow:
