@@ -127,8 +127,8 @@ def test_a_server_killed_while_following_follows_on_when_started_again(
     server = Server(data, f"sqlite:///{database}", allow_private_urls="true",
                     **SERVER_SETTINGS).start()
     try:
-        api = server.client(server.cli("user", "create", "ed", "--password",
-                                       "correct horse").strip())
+        token = server.cli("user", "create", "ed", "--password", "correct horse").strip()
+        api = server.client(token)
         made = api.post("/api/streams", json={"url": sim.url(), "live": True,
                                               "chat": str(spec.chat), "min_len": 6,
                                               "max_len": 12})
@@ -142,6 +142,7 @@ def test_a_server_killed_while_following_follows_on_when_started_again(
         server.kill()
         assert sim.revealed < len(sim.segments), "the stream ended before the kill"
         server.start()
+        api = server.client(token)  # the old one's connections died with the server
         deadline = time.monotonic() + 600
         while (stream := api.get(f"/api/streams/{sid}").json())["status"] == "processing":
             assert time.monotonic() < deadline, "the stream was not followed to its end"
