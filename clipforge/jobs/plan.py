@@ -106,8 +106,8 @@ def run(run: Run, inp: PlanInput) -> Result:
 def look(run: Run, inp: PlanInput) -> tuple[Analysis, Path]:
     """The clip (and CLIP_MARGIN around it) analysed frame by frame: cuts to the frame,
     faces twice a second with their mouths' motion (and identities, when the streamer has
-    a reference face), the facecam, where
-    the picture moves. Written beside the plan: the render reads it."""
+    a reference face), the facecam, where the picture moves. Written beside the plan:
+    the render reads it."""
     fps, face_fps, width = (float(v) for v in inp.vision[:3])  # type: ignore[arg-type]
     start = max(0.0, inp.clip.start - CLIP_MARGIN)
     span = Chunk(index=0, start=start, end=min(run.info.duration, inp.clip.end + CLIP_MARGIN),

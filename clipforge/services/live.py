@@ -183,15 +183,11 @@ class LiveRun:
 
     def run(self) -> dict[str, Any]:
         """Follow to the end; a failure is kept on the stream's row too."""
-        self.open()
+        stream_id = self.open()
         try:
             return self._follow()
         except errors.ClipForgeError as exc:
-            with self.repo.session() as s:
-                stream = s.get_one(StreamRow, self.stream_id)
-                stream.status, stream.error = "failed", exc.message
-                ledger.emit(s, domain.JOB_FAILED, stream.id, stage="live", error=exc.message,
-                            code=exc.code)
+            failed(self.repo, stream_id, exc)
             raise
 
     def _follow(self) -> dict[str, Any]:
@@ -492,6 +488,15 @@ class LiveRun:
         return report
 
 
+def failed(repo: Repository, stream_id: int, exc: errors.ClipForgeError) -> None:
+    """A live stream ends failed, with the reason on its row and in a `job.failed` event."""
+    with repo.session() as s:
+        stream = s.get_one(StreamRow, stream_id)
+        stream.status, stream.error = "failed", exc.message
+        ledger.emit(s, domain.JOB_FAILED, stream.id, stage="live", error=exc.message,
+                    code=exc.code)
+
+
 def load_state(folder: Path) -> _State | None:
     """A live run's state in FOLDER (OUT/live), if it was started there."""
     path = folder / STATE
@@ -566,19 +571,12 @@ class Followers:
                 self.start(saved.source, options, saved.chat, saved.until)
             except errors.ClipForgeError as exc:
                 log.warning("live stream %s not resumed: %s", stream_id, exc.message)
-                self._failed(stream_id, exc)
+                failed(self.repo, stream_id, exc)
                 continue
             if status == "stopping":  # it was asked to stop: it stops now
                 stop_stream(self.repo, stream_id)
             resumed.append(stream_id)
         return resumed
-
-    def _failed(self, stream_id: int, exc: errors.ClipForgeError) -> None:
-        with self.repo.session() as s:
-            stream = s.get_one(StreamRow, stream_id)
-            stream.status, stream.error = "failed", exc.message
-            ledger.emit(s, domain.JOB_FAILED, stream.id, stage="live", error=exc.message,
-                        code=exc.code)
 
     def _run(self, run: LiveRun) -> None:
         try:

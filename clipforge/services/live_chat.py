@@ -55,6 +55,11 @@ class ChatFeed:
             self.recorder.stop()
 
 
+def is_live(spec: str) -> bool:
+    """Whether a chat SPEC names a chat read as it comes (not a chat file)."""
+    return spec == "youtube" or spec.startswith(("twitch:", "youtube:"))
+
+
 def feed(spec: str | None, folder: Path, epoch: float, settings: Settings,
          notice: Callable[[str], None], source: str = "") -> ChatFeed | None:
     """The chat SPEC names: None, `twitch:CHANNEL`, `youtube` (the chat of SOURCE, a
@@ -62,19 +67,23 @@ def feed(spec: str | None, folder: Path, epoch: float, settings: Settings,
     if spec is None:
         return None
     emotes = frozenset(e.lower() for e in settings.emotes) or signals.DEFAULT_EMOTES
+    if not is_live(spec):
+        return ChatFeed(Path(spec), emotes)
+    out = folder / "chat.jsonl"
+    return ChatFeed(out, emotes, chat_files.ChatRecorder(
+        _live_source(spec, epoch, settings, notice, source), out).start())
+
+
+def _live_source(spec: str, epoch: float, settings: Settings, notice: Callable[[str], None],
+                 source: str) -> chat_files.LiveSource:
+    name = spec.split(":", 1)[1] if ":" in spec else ""
     if spec.startswith("twitch:"):
-        chat = twitch_irc.LiveChat(spec.split(":", 1)[1], epoch,
-                                   twitch_irc.endpoint_from(settings), on_notice=notice)
-        out = folder / "chat.jsonl"
-        return ChatFeed(out, emotes, chat_files.ChatRecorder(chat, out).start())
-    if spec == "youtube" or spec.startswith("youtube:"):
-        video = spec.split(":", 1)[1] if ":" in spec else youtube_chat.video_id(source)
-        if not video:
-            raise errors.BadOption(f"--chat youtube: {source} is not a YouTube video URL; "
-                                   "give youtube:VIDEO_ID")
-        out = folder / "chat.jsonl"
-        youtube = youtube_chat.YouTubeLiveChat(
-            video, epoch, settings.youtube_api_url, settings.youtube_api_key,
-            settings.youtube_chat_poll_seconds, on_notice=notice)
-        return ChatFeed(out, emotes, chat_files.ChatRecorder(youtube, out).start())
-    return ChatFeed(Path(spec), emotes)
+        return twitch_irc.LiveChat(name, epoch, twitch_irc.endpoint_from(settings),
+                                   on_notice=notice)
+    video = name or youtube_chat.video_id(source)
+    if not video:
+        raise errors.BadOption(f"--chat youtube: {source} is not a YouTube video URL; "
+                               "give youtube:VIDEO_ID")
+    return youtube_chat.YouTubeLiveChat(
+        video, epoch, settings.youtube_api_url, settings.youtube_api_key,
+        settings.youtube_chat_poll_seconds, on_notice=notice)
