@@ -156,6 +156,13 @@ class LiveStalled(InputError):
     http_status = 504
 
 
+class HandedOver(ClipForgeError):
+    """A live stream's job was taken over by another worker (its lease ran out here): this
+    one stops following and leaves the stream to it."""
+
+    code = "handed_over"
+
+
 class NoNetwork(InputError):
     # 422 like other bad input: to the API's client, an unreachable URL is a bad URL.
     code = "no_network"

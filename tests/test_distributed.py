@@ -38,6 +38,7 @@ from tests.cluster import (
     s3_server,
 )
 from tests.conftest import CACHE, clipforge_cmd
+from tests.live_hls_server import LiveSimulator
 from tests.media_server import MediaServer
 from tests.procs import kill_group, spawn
 from tests.servers import free_port, pg_database
@@ -303,7 +304,7 @@ def test_stream_completes_with_its_media_on_s3(cluster: Cluster, api: httpx.Clie
     kind_of = {w.proc.pid: w.kind for w in workers}  # type: ignore[union-attr]
     ran = {(kind_of.get(pid_of(j)), queue_of(j["stage"])) for j in found}
     assert all(worker == stage for worker, stage in ran), ran
-    assert {kind for kind, _ in ran} == set(kinds()) - {"publisher"}
+    assert {kind for kind, _ in ran} == set(kinds()) - {"publisher", "live"}
 
     # The media: the upload, the chunks, the artifacts and the clip are on S3.
     detail = api.get(f"/api/streams/{sid}").json()
@@ -478,7 +479,8 @@ def test_streams_at_once_with_two_workers_per_stage(cluster: Cluster, api: httpx
     used: set[str] = set()
     for sid in ids:
         used |= {str(j["worker"]) for j in assert_ran_once(ledger, sid)}
-    assert len(used) > len(kinds())  # the second workers took jobs too
+    vod_kinds = set(kinds()) - {"publisher", "live"}
+    assert len(used) >= len(vod_kinds) + 2  # the second workers took jobs too
 
 
 def test_up_starts_and_stops_a_one_machine_cluster(cluster: Cluster, tmp_path: Path) -> None:
@@ -508,3 +510,57 @@ def test_up_starts_and_stops_a_one_machine_cluster(cluster: Cluster, tmp_path: P
                 httpx.get(url, timeout=2)
     finally:
         kill_group(proc)  # up and every process it started, even when the test failed
+
+
+def test_a_live_stream_is_a_leased_job_another_worker_takes_over(
+        cluster: Cluster, api: httpx.Client, ledger: sa.Engine) -> None:
+    """A live stream submitted to the API is a `live` job on a live worker. That worker
+    is killed -9 once a moment is confirmed, and no worker of its machine (cache) is left: a new
+    live worker with its own cache takes the job over from the store. The stream ends
+    `done` with every planted highlight clipped once, each clip announced once and in
+    the store."""
+    spec = synth.cached_stream(CACHE / "streams", duration=180.0, width=640, height=360,
+                               fps=15, seed=3)
+    sim = LiveSimulator(synth.cached_hls(spec, CACHE / "live", fps=15), interval=0.75).start()
+    try:
+        made = api.post("/api/streams", json={"url": sim.url(), "live": True,
+                                              "chat": str(spec.chat), "min_len": 6,
+                                              "max_len": 12})
+        assert made.status_code == 201, made.text
+        sid = int(made.json()["id"])
+        first = running_job(ledger, "live", sid)
+        victim = holder(cluster, first)
+
+        def confirmed() -> bool:  # kill -9 once a moment is confirmed
+            found = list(victim.data_dir.glob("**/live/moments.json"))
+            return bool(found) and bool(json.loads(found[0].read_text())["moments"])
+
+        eventually(confirmed, "a moment confirmed while live", timeout=300)
+        victim.kill()
+        assert sim.revealed < len(sim.segments), "the stream ended before the kill"
+        cluster.add("live", 2)  # its own data dir: it has nothing of the first one's
+        wait_done(api, [sid], timeout=600)
+    finally:
+        sim.stop()
+    # The new worker went on from where the first left off (its state, from the store):
+    # at most the last few segments before the kill are fetched again, not the stream.
+    again = [name for name, _ in sim.segments if sim.fetched(f"/{name}") > 1]
+    assert len(again) <= 3, again
+    assert all(sim.fetched(f"/{name}") >= 1 for name, _ in sim.segments)
+    (job,) = jobs(ledger, sid)  # done just after it ended the stream (its uploads)
+    assert job_status(ledger, job["id"], until="done") == "done"
+    assert job["stage"] == "live" and job["attempts"] >= 2, job
+    assert job["worker"] != first["worker"]
+    clips = clips_of(api, sid)
+    spans = sorted((c["start"], c["end"]) for c in clips)
+    for (a0, a1), (b0, b1) in zip(spans, spans[1:], strict=False):
+        assert min(a1, b1) - max(a0, b0) < 0.5 * min(a1 - a0, b1 - b0), spans
+    for planted in spec.highlights:
+        assert any(start - 1.0 <= planted <= end for start, end in spans), (planted, spans)
+    named = events(ledger, sid)
+    announced = [p["clip_id"] for name, p in named if name == "clip.rendered"]
+    assert sorted(announced) == sorted(c["id"] for c in clips)
+    assert [name for name, _ in named].count("stream.completed") == 1
+    stored = set(s3_keys(cluster.env["CLIPFORGE_S3_ENDPOINT_URL"]))
+    for clip in clips:
+        assert any(k.endswith(f"/clips/{clip['id']}.mp4") for k in stored), clip["id"]

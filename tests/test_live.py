@@ -1,4 +1,5 @@
-"""`clipforge live`: clips while the stream is still on (services/live.py).
+"""`clipforge live`: clips while the stream is still on (jobs/live.py, started by
+services/live.py).
 
 The live source is a generated 3-minute stream (tools/synth.py: planted highlights and
 chat) cut into 2-s segments and published as a growing event playlist by
@@ -195,7 +196,7 @@ def test_twitch_chat_feeds_the_live_scores_and_rides_out_a_cut(tmp_path: Path) -
     """`--chat twitch:CHANNEL`: messages recorded as they come are read back as they grow
     (a line half written waits), in stream time; a cut connection is ridden out."""
     from clipforge.config import Settings
-    from clipforge.services import live_chat
+    from clipforge.jobs import live_chat
     from tests.fake_twitch_irc import FakeTwitchIrc
     from tests.test_twitch_irc import START, privmsg
 

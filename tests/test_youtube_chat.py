@@ -12,7 +12,7 @@ import pytest
 
 from clipforge import errors
 from clipforge.config import Settings
-from clipforge.services import live_chat
+from clipforge.jobs import live_chat
 from clipforge.sources.youtube_chat import video_id
 from tests.fake_youtube_chat import KEY, VIDEO, FakeYouTubeChat
 

@@ -2,7 +2,7 @@
 above `score.MIN_PEAK`, confirmed once the reaction is over (the curve has stayed below
 half of that for `settle` seconds), or once it has lasted a whole longest clip.
 
-Pure: per-second arrays in, stream seconds out. The caller (services/live.py) keeps a
+Pure: per-second arrays in, stream seconds out. The caller (jobs/live.py) keeps a
 rolling history of the per-second features and asks after every new segment.
 """
 

@@ -15,7 +15,7 @@ from clipforge.api import schemas
 from clipforge.api.deps import Editor, IdPath, ServicesDep, SessionDep, Viewer
 from clipforge.api.views import page, stream_detail, stream_view
 from clipforge.domain import Options
-from clipforge.services import live, live_chat, submission, workspaces
+from clipforge.services import live, submission, workspaces
 from clipforge.services.live import live_key
 from clipforge.services.workspaces import Member
 from clipforge.sources import ingest
@@ -87,7 +87,7 @@ def _follow(found: ServicesDep, member: Editor,
         raise errors.BadOption("a live stream needs `url` and `live`: true (`until` is for "
                                "live streams only)")
     chat = body.chat
-    if chat and not live_chat.is_live(chat):
+    if chat and not live.is_live_chat(chat):
         chat = str(submission.server_file(chat, found.settings, "chat"))
     with found.repo.session() as s:
         if member.workspace_id != workspaces.default_id(s):

@@ -22,6 +22,7 @@ from clipforge.jobs import (
     enrol,
     ingest,
     language,
+    live,
     plan,
     publish,
     render,
@@ -47,6 +48,7 @@ class Worker:
 INGEST, ASR, VISION = Worker("ingest", 8001), Worker("asr", 8002), Worker("vision", 8003)
 SCORING, RENDER = Worker("scoring", 8004), Worker("render", 8005)
 PUBLISHER = Worker("publisher", 8006)
+LIVE = Worker("live", 8007)  # one thread per live stream followed, for hours
 
 
 def _no_files(_run: Run, _inp: Any) -> list[str]:
@@ -117,6 +119,7 @@ STAGES: dict[str, Stage] = {stage.name: stage for stage in (
     Stage("report", report.ReportInput, report.run, report.follow, SCORING),
     Stage("publish", publish.PublishInput, publish.run, _ends, PUBLISHER,
           announce=publish.announce, detached=True),
+    Stage("live", live.LiveInput, live.run, live.follow, LIVE),
 )}
 
 # The worker kinds that have stages to run, in pipeline order.

@@ -162,14 +162,19 @@ def enqueue_detached(s: Session, stream: StreamRow, spec: JobSpec) -> JobRow:
     return row
 
 
+def _live_run() -> ColumnElement[bool]:
+    """A job of its stream's current run, while the stream is processed (or, a live
+    stream, being stopped: its follower, wherever it runs, makes the last clips)."""
+    return StreamRow.status.in_(("processing", "stopping")) & (JobRow.run == StreamRow.run)
+
+
 def _runnable(now: datetime) -> Select[JobRow]:
     """Jobs a worker may take: queued (and past the wait a requeued job has before its
     next attempt, kept in `lease_until`), or running on a worker whose lease ran out, in
     a stream being processed, in its current run."""
     return (
         select(JobRow).join(StreamRow, StreamRow.id == JobRow.stream_id)
-        .where(or_((StreamRow.status == "processing") & (JobRow.run == StreamRow.run),
-                   JobRow.detached.is_(True)))
+        .where(or_(_live_run(), JobRow.detached.is_(True)))
         .where(or_(JobRow.lease_until.is_(None), JobRow.lease_until < now))
         .where(JobRow.status.in_(("queued", "running")))
     )
@@ -269,8 +274,7 @@ def runnable_queued(s: Session, stream_id: int | None = None) -> list[tuple[int,
     """(id, stage, attempts) of queued jobs that a worker could take now."""
     query = (select(JobRow.id, JobRow.stage, JobRow.attempts)
              .join(StreamRow, StreamRow.id == JobRow.stream_id)
-             .where(or_((StreamRow.status == "processing") & (JobRow.run == StreamRow.run),
-                        JobRow.detached.is_(True)),
+             .where(or_(_live_run(), JobRow.detached.is_(True)),
                     JobRow.status == "queued",
                     or_(JobRow.lease_until.is_(None), JobRow.lease_until < utcnow()))
              .order_by(JobRow.id))
@@ -278,6 +282,12 @@ def runnable_queued(s: Session, stream_id: int | None = None) -> list[tuple[int,
         query.where(_shared())
     rows = s.execute(query).all()
     return [(int(i), str(stage), int(n)) for i, stage, n in rows]
+
+
+def holds(s: Session, key: str, worker: str) -> bool:
+    """Whether WORKER still runs the job KEY (not handed back, nor taken over)."""
+    row = s.scalar(select(JobRow).where(JobRow.key == key))
+    return row is not None and row.status == "running" and row.worker == worker
 
 
 def heartbeat(s: Session, job_ids: list[int], worker: str, lease: float) -> None:

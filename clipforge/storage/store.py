@@ -78,6 +78,10 @@ class Store:
         self.fs.put_file(str(local), tmp)
         self.fs.mv(tmp, target)
 
+    def remove(self, key: str) -> None:
+        if self.exists(key):
+            self.fs.rm(self._remote(key))
+
     def keys(self, prefix: str = "") -> list[str]:
         """Every object under `prefix` (relative keys): for tests and tools."""
         base = self._remote(prefix).rstrip("/")
@@ -192,6 +196,24 @@ def publish(paths: Iterable[Path]) -> int:
             _active.put(path, key_of(path))
             count += 1
     return count
+
+
+def refresh(path: Path) -> bool:
+    """Fetch a store path again even if it is here: for the few files that change (a live
+    stream's state), unlike the artifacts. False when the store has none."""
+    if _active is None or not is_store_path(path) or not _active.exists(key_of(path)):
+        return False
+    _active.get(key_of(path), path)
+    return True
+
+
+def remove(paths: Iterable[Path]) -> None:
+    """Delete these store paths from the store (a live stream's ring as it moves on)."""
+    if _active is None:
+        return
+    for path in paths:
+        if is_store_path(path):
+            _active.remove(key_of(path))
 
 
 def snapshot(folder: Path) -> dict[Path, tuple[int, int]]:
