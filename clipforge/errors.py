@@ -157,8 +157,9 @@ class LiveStalled(InputError):
 
 
 class HandedOver(ClipForgeError):
-    """A live stream's job was taken over by another worker (its lease ran out here): this
-    one stops following and leaves the stream to it."""
+    """A live stream is no longer followed here, and not ended: its job was taken over by
+    another worker (its lease ran out here), or this server or worker is shutting down
+    and follows it on when it starts again."""
 
     code = "handed_over"
 

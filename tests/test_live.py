@@ -117,12 +117,14 @@ def test_killed_mid_stream_and_resumed_one_clip_per_moment(
 
 
 
+@pytest.mark.parametrize("how", ["kill", "stop"])
 def test_a_server_killed_while_following_follows_on_when_started_again(
-        live_stream: tuple[synth.StreamSpec, Path], sim: LiveSimulator,
-        tmp_path: Path) -> None:
-    """`clipforge serve` following a live stream is killed -9 once a moment is confirmed
-    and started again: it follows on from the stream's folder, by itself, and the stream
-    ends `done` with one clip per moment, each announced once."""
+        live_stream: tuple[synth.StreamSpec, Path], sim: LiveSimulator, tmp_path: Path,
+        how: str) -> None:
+    """`clipforge serve` following a live stream is killed -9 (or stopped: SIGTERM) once a
+    moment is confirmed and started again: it follows on from the stream's folder, by
+    itself, and the stream ends `done` with one clip per moment, each announced once. A
+    stopped server leaves the stream live, not ended."""
     spec, _ = live_stream
     data, database = tmp_path / "data", tmp_path / "live.db"
     server = Server(data, f"sqlite:///{database}", allow_private_urls="true",
@@ -140,8 +142,10 @@ def test_a_server_killed_while_following_follows_on_when_started_again(
                 not json.loads(found[0].read_text())["moments"]:
             assert time.monotonic() < deadline, "no moment confirmed in time"
             time.sleep(0.2)
-        server.kill()
+        server.kill() if how == "kill" else server.stop()
         assert sim.revealed < len(sim.segments), "the stream ended before the kill"
+        with sqlite3.connect(database, timeout=10) as conn:
+            assert conn.execute("SELECT status FROM streams").fetchall() == [("processing",)]
         server.start()
         api = server.client(token)  # the old one's connections died with the server
         deadline = time.monotonic() + 600

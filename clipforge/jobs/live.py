@@ -173,9 +173,9 @@ class LiveRun:
         self.todo: queue.Queue[_Pending | None] = queue.Queue()
         self.failure: BaseException | None = None
         # Whether this process still holds the stream (a distributed worker's job lease):
-        # checked every second; once not, it stops without ending the stream.
+        # checked every second; once not, it leaves the stream to its new holder.
         self.ours = ours or (lambda: True)
-        self.handed_over = False
+        self.left = False  # stopped following here without ending the stream
         self.shared: set[Path] = set()  # ring segments uploaded to the store
         self.model = ModelCache(lambda name: transcribe.load_model(
             name, settings.whisper_compute_type, 1, 1, settings.models_dir))
@@ -188,6 +188,13 @@ class LiveRun:
         self.run_ctx: Run | None = None
 
     def stop(self) -> None:
+        """End the stream as if its playlist ended (any thread)."""
+        self.follower.stop()
+
+    def leave(self) -> None:
+        """Stop following here without ending the stream, to be followed on from its
+        state (a server or worker shutting down; any thread)."""
+        self.left = True
         self.follower.stop()
 
     # --- the whole run --------------------------------------------------------------
@@ -228,7 +235,7 @@ class LiveRun:
                 self._take(segment)
                 self._share_ring(segment)
                 self._look(final=False)
-            if not self.handed_over:
+            if not self.left:
                 self._look(final=True)
         finally:
             followed.set()
@@ -239,9 +246,9 @@ class LiveRun:
                 self.chat.close()
         if self.failure is not None:
             raise self.failure
-        if self.handed_over:
-            raise errors.HandedOver(f"live stream {self.stream_id}: another worker follows "
-                                    "it now")
+        if self.left:
+            raise errors.HandedOver(f"live stream {self.stream_id}: no longer followed here; "
+                                    "it is followed on from its state")
         return self._finish()
 
     # --- following ---------------------------------------------------------------------
@@ -352,7 +359,7 @@ class LiveRun:
     # --- making clips ------------------------------------------------------------------
     def _render_loop(self) -> None:
         while (item := self.todo.get()) is not None:
-            if self.failure is not None or self.handed_over:
+            if self.failure is not None or self.left:
                 continue
             try:
                 self._make(item)
@@ -379,7 +386,7 @@ class LiveRun:
             self._discard(window)
             return
         made = make_clip(run, window, heard, item.clip_id)
-        if self.handed_over:  # its new worker makes it
+        if self.left:  # its new worker makes it
             return
         self._share([made.file, *report_job.clip_files(self.options.out_dir, item.clip_id)[1:],
                      made.transcript])
@@ -441,8 +448,8 @@ class LiveRun:
                 stream.duration = float(self.features.end)
                 asked = stream.status != "processing"
             if not self.ours():  # another worker took the stream over: leave it to it
-                self.handed_over = True
-            if asked or self.failure is not None or self.handed_over:
+                self.leave()
+            if asked or self.failure is not None or self.left:
                 self.follower.stop()
                 return
             self._share([self.follower.folder / FOLLOW_STATE])

@@ -143,6 +143,8 @@ class Followers:
     def _run(self, run: LiveRun) -> None:
         try:
             run.run()
+        except errors.HandedOver:
+            log.info("live stream %s: left to be followed on", run.stream_id)
         except errors.ClipForgeError as exc:  # kept on the stream's row
             log.warning("live stream %s: %s", run.stream_id, exc.message)
         except Exception:
@@ -152,7 +154,7 @@ class Followers:
         """Stop following (the streams resume when the server starts again)."""
         runs = list(self.runs.values())  # a resume may still be adding some
         for run, _ in runs:
-            run.stop()
+            run.leave()
         for _, thread in runs:
             thread.join(timeout)
 
