@@ -13,10 +13,11 @@ from types import TracebackType
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-def tree_rss(root: int) -> int:
-    """Bytes resident in ROOT and every process below it (ffmpeg children included)."""
+def tree_processes(root: int) -> dict[str, int]:
+    """Bytes resident in ROOT and each process below it (ffmpeg children included), by
+    "pid name"."""
     parents: dict[int, int] = {}
-    rss: dict[int, int] = {}
+    rss: dict[int, tuple[str, int]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -24,16 +25,18 @@ def tree_rss(root: int) -> int:
             stat = (entry / "stat").read_text()
             fields = stat[stat.rindex(")") + 2:].split()
             parents[int(entry.name)] = int(fields[1])
-            rss[int(entry.name)] = int(fields[21]) * PAGE
+            name = stat[stat.index("(") + 1:stat.rindex(")")]
+            rss[int(entry.name)] = (f"{entry.name} {name}", int(fields[21]) * PAGE)
         except (OSError, ValueError, IndexError):
             continue  # gone while we looked
-    total = 0
-    for pid, size in rss.items():
+    found: dict[str, int] = {}
+    for pid, (name, size) in rss.items():
         node = pid
         while node not in (0, 1) and node != root:
             node = parents.get(node, 0)
-        total += size if node == root else 0
-    return total
+        if node == root:
+            found[name] = size
+    return found
 
 
 def folder_bytes(folder: Path) -> int:
@@ -53,12 +56,15 @@ class Sampler:
     def __init__(self, folder: Path, every: float = 0.5) -> None:
         self.folder, self.every = folder, every
         self.peak_rss = self.peak_disk = 0
+        self.at_peak: dict[str, int] = {}  # each process's share of the peak
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak_rss = max(self.peak_rss, tree_rss(os.getpid()))
+            processes = tree_processes(os.getpid())
+            if sum(processes.values()) > self.peak_rss:
+                self.peak_rss, self.at_peak = sum(processes.values()), processes
             self.peak_disk = max(self.peak_disk, folder_bytes(self.folder))
             self._stop.wait(self.every)
 

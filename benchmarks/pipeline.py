@@ -93,9 +93,11 @@ def main() -> None:
         "decode_floor": floor,
         "times_the_decode_floor": round(wall / floor["seconds"], 2),
         "peak_rss_mb": round(sampled.peak_rss / 2**20),
-        # The store keeps a copy of a local source: the scratch beyond it is the rest.
+        # Which processes made the peak (this one holds the pool's threads and models).
+        "rss_at_peak_mb": {name: round(size / 2**20)
+                           for name, size in sorted(sampled.at_peak.items())},
+        # Scratch is all beyond the source: a local source is read in place, not copied.
         "peak_scratch_mb": round(sampled.peak_disk / 2**20),
-        "peak_scratch_beyond_source_mb": round((sampled.peak_disk - source_bytes) / 2**20),
         "clips": len(report["clips"]),
         # Sanity on what the speed bought: clips that hold a planted highlight.
         "clips_on_planted_highlights": sum(
