@@ -6,8 +6,13 @@ path, fed to the crop filter frame by frame with sendcmd), `blur` (the whole fra
 over a blurred copy of itself), `stacked` (the facecam region on top of a gameplay
 region, each cropped to its pane's aspect and scaled to fill it; a drifting facecam's
 window moves along its own path, and a part of the gameplay the facecam passes through
-can be covered), `waveform` (audio-only sources). Captions are burned in with libass and
-loudness is normalised with loudnorm.
+can be covered), `waveform` (audio-only sources). Captions are burned in with libass.
+
+Loudness: the clip's audio is measured first (ebur128: integrated loudness and true peak,
+a fraction of a second), then the render applies the gain to the target with a limiter
+under the peak ceiling. loudnorm did both in the render, but its dynamic mode works at
+192 kHz and holds about 57 MB per channel: two renders side by side on a 4-hour 1080p60
+stream put the run over its memory budget.
 """
 
 from __future__ import annotations
@@ -55,7 +60,7 @@ def render(spec: RenderSpec, on_progress: Callable[[float], None] | None = None)
     ON_PROGRESS hears the share of the clip written so far."""
     folder = spec.out.parent
     tmp = spec.out.with_name(spec.out.stem + ".part.mp4")
-    graph = _video_graph(spec, folder) + ";" + _audio_graph(spec)
+    graph = _video_graph(spec, folder) + ";" + _audio_graph(spec, _gain_db(spec))
     cmd = [
         "ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
         "-ss", f"{spec.start:.3f}", "-t", f"{spec.duration:.3f}",
@@ -142,9 +147,46 @@ def _stacked_graph(spec: RenderSpec, folder: Path, src: str) -> str:
             "[top][bottom]vstack=inputs=2,setsar=1")
 
 
-def _audio_graph(spec: RenderSpec) -> str:
-    return (f"[0:a]loudnorm=I={spec.target_lufs}:TP=-1.5:LRA=11,"
-            "aresample=48000,aformat=channel_layouts=stereo[a]")
+@dataclass(frozen=True)
+class Loudness:
+    integrated: float  # LUFS; -70 when the whole span is below the gate (silence)
+    true_peak: float  # dBTP
+
+
+def measure_loudness(source: Path, start: float, duration: float) -> Loudness:
+    """EBU R128 integrated loudness and true peak of SOURCE's audio from START (the
+    per-frame lines go to the verbose level, the summary to info)."""
+    proc = run(["ffmpeg", "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info",
+                "-ss", f"{start:.3f}", "-t", f"{duration:.3f}",
+                *source_input(source.resolve()), "-vn", "-sn", "-dn",
+                "-af", "ebur128=peak=true:framelog=verbose", "-f", "null", "-"],
+               f"measuring the loudness of {source.name}")
+    summary = proc.stderr.decode(errors="replace").rpartition("Summary:")[2]
+    integrated = re.search(r"\bI:\s+(-?[\d.]+|-inf) LUFS", summary)
+    peak = re.search(r"\bPeak:\s+(-?[\d.]+|-inf) dBFS", summary)
+    if integrated is None or peak is None:
+        raise ValueError(f"ebur128 printed no summary for {source}")
+    return Loudness(max(-70.0, float(integrated.group(1))), max(-150.0, float(peak.group(1))))
+
+
+TRUE_PEAK_CEILING = -1.5  # dBTP, as loudnorm's TP was
+MAX_GAIN_DB = 30.0  # a near-silent clip is not blown up into noise
+
+
+def _gain_db(spec: RenderSpec) -> float:
+    loudness = measure_loudness(spec.source, spec.start, spec.duration)
+    if loudness.integrated <= -70.0:
+        return 0.0
+    return min(MAX_GAIN_DB, spec.target_lufs - loudness.integrated)
+
+
+def _audio_graph(spec: RenderSpec, gain_db: float) -> str:
+    # alimiter's auto level (on by default) would undo the gain; latency=enabled keeps the
+    # audio in sync (its 5 ms lookahead is taken back out).
+    ceiling = 10 ** (TRUE_PEAK_CEILING / 20)
+    return (f"[0:a]aresample=48000,volume={gain_db:.2f}dB,"
+            f"alimiter=limit={ceiling:.4f}:attack=5:release=50:level=disabled:latency=enabled,"
+            "aformat=channel_layouts=stereo[a]")
 
 
 def _write_camera_commands(path: Path, points: list[tuple[float, float]], name: str) -> None:
