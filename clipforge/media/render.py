@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from clipforge import errors
 from clipforge.media.ffmpeg import run, run_with_progress, source_input
 
 OUT_W, OUT_H = 1080, 1920
@@ -165,7 +166,9 @@ def measure_loudness(source: Path, start: float, duration: float) -> Loudness:
     integrated = re.search(r"\bI:\s+(-?[\d.]+|-inf) LUFS", summary)
     peak = re.search(r"\bPeak:\s+(-?[\d.]+|-inf) dBFS", summary)
     if integrated is None or peak is None:
-        raise ValueError(f"ebur128 printed no summary for {source}")
+        raise errors.MediaToolError(
+            f"measuring the loudness of {source.name} failed: ffmpeg's ebur128 printed no "
+            "summary (does the clip have audio?)")
     return Loudness(max(-70.0, float(integrated.group(1))), max(-150.0, float(peak.group(1))))
 
 
