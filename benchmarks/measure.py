@@ -63,8 +63,9 @@ class Sampler:
     def _run(self) -> None:
         while not self._stop.is_set():
             processes = tree_processes(os.getpid())
-            if sum(processes.values()) > self.peak_rss:
-                self.peak_rss, self.at_peak = sum(processes.values()), processes
+            total = sum(processes.values())
+            if total > self.peak_rss:
+                self.peak_rss, self.at_peak = total, processes
             self.peak_disk = max(self.peak_disk, folder_bytes(self.folder))
             self._stop.wait(self.every)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from clipforge.media import ffmpeg
 from clipforge.media.render import TRUE_PEAK_CEILING, RenderSpec, measure_loudness, render
 
 DATA = Path(__file__).parent / "data"
@@ -39,10 +40,9 @@ def rendered(source: Path, tmp_path: Path) -> Path:
 
 
 def mono_samples(path: Path) -> np.ndarray:
-    raw = subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error",
-                          "-i", str(path), "-vn", "-ac", "1", "-ar", "16000",
-                          "-f", "f32le", "-"], capture_output=True, check=True, timeout=60)
-    return np.frombuffer(raw.stdout, np.float32)
+    wav = path.with_suffix(".wav")
+    ffmpeg.extract_audio(path, wav)  # 16 kHz mono
+    return ffmpeg.read_wav(wav)
 
 
 @pytest.mark.parametrize("level", ["volume=-18dB", "volume=18dB,alimiter=limit=1:level=0"])
